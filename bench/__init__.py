@@ -1,0 +1,1 @@
+"""Benchmarks: measured quality and speed figures quoted in issues and reports."""

@@ -1,0 +1,99 @@
+"""Reddit extraction benchmark: parse speed on recorded listings, and requests per night vs budget.
+
+Usage: ``python -m bench.reddit_bench [--cassettes DIR] [--config FILE] [--posts-per-source N]``.
+
+1. Items parsed per second: the Betamax cassettes in ``../shared/data/reddit-api`` (real Reddit
+   responses: a 100-post front page, a search page, a 476-comment page plus morechildren) go
+   through :func:`extractors.reddit.parse.parse_records`, timed over parsing only.
+2. Requests per night: for the configured sources, an estimate of the API requests one night
+   needs, against Reddit's budget of 100 requests per minute. Listing pages hold 100 items;
+   each in-window post costs one comment page plus at most ``replace_more_limit`` more calls.
+   ``--posts-per-source`` is the assumed number of new posts per source per night.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from extractors.reddit.parse import parse_records, things_in_payload
+from pipeline.config import load_settings
+
+DEFAULT_CASSETTES = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "reddit-api"
+BUDGET_PER_MINUTE = 100
+
+
+def cassette_records(directory: Path) -> list[tuple[str, dict[str, Any]]]:
+    records = []
+    for path in sorted(directory.glob("*.json")):
+        for i, item in enumerate(json.loads(path.read_text())["interactions"], 1):
+            if item["request"]["uri"].rstrip("/").endswith("/api/v1/access_token"):
+                continue
+            try:
+                payload = json.loads(item["response"]["body"]["string"])
+            except ValueError:
+                continue
+            status = item["response"]["status"]["code"]
+            records.append((f"{path.name}:{i}", {"status": status, "json": payload,
+                                                 "fetched_at": "2016-01-01T00:00:00+00:00"}))
+    return records
+
+
+def parse_speed(records: list[tuple[str, dict[str, Any]]], repeats: int = 5) -> tuple[int, int, float]:
+    """(things per pass, documents per pass, best things/second over ``repeats`` passes)."""
+    n_things = sum(len(things_in_payload(r["json"])) for _, r in records)
+    best = math.inf
+    n_docs = 0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = parse_records(records, run_id="bench", logical_date="2016-01-01",
+                               window_start=datetime(1970, 1, 1, tzinfo=UTC),
+                               window_end=datetime(2100, 1, 1, tzinfo=UTC), comment_depth=100,
+                               comment_limit=100_000)
+        best = min(best, time.perf_counter() - start)
+        n_docs = len(result.documents)
+    return n_things, n_docs, n_things / best
+
+
+def requests_per_night(settings: Any, posts_per_source: int) -> dict[str, Any]:
+    cfg = settings.reddit
+    sources = len(cfg.subreddits) * len(cfg.listings) + len(cfg.search_queries)
+    items = min(posts_per_source, cfg.max_items_per_listing, 1000)
+    listing_pages = sources * max(1, math.ceil((items + 1) / 100))  # +1: the item that ends paging
+    # Posts found by several sources (a subreddit and a search) are fetched once; assume no overlap.
+    posts = sources * items
+    low = 1 + listing_pages + posts
+    high = low + posts * cfg.replace_more_limit
+    return {"sources": sources, "listing_pages": listing_pages, "posts": posts, "low": low, "high": high,
+            "minutes_low": low / BUDGET_PER_MINUTE, "minutes_high": high / BUDGET_PER_MINUTE}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cassettes", type=Path, default=DEFAULT_CASSETTES)
+    parser.add_argument("--config", default=None, help="settings overlay (default: config/pipeline.toml)")
+    parser.add_argument("--posts-per-source", type=int, default=40)
+    args = parser.parse_args(argv)
+
+    if args.cassettes.is_dir():
+        records = cassette_records(args.cassettes)
+        things, docs, rate = parse_speed(records)
+        print(f"parse: {len(records)} recorded responses, {things} things -> {docs} documents; "
+              f"{rate:,.0f} items/s (best of 5, one core)")
+    else:
+        print(f"parse: skipped, no cassettes at {args.cassettes}")
+
+    est = requests_per_night(load_settings(args.config), args.posts_per_source)
+    print(f"requests/night: {est['sources']} sources, {est['listing_pages']} listing pages, "
+          f"~{est['posts']} posts -> {est['low']}..{est['high']} requests "
+          f"({est['minutes_low']:.1f}..{est['minutes_high']:.1f} min at {BUDGET_PER_MINUTE}/min)")
+
+
+if __name__ == "__main__":
+    main()

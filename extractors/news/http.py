@@ -1,0 +1,299 @@
+"""Polite, safe HTTP fetching for feeds and article pages. Returns bytes; parsing is elsewhere.
+
+Why each rule (issue 4, "Polite, safe fetching"):
+- only http/https, and every redirect hop is re-checked: a public URL may redirect to
+  ``http://169.254.169.254/`` (cloud metadata) or ``file://``;
+- private, loopback, link-local, multicast and reserved addresses are refused after DNS
+  resolution unless the host is in ``allow_private_hosts`` (the demo's 127.0.0.1);
+- connect and read timeouts plus an overall deadline, so a slow-drip server cannot hold a task;
+- the size cap applies to *decompressed* bytes, read in chunks, so a gzip bomb is aborted early;
+- robots.txt (with Crawl-delay) and a per-host delay are applied by :class:`Fetcher`.
+Refusals and transport failures raise :class:`FetchError` carrying a stage and a one-line reason,
+which the extractor records per URL; HTTP error statuses are *returned* (the caller decides).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from pipeline.config import NewsSettings
+
+_REDIRECTS = (301, 302, 303, 307, 308)
+_CHUNK = 64 * 1024
+
+
+class FetchError(Exception):
+    """A refused or failed fetch. ``stage`` is e.g. "refused", "robots", "fetch", "size"."""
+
+    def __init__(self, url: str, stage: str, reason: str, status_code: int | None = None) -> None:
+        super().__init__(f"{stage}: {reason} ({url})")
+        self.url = url
+        self.stage = stage
+        self.reason = reason
+        self.status_code = status_code
+
+
+@dataclass
+class FetchResult:
+    url: str
+    final_url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    redirects: list[str] = field(default_factory=list)
+    requests: int = 1
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers.items():
+            if key.lower() == name.lower():
+                return value
+        return None
+
+    @property
+    def content_type(self) -> str | None:
+        return self.header("Content-Type")
+
+
+def describe_error(exc: BaseException) -> str:
+    """The root cause in a few words (``Connection refused``), not urllib3's nested repr chain."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, OSError) and cur.strerror:
+            return cur.strerror
+        nxt = getattr(cur, "reason", None)
+        if not isinstance(nxt, BaseException):
+            nxt = cur.__cause__ or cur.__context__
+        if nxt is None:
+            nxt = next((a for a in getattr(cur, "args", ()) if isinstance(a, BaseException)), None)
+        cur = nxt
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}" if str(exc) else type(exc).__name__
+
+
+def _host_allowed(host: str, settings: NewsSettings) -> bool:
+    return host.lower() in {h.lower() for h in settings.allow_private_hosts}
+
+
+def check_url(url: str, settings: NewsSettings, resolve: Callable[[str], list[str]] | None = None) -> None:
+    """Raise FetchError("refused") for a non-http(s) URL or one that resolves to a private address."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        raise FetchError(url, "refused", f"scheme {parts.scheme or '(none)'!r} is not http/https")
+    host = parts.hostname
+    if not host:
+        raise FetchError(url, "refused", "URL has no host")
+    if parts.username or parts.password:
+        raise FetchError(url, "refused", "URL carries credentials")
+    if _host_allowed(host, settings):
+        return
+    try:
+        addresses = (resolve or _resolve)(host)
+    except OSError as exc:
+        raise FetchError(url, "fetch", f"DNS lookup failed for {host}: {exc}") from exc
+    for addr in addresses:
+        ip = ipaddress.ip_address(addr.split("%", 1)[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+            ip = ip.ipv4_mapped
+        if (
+            ip.is_private
+            or ip.is_loopback
+            or ip.is_link_local
+            or ip.is_multicast
+            or ip.is_reserved
+            or ip.is_unspecified
+        ):
+            raise FetchError(
+                url, "refused", f"{host} resolves to non-public address {ip} (not in allow_private_hosts)"
+            )
+
+
+def _resolve(host: str) -> list[str]:
+    try:
+        return [str(ipaddress.ip_address(host))]
+    except ValueError:
+        pass
+    return sorted({info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)})
+
+
+def _read_capped(resp: Any, url: str, max_bytes: int, deadline: float) -> bytes:
+    declared = resp.headers.get("Content-Length")
+    if (
+        declared
+        and declared.isdigit()
+        and int(declared) > max_bytes
+        and not resp.headers.get("Content-Encoding")
+    ):
+        raise FetchError(
+            url, "size", f"Content-Length {declared} exceeds max_bytes {max_bytes}", resp.status_code
+        )
+    chunks: list[bytes] = []
+    total = 0
+    raw = resp.raw
+    while True:
+        # urllib3 decodes gzip/deflate incrementally; asking for _CHUNK decoded bytes at a time
+        # bounds memory even for a bomb.
+        chunk = raw.read(_CHUNK, decode_content=True)
+        if not chunk:
+            break
+        total += len(chunk)
+        if total > max_bytes:
+            raise FetchError(
+                url, "size", f"body exceeds max_bytes {max_bytes} (decompressed)", resp.status_code
+            )
+        if time.monotonic() > deadline:
+            raise FetchError(url, "fetch", "overall download deadline exceeded", resp.status_code)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def fetch_url(
+    url: str,
+    settings: NewsSettings,
+    *,
+    headers: Mapping[str, str] | None = None,
+    session: Any = None,
+    max_bytes: int | None = None,
+    before_hop: Callable[[str], None] | None = None,
+    resolve: Callable[[str], list[str]] | None = None,
+) -> FetchResult:
+    """GET ``url`` following at most ``settings.max_redirects`` redirects, each hop re-checked.
+
+    ``before_hop(url)`` runs before every request (robots + per-host delay in :class:`Fetcher`);
+    it may raise FetchError to refuse the hop.
+    """
+    import requests
+
+    own = session is None
+    session = session or requests.Session()
+    req_headers = {
+        "User-Agent": settings.user_agent,
+        "Accept-Encoding": "gzip, deflate",
+        **(headers or {}),
+    }
+    limit = max_bytes or settings.max_bytes
+    deadline = time.monotonic() + settings.connect_timeout_s + 3 * settings.read_timeout_s
+    current = url
+    seen: list[str] = []
+    try:
+        for _hop in range(settings.max_redirects + 1):
+            check_url(current, settings, resolve)
+            if before_hop:
+                before_hop(current)
+            try:
+                resp = session.get(
+                    current,
+                    headers=req_headers,
+                    stream=True,
+                    allow_redirects=False,
+                    timeout=(settings.connect_timeout_s, settings.read_timeout_s),
+                )
+            except requests.Timeout as exc:
+                raise FetchError(current, "fetch", f"timeout: {type(exc).__name__}") from exc
+            except requests.RequestException as exc:
+                raise FetchError(
+                    current,
+                    "fetch",
+                    f"connection failed: {describe_error(exc)}",
+                ) from exc
+            try:
+                if resp.status_code in _REDIRECTS and resp.headers.get("Location"):
+                    seen.append(current)
+                    nxt = urljoin(current, resp.headers["Location"])
+                    if nxt in seen:
+                        raise FetchError(url, "redirect", f"redirect loop via {nxt}", resp.status_code)
+                    current = nxt
+                    continue
+                try:
+                    body = _read_capped(resp, current, limit, deadline)
+                except requests.RequestException as exc:
+                    raise FetchError(current, "fetch", f"read failed: {type(exc).__name__}") from exc
+                except Exception as exc:  # urllib3 decode/protocol errors
+                    if isinstance(exc, FetchError):
+                        raise
+                    raise FetchError(
+                        current, "fetch", f"read failed: {type(exc).__name__}: {exc}"[:240]
+                    ) from exc
+                return FetchResult(
+                    url=url,
+                    final_url=current,
+                    status=resp.status_code,
+                    headers=dict(resp.headers.items()),
+                    body=body,
+                    redirects=seen,
+                    requests=len(seen) + 1,
+                )
+            finally:
+                resp.close()
+        raise FetchError(url, "redirect", f"more than {settings.max_redirects} redirects")
+    finally:
+        if own:
+            session.close()
+
+
+class HostThrottle:
+    """Per-host minimum spacing between requests (thread-safe)."""
+
+    def __init__(self, delay_s: float, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.delay_s = delay_s
+        self._sleep = sleep
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, host: str, delay_s: float | None = None) -> None:
+        delay = self.delay_s if delay_s is None else max(self.delay_s, delay_s)
+        with self._lock:
+            now = time.monotonic()
+            pause = self._last.get(host, -1e12) + delay - now
+            self._last[host] = now + max(pause, 0.0)
+        if pause > 0:
+            self._sleep(pause)
+
+
+class Fetcher:
+    """Fetching with robots.txt, Crawl-delay and per-host delay: what the extractor uses.
+
+    Tests can pass their own ``session`` or ``resolve``; everything else comes from settings.
+    """
+
+    MAX_CRAWL_DELAY_S = 30.0
+
+    def __init__(
+        self, settings: NewsSettings, session: Any = None, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        import requests
+
+        from extractors.news.robots import RobotsCache
+
+        self.settings = settings
+        self.session = session or requests.Session()
+        self.throttle = HostThrottle(settings.per_host_delay_s, sleep)
+        self.robots = RobotsCache(settings, self._fetch_robots)
+        self.n_requests = 0
+
+    def _fetch_robots(self, url: str) -> FetchResult:
+        host = urlsplit(url).netloc
+        self.throttle.wait(host)
+        self.n_requests += 1
+        return fetch_url(url, self.settings, session=self.session, max_bytes=512 * 1024, before_hop=None)
+
+    def _before_hop(self, url: str) -> None:
+        self.robots.check(url)
+        delay = min(self.robots.crawl_delay(url) or 0.0, self.MAX_CRAWL_DELAY_S)
+        self.throttle.wait(urlsplit(url).netloc, delay)
+        self.n_requests += 1
+
+    def fetch(self, url: str, headers: Mapping[str, str] | None = None) -> FetchResult:
+        return fetch_url(
+            url, self.settings, headers=headers, session=self.session, before_hop=self._before_hop
+        )
+
+    def close(self) -> None:
+        self.session.close()

@@ -1,0 +1,25 @@
+"""Glue between Airflow's task context and the pipeline's RunContext (no Airflow import needed)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from pipeline.config import load_settings
+from pipeline.context import RunContext
+
+
+def night_for_logical_date(logical_date: datetime | date) -> date:
+    """A run with logical date D processes the night D - 1 day: the last complete UTC day.
+
+    With the 02:00 UTC schedule, the run of 2026-11-25 02:00 processes 2026-11-24.
+    """
+    day = logical_date.date() if isinstance(logical_date, datetime) else logical_date
+    return day - timedelta(days=1)
+
+
+def run_context_from_airflow(context: dict[str, Any]) -> RunContext:
+    logical = context.get("logical_date") or context.get("data_interval_end")
+    if logical is None:
+        raise ValueError("this task needs a logical date (trigger the DAG with one)")
+    return RunContext.for_night(load_settings(), night_for_logical_date(logical), run_id=context["run_id"])

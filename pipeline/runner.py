@@ -1,0 +1,66 @@
+"""Run every stage once, in DAG order, without Airflow (`pulse run`).
+
+Same semantics as the DAG: the extract stages are independent (one failing does not stop the
+other), enrich runs with whatever landed, and a quarantined batch stops the run before load.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from extractors.source_run import SourceFailed
+from pipeline import stages
+from pipeline.context import RunContext
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunOutcome:
+    ok: bool = True
+    results: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def run_all(ctx: RunContext, from_raw: bool = False, echo: Callable[[str], None] = print) -> RunOutcome:
+    outcome = RunOutcome()
+
+    def step(name: str, fn: Callable[[], dict[str, Any]], fatal: bool = True) -> bool:
+        echo(f"[{name}] running...")
+        started = time.monotonic()
+        try:
+            result = fn()
+        except SourceFailed as exc:
+            outcome.ok = False
+            outcome.errors[name] = str(exc)
+            echo(f"[{name}] FAILED: {exc}")
+            return not fatal
+        except stages.BatchQuarantined as exc:
+            outcome.ok = False
+            outcome.errors[name] = str(exc)
+            echo(f"[{name}] QUARANTINED: {exc}")
+            return False
+        except Exception as exc:
+            outcome.ok = False
+            outcome.errors[name] = f"{type(exc).__name__}: {exc}"
+            log.debug("stage %s failed", name, exc_info=True)
+            echo(f"[{name}] FAILED: {type(exc).__name__}: {exc}")
+            return not fatal
+        outcome.results[name] = result
+        echo(f"[{name}] done in {time.monotonic() - started:.1f}s: {_short(result)}")
+        return True
+
+    step("extract_reddit", lambda: stages.extract_reddit(ctx, from_raw=from_raw), fatal=False)
+    step("extract_news", lambda: stages.extract_news(ctx, from_raw=from_raw), fatal=False)
+    for name in ("enrich", "validate", "load", "build_marts", "report"):
+        if not step(name, lambda n=name: getattr(stages, n)(ctx)):
+            break
+    return outcome
+
+
+def _short(result: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in result.items() if not isinstance(v, dict | list))[:300]

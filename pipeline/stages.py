@@ -1,0 +1,121 @@
+"""The nightly stages, one function each: the only code the DAG, `pulse run` and tests call.
+
+Each takes a :class:`RunContext` and returns a small JSON-able summary (fit for an XCom); data
+moves between stages through files under ``data/work/<night>/`` and the warehouse, never through
+large XComs. Heavy libraries (PRAW, spaCy, GX, DuckDB) are imported inside the functions so that
+importing this module - which the DAG file does at parse time - stays cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from extractors.source_run import SourceFailed, SourceRun
+from pipeline.context import RunContext
+
+log = logging.getLogger(__name__)
+
+
+class BatchQuarantined(RuntimeError):
+    """The validate stage found a critical problem: the batch was quarantined, nothing published."""
+
+
+def _finish_extract(run: SourceRun) -> dict[str, Any]:
+    line = f"{run.source}: {run.status} - {run.n_documents} documents, {len(run.errors)} errors"
+    if run.message:
+        line += f" ({run.message})"
+    log.info(line)
+    if run.status == "failed":
+        # Recorded in work/<night>/<source>.source_run.json first; load puts it into ops.*.
+        raise SourceFailed(f"{run.source} extraction failed: {run.message or 'see ops.errors'}")
+    return {"source": run.source, "status": run.status, "documents": run.n_documents,
+            "errors": len(run.errors)}
+
+
+def extract_reddit(ctx: RunContext, from_raw: bool = False) -> dict[str, Any]:
+    """Reddit posts and comments via PRAW (or re-parsed from the night's raw landing)."""
+    from extractors import reddit
+
+    run = reddit.extract_from_raw(ctx) if from_raw else reddit.extract(ctx)
+    return _finish_extract(run)
+
+
+def extract_news(ctx: RunContext, from_raw: bool = False) -> dict[str, Any]:
+    """News feeds and article pages (or re-parsed from the night's raw landing)."""
+    from extractors import news
+
+    run = news.extract_from_raw(ctx) if from_raw else news.extract(ctx)
+    return _finish_extract(run)
+
+
+def enrich(ctx: RunContext) -> dict[str, Any]:
+    """spaCy entities, sentiment, themes and language for every document the extracts wrote."""
+    from transforms.enrich import enrich_night
+
+    return enrich_night(ctx)
+
+
+def validate(ctx: RunContext) -> dict[str, Any]:
+    """Great Expectations on the enriched batch; a critical failure quarantines the whole batch."""
+    from pipeline.jsonl import read_jsonl
+    from quality.validate import validate_night
+    from warehouse.load import quarantine, record_quality
+
+    outcome = validate_night(ctx)
+    record_quality(ctx, outcome.results)
+    summary = {
+        "success": outcome.success,
+        "critical_failures": len(outcome.critical_failures),
+        "warnings": len(outcome.warnings),
+        "data_docs": str(outcome.data_docs_index) if outcome.data_docs_index else None,
+    }
+    if not outcome.success:
+        docs_path = ctx.work_dir / "enriched" / "documents.jsonl"
+        rows = list(read_jsonl(docs_path)) if docs_path.exists() else []
+        reasons = {r["doc_id"]: outcome.failing_doc_ids.get(r["doc_id"], "batch failed validation")
+                   for r in rows if r.get("doc_id") in outcome.failing_doc_ids} if rows else {}
+        n = quarantine(ctx, [r for r in rows if r.get("doc_id") in reasons], reasons)
+        raise BatchQuarantined(
+            f"batch for {ctx.night} quarantined ({n} failing rows in quarantine.documents); "
+            "nothing was loaded. Critical failures: " + "; ".join(outcome.critical_failures)
+        )
+    return summary
+
+
+def load(ctx: RunContext) -> dict[str, Any]:
+    """Swap the night's rows into the warehouse in one transaction (idempotent per night)."""
+    from warehouse.load import load_night
+
+    return load_night(ctx)
+
+
+def build_marts(ctx: RunContext) -> dict[str, Any]:
+    """Refresh the marts for the days this night touched, not the whole history."""
+    from warehouse.db import connect
+    from warehouse.marts import affected_days, refresh_marts
+
+    con = connect(ctx.settings.warehouse_path)
+    try:
+        days = affected_days(con, ctx.night)
+        return refresh_marts(con, days)
+    finally:
+        con.close()
+
+
+def report(ctx: RunContext) -> dict[str, Any]:
+    """The newsletter (Markdown, HTML, JSON, charts) for the period ending on the night."""
+    from reports.newsletter import write_report
+
+    paths = write_report(ctx.settings, ctx.night)
+    return {fmt: str(path) for fmt, path in paths.items()}
+
+
+def record_source_failures(ctx: RunContext) -> None:
+    """Make failed/skipped extracts visible in ops.* even when nothing downstream loads."""
+    from warehouse.load import record_source_runs
+
+    record_source_runs(ctx)
+
+
+STAGES = ("extract_reddit", "extract_news", "enrich", "validate", "load", "build_marts", "report")

@@ -1,0 +1,94 @@
+"""Number and label formatting shared by the Markdown and HTML renderers (so they read the same).
+
+Returns plain text; callers escape. Missing values print as an en dash, never as "None" or "nan".
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+DASH = "–"
+
+
+def num(value: int | None) -> str:
+    return DASH if value is None else f"{value:,}"
+
+
+def pct(value: float | None) -> str:
+    """A relative change already in percent (e.g. 40.0 -> "+40%")."""
+    return DASH if value is None else f"{value:+.0f}%"
+
+
+def share(value: float | None) -> str:
+    """A fraction 0..1 as a percentage."""
+    return DASH if value is None else f"{value * 100:.1f}%"
+
+
+def pp(value: float | None) -> str:
+    return DASH if value is None else f"{value:+.1f} pp"
+
+
+def sent(value: float | None) -> str:
+    return DASH if value is None else f"{value:+.2f}"
+
+
+def day(iso: str) -> str:
+    d = date.fromisoformat(iso)
+    return f"{d.day} {d.strftime('%b')} {d.year}"
+
+
+def period_title(report: dict[str, Any]) -> str:
+    p = report["period"]
+    return f"{day(p['start'])} – {day(p['end'])}"
+
+
+def period_line(report: dict[str, Any]) -> str:
+    p, b = report["period"], report["previous_period"]
+    return (f"Period {p['start']} to {p['end']} ({p['days']} days, UTC), compared with "
+            f"{b['start']} to {b['end']}.")
+
+
+def entity_name(report: dict[str, Any], eid: str) -> str:
+    return report["entities"].get(eid, {}).get("name") or eid
+
+
+def entity_kind(report: dict[str, Any], eid: str) -> str:
+    return report["entities"].get(eid, {}).get("kind") or DASH
+
+
+def rising_rule(report: dict[str, Any]) -> str:
+    r = report["parameters"]["rising"]
+    return (f"Rising = at least {r['min_mentions']} mentions in {r['min_documents']}+ documents this "
+            f"period, more than the previous period, and z ≥ {r['min_z']:g}, where z = (daily mean now − "
+            "baseline daily mean) / max(baseline daily sd, √max(baseline mean, 1)); the baseline is the "
+            "previous period.")
+
+
+def doc_meta(doc: dict[str, Any]) -> str:
+    bits = [doc["source"], doc["channel"] or DASH]
+    if doc["score"] is not None:
+        bits.append(f"score {doc['score']:,}")
+    if doc["num_comments"] is not None:
+        bits.append(f"{doc['num_comments']:,} comments")
+    bits.append(f"sentiment {sent(doc['sentiment'])}")
+    if doc["published_at"]:
+        bits.append(doc["published_at"][:10])
+    return " · ".join(str(b) for b in bits)
+
+
+def doc_title(doc: dict[str, Any], limit: int = 140) -> str:
+    text = doc["title"] or doc["excerpt"] or doc["doc_id"]
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+NOTABLE_SECTIONS = (
+    ("by_engagement", "Most engagement"),
+    ("most_positive", "Most positive"),
+    ("most_negative", "Most negative"),
+)
+CHART_TITLES = {
+    "daily_mentions.png": "Daily mentions of the top entities",
+    "share_of_voice.png": "Share of voice among platforms",
+    "sentiment_trend.png": "Sentiment trend",
+}

@@ -1,0 +1,502 @@
+"""The weekly newsletter: build the figures (pure data), render them, write them, explain them.
+
+Why three layers: :func:`build_report` returns a JSON-serialisable dict that is the single source
+for every renderer, so Markdown, HTML and JSON cannot disagree; :func:`write_report` is the only
+function touching the filesystem; :func:`explain_entity` answers "where does this number come
+from?" with the same queries the figures use. Output is deterministic (sorted, rounded, no
+timestamps inside the dict); the one generated-at line is added at write time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections import defaultdict
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reports import queries as q
+from reports.queries import Period, ReportError
+from reports.safety import one_line, safe_url
+from reports.scoring import RisingRule, pct_change, rising_z, rnd
+
+if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
+
+    from pipeline.config import Settings
+
+log = logging.getLogger(__name__)
+SCHEMA_VERSION = 1
+CHART_ENTITIES = 5
+MOVERS_MIN_DOCUMENTS = 3
+MOVERS_MIN_CHANGE = 0.1
+MOVERS_LIMIT = 5
+SOV_LIMIT = 8
+NOTABLE_LIMIT = 5
+# One colour per entity, held across charts and tables; tab10 order, then extra distinct hues.
+PALETTE = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+    "#bcbd22", "#17becf", "#393b79", "#ad494a", "#637939", "#843c39", "#5254a3", "#8ca252",
+)
+FORMATS = ("md", "html", "json")
+
+
+def _validate_args(end_day: Any, period_days: Any, top_n: Any) -> None:
+    if isinstance(end_day, datetime) or not isinstance(end_day, date):
+        raise ReportError(f"end_day must be a date, got {type(end_day).__name__}")
+    if not isinstance(period_days, int) or isinstance(period_days, bool) or not 1 <= period_days <= 366:
+        raise ReportError(f"period_days must be an integer between 1 and 366, got {period_days!r}")
+    if not isinstance(top_n, int) or isinstance(top_n, bool) or not 1 <= top_n <= 100:
+        raise ReportError(f"top_n must be an integer between 1 and 100, got {top_n!r}")
+
+
+def _mean(total: float, n: int) -> float | None:
+    return total / n if n else None
+
+
+class _EntityAgg:
+    """Per-entity sums for one period plus its daily mention counts."""
+
+    __slots__ = ("documents", "mentions", "sent_sum", "sent_n", "daily", "daily_sent")
+
+    def __init__(self) -> None:
+        self.documents = 0
+        self.mentions = 0
+        self.sent_sum = 0.0
+        self.sent_n = 0
+        self.daily: dict[date, int] = {}
+        self.daily_sent: dict[date, tuple[float, int]] = {}
+
+    @property
+    def mean_sentiment(self) -> float | None:
+        return _mean(self.sent_sum, self.sent_n)
+
+
+def _aggregate(rows: list[dict[str, Any]], period: Period) -> dict[str, _EntityAgg]:
+    out: dict[str, _EntityAgg] = defaultdict(_EntityAgg)
+    for r in rows:
+        if not period.start <= r["day"] <= period.end:
+            continue
+        agg = out[r["entity_id"]]
+        agg.documents += int(r["documents"])
+        agg.mentions += int(r["mentions"])
+        agg.sent_sum += float(r["sent_sum"] or 0.0)
+        agg.sent_n += int(r["sent_n"])
+        agg.daily[r["day"]] = agg.daily.get(r["day"], 0) + int(r["mentions"])
+        agg.daily_sent[r["day"]] = (float(r["sent_sum"] or 0.0), int(r["sent_n"]))
+    return out
+
+
+def _doc_item(row: dict[str, Any], entity_names: dict[str, list[str]]) -> dict[str, Any]:
+    published = row["published_at"]
+    return {
+        "doc_id": row["doc_id"],
+        "source": row["source"],
+        "kind": row["kind"],
+        "channel": row["channel"],
+        "title": one_line(row["title"], 200) or None,
+        "excerpt": one_line(row["body"], 280) or None,
+        "link": safe_url(row["canonical_url"]) or safe_url(row["url"]),
+        "published_at": published.astimezone(UTC).isoformat() if published else None,
+        "score": row["score"],
+        "num_comments": row["num_comments"],
+        "engagement": int(row["engagement"]),
+        "sentiment": rnd(row["sentiment"]),
+        "entities": entity_names.get(row["doc_id"], [])[:6],
+    }
+
+
+def _share_rows(
+    kind: str,
+    info: dict[str, dict[str, Any]],
+    now: dict[str, _EntityAgg],
+    before: dict[str, _EntityAgg],
+    limit: int,
+) -> tuple[dict[str, Any], list[str]]:
+    ids_now = [e for e in now if info.get(e, {}).get("kind") == kind]
+    ids_before = [e for e in before if info.get(e, {}).get("kind") == kind]
+    total = sum(now[e].mentions for e in ids_now)
+    total_before = sum(before[e].mentions for e in ids_before)
+    ranked = sorted(ids_now, key=lambda e: (-now[e].mentions, -now[e].documents, e))[:limit]
+    rows = []
+    for eid in ranked:
+        cur, prev = now[eid], before.get(eid, _EntityAgg())
+        share = cur.mentions / total if total else 0.0
+        prev_share = prev.mentions / total_before if total_before else None
+        rows.append({
+            "entity_id": eid,
+            "mentions": cur.mentions,
+            "documents": cur.documents,
+            "share": rnd(share, 4),
+            "mean_sentiment": rnd(cur.mean_sentiment),
+            "previous_mentions": prev.mentions,
+            "previous_share": rnd(prev_share, 4),
+            "share_change_pp": None if prev_share is None else rnd((share - prev_share) * 100, 1),
+        })
+    other = total - sum(r["mentions"] for r in rows)
+    return {"total_mentions": total, "previous_total_mentions": total_before, "other_mentions": other,
+            "rows": rows}, ranked
+
+
+def build_report(
+    con: duckdb.DuckDBPyConnection, end_day: date, period_days: int = 7, top_n: int = 10
+) -> dict[str, Any]:
+    """All figures for the ``period_days`` ending on ``end_day`` (inclusive, UTC) vs the period before.
+
+    Pure data: JSON-serialisable, sorted and rounded, so the same warehouse gives the same dict.
+    Entity figures count ``core.entity_sentiment`` rows (one per document and entity); the
+    ``provenance`` map lists, per entity shown anywhere, the doc ids behind its current and
+    previous figures.
+    """
+    _validate_args(end_day, period_days, top_n)
+    tables = q.check_tables(con)
+    cur_p = Period.ending(end_day, period_days)
+    prev_p = cur_p.previous()
+    both = Period(prev_p.start, cur_p.end)
+    rule = RisingRule()
+
+    # --- headline -----------------------------------------------------------------------------
+    doc_rows = q.daily_documents(con, both)
+    ent_rows = q.daily_entities(con, both)
+    now, before = _aggregate(ent_rows, cur_p), _aggregate(ent_rows, prev_p)
+
+    def doc_totals(p: Period) -> dict[str, Any]:
+        rows = [r for r in doc_rows if p.start <= r["day"] <= p.end]
+        by_source: dict[str, int] = defaultdict(int)
+        for r in rows:
+            by_source[r["source"]] += int(r["documents"])
+        sent_n = sum(int(r["sent_n"]) for r in rows)
+        return {
+            "documents": sum(int(r["documents"]) for r in rows),
+            "deleted": sum(int(r["deleted"]) for r in rows),
+            "sentiment": _mean(sum(float(r["sent_sum"] or 0) for r in rows), sent_n),
+            "by_source": dict(by_source),
+        }
+
+    hc, hp = doc_totals(cur_p), doc_totals(prev_p)
+    m_now = sum(a.mentions for a in now.values())
+    m_before = sum(a.mentions for a in before.values())
+    sources = sorted(set(hc["by_source"]) | set(hp["by_source"]))
+    headline = {
+        "documents": {"current": hc["documents"], "previous": hp["documents"],
+                      "change_pct": rnd(pct_change(hc["documents"], hp["documents"]), 1)},
+        "deleted_documents": hc["deleted"],
+        "mentions": {"current": m_now, "previous": m_before,
+                     "change_pct": rnd(pct_change(m_now, m_before), 1)},
+        "entities": {"current": len(now), "previous": len(before)},
+        "mean_sentiment": {
+            "current": rnd(hc["sentiment"]), "previous": rnd(hp["sentiment"]),
+            "change": None if hc["sentiment"] is None or hp["sentiment"] is None
+            else rnd(hc["sentiment"] - hp["sentiment"]),
+        },
+        "by_source": [
+            {"source": s, "documents": hc["by_source"].get(s, 0), "previous": hp["by_source"].get(s, 0)}
+            for s in sources
+        ],
+    }
+
+    info = q.entities(con, sorted(set(now) | set(before)))
+
+    # --- top entities ---------------------------------------------------------------------------
+    ranked = sorted(now, key=lambda e: (-now[e].mentions, -now[e].documents, e))
+    top = []
+    for eid in ranked[:top_n]:
+        cur, prev = now[eid], before.get(eid, _EntityAgg())
+        top.append({
+            "entity_id": eid,
+            "mentions": cur.mentions,
+            "documents": cur.documents,
+            "mean_sentiment": rnd(cur.mean_sentiment),
+            "previous_mentions": prev.mentions,
+            "previous_documents": prev.documents,
+            "previous_mean_sentiment": rnd(prev.mean_sentiment),
+            "mentions_change_pct": rnd(pct_change(cur.mentions, prev.mentions), 1),
+            "sentiment_change": None if cur.mean_sentiment is None or prev.mean_sentiment is None
+            else rnd(cur.mean_sentiment - prev.mean_sentiment),
+        })
+
+    # --- rising -------------------------------------------------------------------------------
+    rising = []
+    for eid, cur in now.items():
+        if cur.mentions < rule.min_mentions or cur.documents < rule.min_documents:
+            continue
+        prev = before.get(eid, _EntityAgg())
+        stats = rising_z([cur.daily.get(d, 0) for d in cur_p.day_list()],
+                         [prev.daily.get(d, 0) for d in prev_p.day_list()])
+        if stats["z"] < rule.min_z or cur.mentions <= prev.mentions:
+            continue
+        rising.append({
+            "entity_id": eid,
+            "mentions": cur.mentions,
+            "documents": cur.documents,
+            "previous_mentions": prev.mentions,
+            "daily_mean": rnd(stats["daily_mean"], 2),
+            "baseline_daily_mean": rnd(stats["baseline_daily_mean"], 2),
+            "baseline_daily_sd": rnd(stats["baseline_daily_sd"], 2),
+            "sigma": rnd(stats["sigma"], 2),
+            "z": rnd(stats["z"], 2),
+            "ratio": rnd((cur.mentions + 1) / (prev.mentions + 1), 2),
+        })
+    rising.sort(key=lambda r: (-r["z"], -r["mentions"], r["entity_id"]))
+    rising = rising[:top_n]
+
+    # --- sentiment movers -----------------------------------------------------------------------
+    movers = []
+    for eid, cur in now.items():
+        prev = before.get(eid)
+        if prev is None or cur.sent_n < MOVERS_MIN_DOCUMENTS or prev.sent_n < MOVERS_MIN_DOCUMENTS:
+            continue
+        change = cur.mean_sentiment - prev.mean_sentiment  # type: ignore[operator]
+        if abs(change) < MOVERS_MIN_CHANGE:
+            continue
+        movers.append({
+            "entity_id": eid,
+            "mean_sentiment": rnd(cur.mean_sentiment),
+            "previous_mean_sentiment": rnd(prev.mean_sentiment),
+            "change": rnd(change),
+            "documents": cur.documents,
+            "previous_documents": prev.documents,
+        })
+    movers.sort(key=lambda r: (-abs(r["change"]), r["entity_id"]))
+    movers = movers[:MOVERS_LIMIT]
+
+    # --- share of voice and regions -----------------------------------------------------------
+    sov, sov_ids = _share_rows("platform", info, now, before, SOV_LIMIT)
+    regions, region_ids = _share_rows("place", info, now, before, top_n)
+
+    # --- notable documents ------------------------------------------------------------------------
+    notable_rows = {
+        "by_engagement": q.notable_by_engagement(con, cur_p, NOTABLE_LIMIT),
+        "most_positive": q.notable_by_sentiment(con, cur_p, 3, positive=True),
+        "most_negative": q.notable_by_sentiment(con, cur_p, 3, positive=False),
+    }
+    all_doc_ids = sorted({r["doc_id"] for rows in notable_rows.values() for r in rows})
+    doc_names = q.doc_entity_names(con, all_doc_ids)
+    notable = {k: [_doc_item(r, doc_names) for r in rows] for k, rows in notable_rows.items()}
+
+    # --- charts data, colours, provenance -----------------------------------------------------
+    chart_ids = [t["entity_id"] for t in top[:CHART_ENTITIES]]
+    shown = list(dict.fromkeys(
+        chart_ids + sov_ids + [r["entity_id"] for r in rising] + [m["entity_id"] for m in movers]
+        + [t["entity_id"] for t in top] + region_ids
+    ))
+    colors = {eid: PALETTE[i % len(PALETTE)] for i, eid in enumerate(shown)}
+    days = both.day_list()
+    daily_docs: dict[date, tuple[int, float, int]] = {}
+    for r in doc_rows:
+        n, s, k = daily_docs.get(r["day"], (0, 0.0, 0))
+        daily_docs[r["day"]] = (n + int(r["documents"]), s + float(r["sent_sum"] or 0), k + int(r["sent_n"]))
+
+    def series(eid: str) -> dict[str, list[Any]]:
+        agg_c, agg_p = now.get(eid, _EntityAgg()), before.get(eid, _EntityAgg())
+        mentions, sent = [], []
+        for d in days:
+            agg = agg_c if d >= cur_p.start else agg_p
+            mentions.append(agg.daily.get(d, 0))
+            s, n = agg.daily_sent.get(d, (0.0, 0))
+            sent.append(rnd(_mean(s, n)))
+        return {"mentions": mentions, "mean_sentiment": sent}
+
+    daily = {
+        "days": [d.isoformat() for d in days],
+        "current_start": cur_p.start.isoformat(),
+        "documents": [daily_docs.get(d, (0, 0.0, 0))[0] for d in days],
+        "mean_sentiment": [rnd(_mean(*daily_docs.get(d, (0, 0.0, 0))[1:])) for d in days],
+        "entities": {eid: series(eid) for eid in chart_ids},
+    }
+    cur_ids = q.entity_doc_ids(con, cur_p, shown)
+    prev_ids = q.entity_doc_ids(con, prev_p, shown)
+    provenance = {eid: {"current": cur_ids.get(eid, []), "previous": prev_ids.get(eid, [])} for eid in shown}
+    entities_out = {
+        eid: {
+            "name": (info.get(eid) or {}).get("name") or eid,
+            "kind": (info.get(eid) or {}).get("kind"),
+            "label": (info.get(eid) or {}).get("label"),
+            "color": colors[eid],
+        }
+        for eid in sorted(shown)
+    }
+
+    report: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "title": "Live-commerce pulse",
+        "period": cur_p.to_dict(),
+        "previous_period": prev_p.to_dict(),
+        "parameters": {
+            "top_n": top_n,
+            "rising": {"min_mentions": rule.min_mentions, "min_documents": rule.min_documents,
+                       "min_z": rule.min_z,
+                       "z": "(current daily mean - baseline daily mean) / max(baseline daily sd, "
+                            "sqrt(max(baseline daily mean, 1))); baseline = previous period"},
+            "movers": {"min_documents_each_period": MOVERS_MIN_DOCUMENTS, "min_change": MOVERS_MIN_CHANGE},
+            "engagement": "score + num_comments",
+        },
+        "headline": headline,
+        "entities": entities_out,
+        "top_entities": top,
+        "rising": rising,
+        "sentiment_movers": movers,
+        "share_of_voice": {"total_mentions": sov["total_mentions"],
+                           "previous_total_mentions": sov["previous_total_mentions"],
+                           "other_mentions": sov["other_mentions"], "platforms": sov["rows"]},
+        "regions": {"total_mentions": regions["total_mentions"],
+                    "previous_total_mentions": regions["previous_total_mentions"],
+                    "other_mentions": regions["other_mentions"], "places": regions["rows"]},
+        "notable": notable,
+        "daily": daily,
+        "provenance": provenance,
+        "checks": _mart_check(con, tables, cur_p, now),
+    }
+    from reports.summary import build_summary
+
+    report["summary"] = build_summary(report)
+    return report
+
+
+def _mart_check(
+    con: duckdb.DuckDBPyConnection, tables: set[str], period: Period, now: dict[str, _EntityAgg]
+) -> dict[str, Any]:
+    """Compare core-derived counts with marts.daily_entity_stats; a mismatch means stale marts."""
+    if q.MART_TABLE not in tables:
+        return {"mart": "absent", "mismatched_entities": []}
+    mart = q.mart_totals(con, period)
+    core = {eid: (a.mentions, a.documents) for eid, a in now.items()}
+    bad = sorted(e for e in set(mart) | set(core) if mart.get(e, (0, 0)) != core.get(e, (0, 0)))
+    return {"mart": "ok" if not bad else "mismatch", "mismatched_entities": bad[:20],
+            "n_mismatched": len(bad)}
+
+
+def explain_entity(
+    con: duckdb.DuckDBPyConnection, entity: str, end_day: date, period_days: int = 7
+) -> list[dict[str, Any]]:
+    """The documents behind an entity's figures in the period and the previous one.
+
+    ``entity`` matches an entity id, name or alias case-insensitively (all matches are explained,
+    each row says which entity it belongs to). Raises :class:`ReportError` for an unknown entity.
+    """
+    _validate_args(end_day, period_days, 1)
+    if not isinstance(entity, str) or not entity.strip():
+        raise ReportError("entity must be a non-empty id, name or alias")
+    q.check_tables(con)
+    matches = q.resolve_entity(con, entity.strip())
+    if not matches:
+        raise ReportError(f"no entity matches {entity!r} (by id, name or alias)")
+    names = {m["entity_id"]: m["name"] for m in matches}
+    cur_p = Period.ending(end_day, period_days)
+    out = []
+    for label, span in (("current", cur_p), ("previous", cur_p.previous())):
+        for r in q.entity_documents(con, sorted(names), span):
+            published = r["published_at"]
+            out.append({
+                "period": label,
+                "entity_id": r["entity_id"],
+                "entity_name": names[r["entity_id"]],
+                "day": r["day"].isoformat(),
+                "doc_id": r["doc_id"],
+                "source": r["source"],
+                "kind": r["kind"],
+                "channel": r["channel"],
+                "title": one_line(r["title"], 200) or None,
+                "link": safe_url(r["canonical_url"]) or safe_url(r["url"]),
+                "published_at": published.astimezone(UTC).isoformat() if published else None,
+                "score": r["score"],
+                "n_mentions": r["n_mentions"],
+                "entity_sentiment": rnd(r["entity_sentiment"]),
+                "sentence": one_line(r["first_sentence"], 300) or None,
+            })
+    return out
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Temp file + rename: a killed task never leaves a half-written newsletter behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def render_all(
+    report: dict[str, Any], formats: tuple[str, ...] | list[str], generated_at: str
+) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """Render ``report`` into {format: bytes} and {chart file name: png bytes}."""
+    import json
+
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise ReportError(f"unknown format(s) {bad or formats!r}; choose from {', '.join(FORMATS)}")
+    charts: dict[str, bytes] = {}
+    if "md" in formats or "html" in formats:
+        from reports.charts import render_charts
+
+        charts = render_charts(report)
+    out: dict[str, bytes] = {}
+    if "md" in formats:
+        from reports.render_md import render_markdown
+
+        out["md"] = render_markdown(report, generated_at, chart_files=sorted(charts)).encode("utf-8")
+    if "html" in formats:
+        from reports.render_html import render_html
+
+        out["html"] = render_html(report, generated_at, charts).encode("utf-8")
+    if "json" in formats:
+        doc = {**report, "generated_at": generated_at}
+        out["json"] = (json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    return out, charts
+
+
+def open_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse read-only; if a load holds the write lock, fall back to the snapshot.
+
+    DuckDB lets no other process open a file being written, even read-only; warehouse/ publishes a
+    consistent copy (``warehouse.published.duckdb``) after each load for exactly this case.
+    """
+    import duckdb
+
+    path = Path(path)
+    if not path.exists():
+        raise ReportError(f"warehouse not found at {path}: run the pipeline (pulse run) first")
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as exc:
+        snapshot = path.with_name(f"{path.stem}.published{path.suffix}")
+        if snapshot.exists():
+            log.warning("warehouse %s is locked (%s); reporting from snapshot %s", path, exc, snapshot)
+            return duckdb.connect(str(snapshot), read_only=True)
+        raise ReportError(f"cannot open warehouse {path} read-only: {exc}") from exc
+
+
+def write_report(
+    settings: Settings,
+    end_day: date,
+    period_days: int | None = None,
+    out_dir: Path | None = None,
+    formats: tuple[str, ...] | list[str] = FORMATS,
+) -> dict[str, Path]:
+    """Open the warehouse read-only, build, render and write ``newsletter.{md,html,json}`` + charts.
+
+    Returns {"md": path, "html": path, "json": path, "chart:<name>": path, ...} for what was written.
+    """
+    period_days = settings.report.period_days if period_days is None else period_days
+    target = Path(out_dir) if out_dir is not None else settings.reports_dir / end_day.isoformat()
+    con = open_warehouse(settings.warehouse_path)
+    try:
+        report = build_report(con, end_day, period_days, settings.report.top_n)
+    finally:
+        con.close()
+    generated_at = datetime.now(UTC).replace(microsecond=0).isoformat()
+    rendered, charts = render_all(report, tuple(formats), generated_at)
+    written: dict[str, Path] = {}
+    for name, data in sorted(charts.items()):
+        _atomic_write(target / name, data)
+        written[f"chart:{name.removesuffix('.png')}"] = target / name
+    for fmt, data in rendered.items():
+        _atomic_write(target / f"newsletter.{fmt}", data)
+        written[fmt] = target / f"newsletter.{fmt}"
+    return written

@@ -1,0 +1,254 @@
+"""Read-only SQL against the warehouse contract (docs/architecture.md, "Warehouse tables").
+
+Why every entity figure comes from ``core.entity_sentiment`` joined to ``core.documents`` rather
+than from ``marts.daily_entity_stats``: the report must trace each number to the documents behind
+it, and counting the same rows we list as provenance makes that exact by construction. The mart is
+still read, as a cross-check (:func:`mart_totals`): if it disagrees with core the report says so.
+
+All day boundaries are UTC; a document belongs to the day of its ``published_at`` in UTC, the same
+rule the mart uses. Filters use timestamp ranges (not a computed date) so DuckDB can prune.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
+
+REQUIRED_TABLES = ("core.documents", "core.entities", "core.entity_sentiment", "core.mentions")
+MART_TABLE = "marts.daily_entity_stats"
+_DAY = "CAST(timezone('UTC', d.published_at) AS DATE)"
+
+
+class ReportError(RuntimeError):
+    """The warehouse cannot produce a report (missing tables, bad period, unknown entity...)."""
+
+
+@dataclass(frozen=True)
+class Period:
+    """Inclusive range of UTC days."""
+
+    start: date
+    end: date
+
+    @classmethod
+    def ending(cls, end_day: date, days: int) -> Period:
+        return cls(end_day - timedelta(days=days - 1), end_day)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Period:
+        return Period.ending(self.start - timedelta(days=1), self.days)
+
+    def day_list(self) -> list[date]:
+        return [self.start + timedelta(days=i) for i in range(self.days)]
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """Half-open UTC timestamp range [start 00:00, end+1 00:00)."""
+        lo = datetime.combine(self.start, time(0), tzinfo=UTC)
+        hi = datetime.combine(self.end + timedelta(days=1), time(0), tzinfo=UTC)
+        return lo, hi
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "days": self.days}
+
+
+def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute(
+        "SELECT table_schema || '.' || table_name FROM information_schema.tables"
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def check_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Fail early with a message an operator can act on, instead of a Catalog Error mid-report."""
+    tables = existing_tables(con)
+    missing = [t for t in REQUIRED_TABLES if t not in tables]
+    if missing:
+        raise ReportError(
+            f"warehouse lacks table(s) {', '.join(missing)}: run the load stage (pulse run) first"
+        )
+    return tables
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    cur = con.execute(sql, params)
+    names = [c[0] for c in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def daily_documents(con: duckdb.DuckDBPyConnection, span: Period) -> list[dict[str, Any]]:
+    """Per day and source: documents, deleted tombstones, sentiment sum/count (for exact means)."""
+    lo, hi = span.bounds()
+    return _rows(
+        con,
+        f"""
+        SELECT {_DAY} AS day, d.source, count(*) AS documents,
+               count(*) FILTER (WHERE coalesce(d.is_deleted, false)) AS deleted,
+               sum(d.sentiment) AS sent_sum, count(d.sentiment) AS sent_n
+        FROM core.documents d
+        WHERE d.published_at >= ? AND d.published_at < ?
+        GROUP BY ALL ORDER BY day, d.source
+        """,
+        [lo, hi],
+    )
+
+
+def daily_entities(con: duckdb.DuckDBPyConnection, span: Period) -> list[dict[str, Any]]:
+    """Per entity and day: documents, mentions (sum of n_mentions), entity-sentiment sum/count."""
+    lo, hi = span.bounds()
+    return _rows(
+        con,
+        f"""
+        SELECT es.entity_id, {_DAY} AS day, count(*) AS documents,
+               sum(coalesce(es.n_mentions, 0)) AS mentions,
+               sum(es.sentiment) AS sent_sum, count(es.sentiment) AS sent_n
+        FROM core.entity_sentiment es
+        JOIN core.documents d ON d.doc_id = es.doc_id
+        WHERE d.published_at >= ? AND d.published_at < ?
+        GROUP BY ALL ORDER BY es.entity_id, day
+        """,
+        [lo, hi],
+    )
+
+
+def entities(con: duckdb.DuckDBPyConnection, entity_ids: list[str]) -> dict[str, dict[str, Any]]:
+    if not entity_ids:
+        return {}
+    rows = _rows(
+        con,
+        "SELECT entity_id, name, label, kind, aliases, origin FROM core.entities "
+        "WHERE list_contains(?, entity_id)",
+        [sorted(entity_ids)],
+    )
+    return {r["entity_id"]: r for r in rows}
+
+
+def entity_doc_ids(
+    con: duckdb.DuckDBPyConnection, span: Period, entity_ids: list[str]
+) -> dict[str, list[str]]:
+    """Sorted doc ids behind each entity's figures for ``span``: the provenance the JSON carries."""
+    if not entity_ids:
+        return {}
+    lo, hi = span.bounds()
+    rows = con.execute(
+        """
+        SELECT es.entity_id, list(es.doc_id ORDER BY es.doc_id)
+        FROM core.entity_sentiment es JOIN core.documents d ON d.doc_id = es.doc_id
+        WHERE d.published_at >= ? AND d.published_at < ? AND list_contains(?, es.entity_id)
+        GROUP BY es.entity_id
+        """,
+        [lo, hi, sorted(entity_ids)],
+    ).fetchall()
+    return {eid: list(ids) for eid, ids in rows}
+
+
+_DOC_COLUMNS = (
+    "d.doc_id, d.source, d.kind, d.channel, d.url, d.canonical_url, d.title, d.body, d.author, "
+    "d.published_at, d.score, d.num_comments, d.sentiment"
+)
+
+
+def notable_by_engagement(con: duckdb.DuckDBPyConnection, span: Period, limit: int) -> list[dict[str, Any]]:
+    """Engagement = score + num_comments (both as the source reports them); tombstones skipped."""
+    lo, hi = span.bounds()
+    return _rows(
+        con,
+        f"""
+        SELECT {_DOC_COLUMNS}, coalesce(d.score, 0) + coalesce(d.num_comments, 0) AS engagement
+        FROM core.documents d
+        WHERE d.published_at >= ? AND d.published_at < ? AND NOT coalesce(d.is_deleted, false)
+          AND (d.score IS NOT NULL OR d.num_comments IS NOT NULL)
+        ORDER BY engagement DESC, d.doc_id LIMIT ?
+        """,
+        [lo, hi, limit],
+    )
+
+
+def notable_by_sentiment(
+    con: duckdb.DuckDBPyConnection, span: Period, limit: int, positive: bool
+) -> list[dict[str, Any]]:
+    """Sentiment extremes, only among documents that mention at least one entity (on topic)."""
+    lo, hi = span.bounds()
+    order = "DESC" if positive else "ASC"
+    cmp = "> 0" if positive else "< 0"
+    return _rows(
+        con,
+        f"""
+        SELECT {_DOC_COLUMNS}, coalesce(d.score, 0) + coalesce(d.num_comments, 0) AS engagement
+        FROM core.documents d
+        WHERE d.published_at >= ? AND d.published_at < ? AND NOT coalesce(d.is_deleted, false)
+          AND d.sentiment {cmp}
+          AND EXISTS (SELECT 1 FROM core.entity_sentiment es WHERE es.doc_id = d.doc_id)
+        ORDER BY d.sentiment {order}, engagement DESC, d.doc_id LIMIT ?
+        """,
+        [lo, hi, limit],
+    )
+
+
+def doc_entity_names(con: duckdb.DuckDBPyConnection, doc_ids: list[str]) -> dict[str, list[str]]:
+    """Entity names mentioned in each document (sorted), to show what a notable post is about."""
+    if not doc_ids:
+        return {}
+    rows = con.execute(
+        """
+        SELECT es.doc_id,
+               list(DISTINCT coalesce(e.name, es.entity_id) ORDER BY coalesce(e.name, es.entity_id))
+        FROM core.entity_sentiment es LEFT JOIN core.entities e ON e.entity_id = es.entity_id
+        WHERE list_contains(?, es.doc_id) GROUP BY es.doc_id
+        """,
+        [sorted(doc_ids)],
+    ).fetchall()
+    return {doc_id: list(names) for doc_id, names in rows}
+
+
+def mart_totals(con: duckdb.DuckDBPyConnection, span: Period) -> dict[str, tuple[int, int]]:
+    """Per entity (mentions, documents) over ``span`` according to the mart (for the cross-check)."""
+    return {
+        eid: (int(m or 0), int(n or 0))
+        for eid, m, n in con.execute(
+            f"SELECT entity_id, sum(mentions), sum(documents) FROM {MART_TABLE} "
+            "WHERE day BETWEEN ? AND ? GROUP BY entity_id",
+            [span.start, span.end],
+        ).fetchall()
+    }
+
+
+def resolve_entity(con: duckdb.DuckDBPyConnection, needle: str) -> list[dict[str, Any]]:
+    """Entities whose id, name or any alias equals ``needle`` case-insensitively."""
+    return _rows(
+        con,
+        """
+        SELECT entity_id, name, label, kind, aliases, origin FROM core.entities
+        WHERE lower(entity_id) = lower(?) OR lower(name) = lower(?)
+           OR list_contains(list_transform(coalesce(aliases, []), lambda a: lower(a)), lower(?))
+        ORDER BY entity_id
+        """,
+        [needle, needle, needle],
+    )
+
+
+def entity_documents(
+    con: duckdb.DuckDBPyConnection, entity_ids: list[str], span: Period
+) -> list[dict[str, Any]]:
+    """Documents behind the given entities over ``span`` with the first mentioning sentence."""
+    lo, hi = span.bounds()
+    return _rows(
+        con,
+        f"""
+        SELECT es.entity_id, {_DAY} AS day, {_DOC_COLUMNS}, es.n_mentions,
+               es.sentiment AS entity_sentiment,
+               (SELECT m.sentence FROM core.mentions m
+                 WHERE m.doc_id = es.doc_id AND m.entity_id = es.entity_id
+                 ORDER BY m.start_char LIMIT 1) AS first_sentence
+        FROM core.entity_sentiment es JOIN core.documents d ON d.doc_id = es.doc_id
+        WHERE d.published_at >= ? AND d.published_at < ? AND list_contains(?, es.entity_id)
+        ORDER BY es.entity_id, d.published_at, d.doc_id
+        """,
+        [lo, hi, sorted(entity_ids)],
+    )

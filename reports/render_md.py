@@ -1,0 +1,170 @@
+"""Markdown newsletter: the copy a writer pastes into an editor or a CMS.
+
+Every piece of scraped text (titles, excerpts, channels, entity names and ids, doc ids) goes
+through :func:`reports.safety.md_text`, and links through :func:`reports.safety.safe_url`, so the
+Markdown carries no raw HTML and no non-http(s) link whatever the sources contained. Charts are
+referenced as PNG files written next to the Markdown.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reports import fmt
+from reports.safety import md_text, safe_url
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _table(header: list[str], align: str, rows: list[list[str]]) -> list[str]:
+    sep = ["---:" if a == "r" else "---" for a in align]
+    return [_row(header), _row(sep), *(_row(r) for r in rows), ""]
+
+
+def _ent(report: dict[str, Any], eid: str) -> str:
+    return md_text(fmt.entity_name(report, eid))
+
+
+def _link(text: str, url: str | None) -> str:
+    label = md_text(text)
+    safe = safe_url(url)
+    return f"[{label}](<{safe}>)" if safe else label
+
+
+def render_markdown(report: dict[str, Any], generated_at: str, chart_files: list[str] | None = None) -> str:
+    charts = set(chart_files or [])
+    alt = _alts(report, charts)
+    head = report["headline"]
+    out: list[str] = [
+        f"# {md_text(report['title'])}: {md_text(fmt.period_title(report))}",
+        "",
+        f"_Generated at {md_text(generated_at)}_",
+        "",
+        md_text(fmt.period_line(report)),
+        "",
+        "## Summary",
+        "",
+        md_text(report["summary"]),
+        "",
+        "## Headline numbers",
+        "",
+    ]
+    rows = [
+        ["Documents", fmt.num(head["documents"]["current"]), fmt.num(head["documents"]["previous"]),
+         fmt.pct(head["documents"]["change_pct"])],
+        ["Entity mentions", fmt.num(head["mentions"]["current"]), fmt.num(head["mentions"]["previous"]),
+         fmt.pct(head["mentions"]["change_pct"])],
+        ["Entities mentioned", fmt.num(head["entities"]["current"]), fmt.num(head["entities"]["previous"]),
+         fmt.DASH],
+        ["Mean sentiment", fmt.sent(head["mean_sentiment"]["current"]),
+         fmt.sent(head["mean_sentiment"]["previous"]), fmt.sent(head["mean_sentiment"]["change"])],
+    ]
+    rows += [[f"{s['source']} documents", fmt.num(s["documents"]), fmt.num(s["previous"]), fmt.DASH]
+             for s in head["by_source"]]
+    out += _table(["", "This period", "Previous", "Change"], "lrrr", [[md_text(r[0]), *r[1:]] for r in rows])
+
+    out += ["## Rising", ""]
+    if report["rising"]:
+        out += _table(
+            ["Entity", "Kind", "Mentions", "Previous", "Daily mean (baseline ± sd)", "z"], "llrrrr",
+            [[_ent(report, r["entity_id"]), md_text(fmt.entity_kind(report, r["entity_id"])),
+              fmt.num(r["mentions"]), fmt.num(r["previous_mentions"]),
+              f"{r['daily_mean']:.1f} ({r['baseline_daily_mean']:.1f} ± {r['baseline_daily_sd']:.1f})",
+              f"{r['z']:.1f}"] for r in report["rising"]],
+        )
+    else:
+        out += ["No entity rose beyond day-to-day noise this period.", ""]
+    out += [f"_{md_text(fmt.rising_rule(report))}_", ""]
+
+    out += ["## Sentiment movers", ""]
+    if report["sentiment_movers"]:
+        out += _table(
+            ["Entity", "Now", "Previous", "Change", "Documents (now / previous)"], "lrrrr",
+            [[_ent(report, m["entity_id"]), fmt.sent(m["mean_sentiment"]),
+              fmt.sent(m["previous_mean_sentiment"]), fmt.sent(m["change"]),
+              f"{fmt.num(m['documents'])} / {fmt.num(m['previous_documents'])}"]
+             for m in report["sentiment_movers"]],
+        )
+    else:
+        out += ["No entity's sentiment moved by 0.1 or more (with 3+ documents in both periods).", ""]
+
+    out += ["## Top entities", ""]
+    if report["top_entities"]:
+        out += _table(
+            ["#", "Entity", "Kind", "Mentions", "Documents", "Sentiment", "Mentions vs previous"], "rllrrrr",
+            [[str(i), _ent(report, t["entity_id"]), md_text(fmt.entity_kind(report, t["entity_id"])),
+              fmt.num(t["mentions"]), fmt.num(t["documents"]), fmt.sent(t["mean_sentiment"]),
+              fmt.pct(t["mentions_change_pct"])]
+             for i, t in enumerate(report["top_entities"], 1)],
+        )
+    else:
+        out += ["No entity mentions this period.", ""]
+    out += _chart("daily_mentions.png", charts, alt)
+
+    sov = report["share_of_voice"]
+    out += ["## Share of voice: live-commerce platforms", ""]
+    out += _chart("share_of_voice.png", charts, alt)
+    if sov["platforms"]:
+        out += _table(
+            ["Platform", "Mentions", "Share", "Share change"], "lrrr",
+            [[_ent(report, p["entity_id"]), fmt.num(p["mentions"]), fmt.share(p["share"]),
+              fmt.pp(p["share_change_pp"])] for p in sov["platforms"]],
+        )
+    else:
+        out += ["No platform mentions this period.", ""]
+
+    out += ["## Regional split", ""]
+    places = report["regions"]["places"]
+    if places:
+        out += _table(
+            ["Place", "Mentions", "Share", "Sentiment"], "lrrr",
+            [[_ent(report, p["entity_id"]), fmt.num(p["mentions"]), fmt.share(p["share"]),
+              fmt.sent(p["mean_sentiment"])] for p in places],
+        )
+    else:
+        out += ["No places mentioned this period.", ""]
+
+    out += ["## Sentiment trend", ""]
+    out += _chart("sentiment_trend.png", charts, alt)
+
+    out += ["## Notable posts and articles", ""]
+    for key, title in fmt.NOTABLE_SECTIONS:
+        docs = report["notable"][key]
+        out += [f"### {title}", ""]
+        if not docs:
+            out += ["None this period.", ""]
+            continue
+        for i, d in enumerate(docs, 1):
+            about = f" (about: {md_text(', '.join(d['entities']))})" if d["entities"] else ""
+            out.append(f"{i}. {_link(fmt.doc_title(d), d['link'])}{about}  ")
+            out.append(f"   {md_text(fmt.doc_meta(d))} · id {md_text(d['doc_id'])}")
+        out.append("")
+
+    checks = report["checks"]
+    out += [
+        "## Sources and checks",
+        "",
+        "- Every entity figure counts documents; the document ids behind each one are in "
+        "newsletter.json under provenance, and `pulse report --explain ENTITY` lists them.",
+        f"- Mart cross-check: {md_text(checks['mart'])}"
+        + (f" ({checks.get('n_mismatched', 0)} entities differ; figures come from core tables)"
+           if checks["mart"] == "mismatch" else ""),
+        "",
+    ]
+    return "\n".join(out)
+
+
+def _alts(report: dict[str, Any], charts: set[str]) -> dict[str, str]:
+    if not charts:
+        return {}
+    from reports.charts import chart_alt
+
+    return {name: chart_alt(report, name) for name in charts}
+
+
+def _chart(name: str, charts: set[str], alt: dict[str, str]) -> list[str]:
+    if name not in charts:
+        return []
+    return [f"![{md_text(alt[name])}]({name})", ""]

@@ -1,0 +1,158 @@
+"""extract_article on small hand-written pages (never copies of ../shared)."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from datetime import UTC, datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from extractors.news import cli
+from extractors.news.article import decode_html, extract_article
+
+BODY = [
+    "Live shopping sales rose sharply this quarter, according to figures released on Tuesday by "
+    "three of the largest platforms operating in the United States.",
+    "The growth came mostly from collectibles and beauty, two categories where sellers can show a "
+    "product in detail and answer questions while the stream is running.",
+    "Smaller marketplaces said they would add live features next year, though several warned that "
+    "audience attention remains the scarcest resource of all.",
+]
+
+
+def page(
+    *,
+    ld_body: bool = False,
+    head_extra: str = "",
+    charset_meta: str = "utf-8",
+    lang: str = "en",
+    body_html: str | None = None,
+) -> str:
+    ld = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": "Live sales surge",
+        "datePublished": "2026-11-09T10:00:00-05:00",
+        "author": [{"@type": "Person", "name": "Ann Lee"}, {"@type": "Person", "name": "Bo Park"}],
+    }
+    if ld_body:
+        ld["articleBody"] = "\n\n".join(BODY)
+    paragraphs = body_html if body_html is not None else "".join(f"<p>{p}</p>" for p in BODY)
+    return f"""<!doctype html><html lang="{lang}"><head><meta charset="{charset_meta}">
+<title>Live sales surge | The Daily Example</title>
+<link rel="canonical" href="/2026/11/09/live-sales-surge?utm_source=twitter">
+<script type="application/ld+json">{json.dumps(ld)}</script>{head_extra}</head>
+<body><nav class="menu"><a href="/">Home</a><a href="/biz">Business</a></nav>
+<header><h1>The Daily Example</h1></header>
+<div class="share-tools"><a href="#">Share</a><a href="#">Tweet</a></div>
+<article><h1>Live sales surge</h1><div class="byline">By Ann Lee and Bo Park</div>
+<div class="story-body">{paragraphs}</div></article>
+<aside class="related"><h3>Related</h3><ul><li><a href="/a">Another story about shops</a></li></ul></aside>
+<div class="newsletter-signup"><p>Subscribe to our newsletter for a daily briefing on commerce.</p></div>
+<footer><p>Copyright 2026 The Daily Example. All rights reserved.</p></footer></body></html>"""
+
+
+def test_fields_from_structure_and_jsonld():
+    art = extract_article(page(), "https://daily.example/story?id=1")
+    assert art.title == "Live sales surge"
+    assert art.body == "\n\n".join(BODY)
+    assert art.published == datetime(2026, 11, 9, 15, tzinfo=UTC)
+    assert art.authors == ["Ann Lee", "Bo Park"]
+    assert art.language == "en"
+    assert art.canonical_url == "https://daily.example/2026/11/09/live-sales-surge?utm_source=twitter"
+
+
+def test_jsonld_article_body_used_when_sane_and_ignored_when_teaser():
+    full = extract_article(page(ld_body=True, body_html="<p>Only a teaser paragraph here.</p>"))
+    assert full.body == "\n\n".join(BODY)
+    teaser_ld = page(ld_body=False).replace('"headline"', '"articleBody": "Short teaser.", "headline"')
+    assert extract_article(teaser_ld).body == "\n\n".join(BODY)
+
+
+def test_dates_from_meta_time_and_url_fallbacks():
+    html = page().replace('"datePublished": "2026-11-09T10:00:00-05:00", ', "")
+    meta = html.replace(
+        "</head>", '<meta property="article:published_time" content="Mon, 09 Nov 2026 08:00 EST"></head>'
+    )
+    assert extract_article(meta).published == datetime(2026, 11, 9, 13, tzinfo=UTC)
+    timed = html.replace(
+        '<div class="byline">', '<div><time datetime="2026-11-08">Nov 8</time></div><div class="byline">'
+    )
+    assert extract_article(timed).published == datetime(2026, 11, 8, tzinfo=UTC)
+    assert extract_article(html, "https://daily.example/x").published == datetime(
+        2026, 11, 9, tzinfo=UTC
+    )  # canonical URL
+
+
+def test_non_utf8_page_with_meta_charset_and_no_header():
+    text = page(charset_meta="windows-1252").replace(
+        "rose sharply", "rose sharply \u2014 caf\u00e9 style \u2014"
+    )
+    art = extract_article(text.encode("cp1252"))
+    assert "caf\u00e9 style \u2014" in art.body
+    latin = page(charset_meta="iso-8859-1").replace("rose", "r\u00f6se").encode("latin-1")
+    assert "r\u00f6se" in extract_article(latin, content_type="text/html").body
+    # A header charset wins over the meta tag.
+    assert decode_html("\u00e9".encode("utf-8"), "text/html; charset=utf-8") == "\u00e9"
+
+
+def test_javascript_only_and_garbage_pages_do_not_crash():
+    js = "<html><head><title>App</title></head><body><div id=app></div><script>boot()</script></body></html>"
+    art = extract_article(js)
+    assert art.body is None and art.title == "App"
+    for junk in (b"", b"\x00\x01\x02", b"<<<>>>", "<html>" * 1000, b"\xff\xfe\x00<\x00p\x00>"):
+        result = extract_article(junk)
+        assert result.published is None or result.published.tzinfo is not None
+
+
+def test_large_page_is_handled():
+    big = page(body_html="".join(f"<p>{BODY[i % 3]} Paragraph {i}.</p>" for i in range(30_000)))
+    assert len(big) > 5_000_000
+    art = extract_article(big.encode())
+    assert art.body and art.body.count("\n\n") >= 29_000
+
+
+def test_cli_prints_jsonl_for_html_and_gz(tmp_path):
+    plain = tmp_path / "a.html"
+    plain.write_text(page(), encoding="utf-8")
+    packed = tmp_path / "b.html.gz"
+    packed.write_bytes(gzip.compress(page(ld_body=True).encode()))
+    out = io.StringIO()
+    assert cli.run([plain, packed, tmp_path / "missing.html"], out) == 1
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert set(rows[0]) == {"path", "title", "body", "published", "authors", "language", "canonical_url"}
+    assert rows[0]["published"] == "2026-11-09T15:00:00+00:00" and rows[1]["title"] == "Live sales surge"
+    assert "error" in rows[2]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "<p>",
+                "</p>",
+                "<div class='share'>",
+                "</div>",
+                "<script>",
+                "<!--",
+                "-->",
+                '<script type="application/ld+json">{"@type": "NewsArticle", "author": ',
+                "text, words",
+                "\u00e9",
+                "<time datetime='2016/6/29'>",
+                "<br>",
+                "&amp;",
+                "\x00",
+            ]
+        ),
+        max_size=40,
+    )
+)
+def test_arbitrary_markup_never_crashes(pieces):
+    art = extract_article("".join(pieces).encode("utf-8"))
+    assert art.published is None or art.published.tzinfo is not None
+    assert isinstance(art.authors, list)

@@ -1,0 +1,221 @@
+"""build_report / explain_entity on the hand-made warehouse of test_reports_fixture.py."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+from test_reports_fixture import END_DAY, make_warehouse
+
+from reports.newsletter import build_report, explain_entity
+from reports.queries import ReportError
+
+
+@pytest.fixture(scope="module")
+def con(tmp_path_factory: pytest.TempPathFactory):
+    path = make_warehouse(tmp_path_factory.mktemp("wh") / "w.duckdb")
+    c = duckdb.connect(str(path), read_only=True)
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def report(con) -> dict:
+    return build_report(con, END_DAY, period_days=7, top_n=10)
+
+
+def test_periods(report: dict) -> None:
+    assert report["period"] == {"start": "2026-11-03", "end": "2026-11-09", "days": 7}
+    assert report["previous_period"] == {"start": "2026-10-27", "end": "2026-11-02", "days": 7}
+
+
+def test_headline_counts(report: dict) -> None:
+    head = report["headline"]
+    # current: 21 TikTok Shop + 7 Shopify + 4 TalkShopLive + 28 Whatnot
+    # + 3 extra (comment, tombstone, off-topic)
+    assert head["documents"] == {"current": 63, "previous": 42, "change_pct": 50.0}
+    assert head["deleted_documents"] == 1
+    assert head["mentions"]["current"] == 28 + 22 + 7 + 4 + 7 + 7
+    assert head["mean_sentiment"]["change"] < 0
+
+
+def test_top_entities_and_counts(report: dict) -> None:
+    top = {t["entity_id"]: t for t in report["top_entities"]}
+    ranked = [t["entity_id"] for t in report["top_entities"][:2]]
+    assert ranked == ["platform/whatnot", "platform/tiktok-shop"]
+    assert top["platform/whatnot"]["mentions"] == 28 and top["platform/whatnot"]["previous_mentions"] == 3
+    assert top["platform/tiktok-shop"]["documents"] == 22  # 21 posts + the comment
+    assert top["platform/tiktok-shop"]["previous_documents"] == 21
+    assert top["company/shopify"]["mean_sentiment"] == 0.4
+    assert top["company/shopify"]["previous_mean_sentiment"] == -0.2
+    assert report["entities"]["platform/whatnot"]["name"] == "Whatnot"
+
+
+def test_top_n_limits(con) -> None:
+    assert len(build_report(con, END_DAY, top_n=2)["top_entities"]) == 2
+
+
+def test_rising_entity_has_explainable_score(report: dict) -> None:
+    rising = report["rising"]
+    assert [r["entity_id"] for r in rising] == ["platform/whatnot"]  # TikTok Shop is stable
+    r = rising[0]
+    assert r["mentions"] == 28 and r["previous_mentions"] == 3 and r["documents"] == 28
+    # baseline days [0,1,0,1,0,1,0]: mean 3/7, sd 0.495 -> sigma floored at 1; now 4/day
+    assert r["baseline_daily_mean"] == pytest.approx(0.43, abs=0.01)
+    assert r["sigma"] == 1.0
+    assert r["z"] == pytest.approx(4 - 3 / 7, abs=0.01)
+    rule = report["parameters"]["rising"]
+    assert r["mentions"] >= rule["min_mentions"] and r["documents"] >= rule["min_documents"]
+
+
+def test_minimum_support_blocks_small_spikes(tmp_path: Path) -> None:
+    """An entity going 0 -> 4 mentions has a large z but lacks support (5 mentions): not rising."""
+    from test_reports_fixture import CURRENT, fixture_rows
+
+    b = fixture_rows()
+    for i in range(4):
+        b.doc(f"t3_spike{i}", CURRENT[-1], 10 + i, [("company/spike", "Spike", 0.0)], title="Spike")
+    path = tmp_path / "w.duckdb"
+    make_warehouse(path, b)
+    c = duckdb.connect(str(path))
+    c.execute("INSERT INTO core.entities VALUES ('company/spike', 'Spike', 'ORG', 'company', [], 'ner')")
+    rep = build_report(c, END_DAY)
+    assert "company/spike" not in [r["entity_id"] for r in rep["rising"]]
+    assert "company/spike" in [t["entity_id"] for t in rep["top_entities"]]
+
+
+def test_sentiment_movers(report: dict) -> None:
+    movers = {m["entity_id"]: m for m in report["sentiment_movers"]}
+    assert movers["platform/whatnot"]["change"] == -0.9
+    assert movers["company/shopify"]["change"] == 0.6
+    assert "platform/tiktok-shop" not in movers  # moved by less than 0.1
+    assert [m["entity_id"] for m in report["sentiment_movers"]][0] == "platform/whatnot"
+
+
+def test_share_of_voice_and_regions(report: dict) -> None:
+    sov = report["share_of_voice"]
+    assert sov["total_mentions"] == 28 + 22 + 4
+    shares = {p["entity_id"]: p["share"] for p in sov["platforms"]}
+    assert shares["platform/whatnot"] == round(28 / 54, 4)
+    assert sum(shares.values()) == pytest.approx(1.0, abs=1e-3)
+    assert all(report["entities"][e]["kind"] == "platform" for e in shares)
+    places = {p["entity_id"]: p for p in report["regions"]["places"]}
+    assert set(places) == {"place/us", "place/uk"}
+    assert places["place/uk"]["mean_sentiment"] == -0.3
+
+
+def test_summary_mentions_planted_story(report: dict) -> None:
+    s = report["summary"]
+    assert "Whatnot rose fastest: 28 mentions against 3" in s
+    assert "fell from +0.50 to -0.40" in s
+    assert "63 documents" in s
+
+
+def test_notable_documents(report: dict) -> None:
+    eng = report["notable"]["by_engagement"]
+    assert eng[0]["doc_id"] == "t1_comment1" and eng[0]["title"] is None and eng[0]["excerpt"]
+    assert all(d["doc_id"] != "t3_deleted1" for d in eng)
+    neg = report["notable"]["most_negative"]
+    assert neg and all(d["sentiment"] < 0 for d in neg)
+    assert "news_offtopic" not in [d["doc_id"] for d in neg]  # mentions no entity
+    assert report["notable"]["most_positive"][0]["doc_id"] == "t1_comment1"
+
+
+def test_json_carries_doc_ids_matching_figures(report: dict) -> None:
+    data = json.loads(json.dumps(report))  # JSON-serialisable as is
+    prov = data["provenance"]
+    for t in data["top_entities"]:
+        assert len(prov[t["entity_id"]]["current"]) == t["documents"]
+        assert len(prov[t["entity_id"]]["previous"]) == t["previous_documents"]
+    assert "t1_comment1" in prov["platform/tiktok-shop"]["current"]
+    assert prov["platform/whatnot"]["previous"] == ["news_wnp1", "news_wnp3", "news_wnp5"]
+    assert all(d["doc_id"] for docs in data["notable"].values() for d in docs)
+
+
+def test_mart_cross_check(report: dict, tmp_path: Path) -> None:
+    assert report["checks"]["mart"] == "ok"
+    path = make_warehouse(tmp_path / "w.duckdb")
+    c = duckdb.connect(str(path))
+    c.execute("UPDATE marts.daily_entity_stats SET mentions = mentions + 1 WHERE entity_id = 'place/us'")
+    assert build_report(c, END_DAY)["checks"]["mismatched_entities"] == ["place/us"]
+    c.execute("DROP TABLE marts.daily_entity_stats")
+    assert build_report(c, END_DAY)["checks"]["mart"] == "absent"
+
+
+def test_empty_period(con) -> None:
+    rep = build_report(con, date(2030, 1, 31))
+    assert rep["headline"]["documents"]["current"] == 0
+    assert rep["top_entities"] == [] and rep["rising"] == []
+    assert rep["summary"].startswith("No documents were published")
+
+
+def test_bad_arguments_and_missing_tables(con) -> None:
+    with pytest.raises(ReportError):
+        build_report(con, END_DAY, period_days=0)
+    with pytest.raises(ReportError):
+        build_report(con, "2026-11-09")  # type: ignore[arg-type]
+    with pytest.raises(ReportError, match="core.documents"):
+        build_report(duckdb.connect(), END_DAY)
+
+
+def test_explain_entity_by_alias_case_insensitive(con, report: dict) -> None:
+    rows = explain_entity(con, "tts", END_DAY, 7)
+    assert {r["entity_id"] for r in rows} == {"platform/tiktok-shop"}
+    current = [r["doc_id"] for r in rows if r["period"] == "current"]
+    assert sorted(current) == report["provenance"]["platform/tiktok-shop"]["current"]
+    assert len([r for r in rows if r["period"] == "previous"]) == 21
+    first = rows[0]
+    assert first["sentence"] and "TikTok Shop" in first["sentence"] and first["link"].startswith("https://")
+    by_name = explain_entity(con, "WHATNOT", END_DAY, 7)
+    assert len(by_name) == 28 + 3
+    assert explain_entity(con, "platform/whatnot", END_DAY - timedelta(days=7), 7)[0]["period"] == "current"
+
+
+def test_explain_unknown_entity(con) -> None:
+    with pytest.raises(ReportError, match="no entity matches"):
+        explain_entity(con, "nope", END_DAY, 7)
+    with pytest.raises(ReportError):
+        explain_entity(con, "  ", END_DAY, 7)
+
+
+_HOLD = "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); sys.stdin.read()"
+
+
+def test_locked_warehouse_falls_back_to_published_snapshot(tmp_path: Path) -> None:
+    """Another process holding the write lock: report from warehouse.published.duckdb instead."""
+    import shutil
+    import subprocess
+    import sys
+
+    from reports.newsletter import open_warehouse
+
+    path = make_warehouse(tmp_path / "warehouse.duckdb")
+
+    def hold() -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, "-c", _HOLD, str(path)], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        return proc
+
+    def release(proc: subprocess.Popen) -> None:
+        if proc.stdin and not proc.stdin.closed:
+            proc.stdin.close()
+        proc.wait(timeout=30)
+
+    holder = hold()
+    try:
+        with pytest.raises(ReportError, match="cannot open warehouse"):
+            open_warehouse(path)
+    finally:
+        release(holder)
+    shutil.copyfile(path, tmp_path / "warehouse.published.duckdb")
+    holder = hold()
+    try:
+        con = open_warehouse(path)
+        assert build_report(con, END_DAY)["rising"][0]["entity_id"] == "platform/whatnot"
+        con.close()
+    finally:
+        release(holder)
