@@ -97,14 +97,35 @@ def _warehouse(settings) -> Path:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    from warehouse.sql import ReadOnlyQueryError, format_rows, query_readonly
+    from warehouse.db import published_path
+    from warehouse.sql import ReadOnlyQueryError, check_query, format_rows, query_readonly
 
     settings = load_settings()
+    path = _warehouse(settings)
     try:
-        columns, rows = query_readonly(_warehouse(settings), args.query)
+        check_query(args.query)
+        try:
+            columns, rows = query_readonly(path, args.query)
+        except ReadOnlyQueryError:
+            snapshot = published_path(path)
+            if not snapshot.exists():
+                raise
+            # The nightly load holds the writer lock: answer from the last published night.
+            print(f"pulse: warehouse busy (nightly load); reading the published snapshot {snapshot}",
+                  file=sys.stderr)
+            columns, rows = query_readonly(snapshot, args.query)
     except ReadOnlyQueryError as exc:
         raise UserError(str(exc)) from exc
     print(format_rows(columns, rows, args.format))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from warehouse.export import export_marts
+
+    settings = load_settings()
+    for path in export_marts(_warehouse(settings), Path(args.dir), fmt=args.format):
+        print(path)
     return 0
 
 
@@ -144,6 +165,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("query")
     s.add_argument("--format", choices=("table", "csv", "json"), default="table")
     s.set_defaults(func=cmd_sql)
+
+    s = sub.add_parser("export", help="write the marts to files (parquet, csv or json)")
+    s.add_argument("dir")
+    s.add_argument("--format", choices=("parquet", "csv", "json"), default="parquet")
+    s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("schema", help="print the warehouse data dictionary")
     s.set_defaults(func=cmd_schema)

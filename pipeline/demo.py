@@ -57,7 +57,7 @@ def _progress_line(line: str) -> str | None:
         return "     done: " + line.split("task_id=")[1].split()[0]
     if "DagRun Finished" in line:
         return "  " + ("run succeeded" if "state=success" in line else "run FAILED")
-    for marker in ("reddit: ", "news: ", "Reddit skipped", "quarantined", "FAILED"):
+    for marker in ("reddit: ", "news: ", "Reddit skipped", "quality gate failed", "FAILED"):
         if marker in line and "[py.warnings]" not in line:
             return "     " + line.strip()[:200]
     return None

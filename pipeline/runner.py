@@ -15,6 +15,7 @@ from typing import Any
 from extractors.source_run import SourceFailed
 from pipeline import stages
 from pipeline.context import RunContext
+from quality.validate import QualityGateFailed
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def run_all(ctx: RunContext, from_raw: bool = False, echo: Callable[[str], None]
             outcome.errors[name] = str(exc)
             echo(f"[{name}] FAILED: {exc}")
             return not fatal
-        except stages.BatchQuarantined as exc:
+        except QualityGateFailed as exc:
             outcome.ok = False
             outcome.errors[name] = str(exc)
             echo(f"[{name}] QUARANTINED: {exc}")

@@ -17,10 +17,6 @@ from pipeline.context import RunContext
 log = logging.getLogger(__name__)
 
 
-class BatchQuarantined(RuntimeError):
-    """The validate stage found a critical problem: the batch was quarantined, nothing published."""
-
-
 def _finish_extract(run: SourceRun) -> dict[str, Any]:
     line = f"{run.source}: {run.status} - {run.n_documents} documents, {len(run.errors)} errors"
     if run.message:
@@ -57,30 +53,31 @@ def enrich(ctx: RunContext) -> dict[str, Any]:
 
 
 def validate(ctx: RunContext) -> dict[str, Any]:
-    """Great Expectations on the enriched batch; a critical failure quarantines the whole batch."""
-    from pipeline.jsonl import read_jsonl
-    from quality.validate import validate_night
-    from warehouse.load import quarantine, record_quality
+    """Great Expectations on the enriched batch; a critical failure quarantines the batch.
+
+    On failure the failing rows go to quarantine.documents, the source runs still reach ops.*, and
+    QualityGateFailed stops the run before anything is loaded or published.
+    """
+    from quality.validate import QualityGateFailed, failing_records, validate_night
+    from warehouse.load import quarantine, record_quality, record_source_runs
 
     outcome = validate_night(ctx)
     record_quality(ctx, outcome.results)
-    summary = {
-        "success": outcome.success,
-        "critical_failures": len(outcome.critical_failures),
+    if not outcome.success:
+        failing = failing_records(ctx, outcome)
+        reasons = {row["doc_id"]: why for row, why in failing if isinstance(row.get("doc_id"), str)}
+        n = quarantine(ctx, [row for row, _ in failing], reasons)
+        error = QualityGateFailed(ctx.night.isoformat(), outcome.critical_failures, outcome.data_docs_index)
+        record_source_runs(ctx, status="quarantined",
+                           message=f"{n} rows quarantined; " + "; ".join(outcome.critical_failures))
+        raise error
+    return {
+        "success": True,
+        "documents": outcome.n_documents,
+        "mentions": outcome.n_mentions,
         "warnings": len(outcome.warnings),
         "data_docs": str(outcome.data_docs_index) if outcome.data_docs_index else None,
     }
-    if not outcome.success:
-        docs_path = ctx.work_dir / "enriched" / "documents.jsonl"
-        rows = list(read_jsonl(docs_path)) if docs_path.exists() else []
-        reasons = {r["doc_id"]: outcome.failing_doc_ids.get(r["doc_id"], "batch failed validation")
-                   for r in rows if r.get("doc_id") in outcome.failing_doc_ids} if rows else {}
-        n = quarantine(ctx, [r for r in rows if r.get("doc_id") in reasons], reasons)
-        raise BatchQuarantined(
-            f"batch for {ctx.night} quarantined ({n} failing rows in quarantine.documents); "
-            "nothing was loaded. Critical failures: " + "; ".join(outcome.critical_failures)
-        )
-    return summary
 
 
 def load(ctx: RunContext) -> dict[str, Any]:
@@ -91,14 +88,19 @@ def load(ctx: RunContext) -> dict[str, Any]:
 
 
 def build_marts(ctx: RunContext) -> dict[str, Any]:
-    """Refresh the marts for the days this night touched, not the whole history."""
-    from warehouse.db import connect
+    """Refresh the marts for the days this night touched, then publish the analysts' snapshot.
+
+    Analysts and reports read `warehouse.published.duckdb` while the next night holds the writer
+    lock, so they always see the last complete night rather than a lock error.
+    """
+    from warehouse.db import connect, publish
     from warehouse.marts import affected_days, refresh_marts
 
     con = connect(ctx.settings.warehouse_path)
     try:
-        days = affected_days(con, ctx.night)
-        return refresh_marts(con, days)
+        result = refresh_marts(con, affected_days(con, ctx.night))
+        result["published"] = str(publish(ctx.settings.warehouse_path, con))
+        return result
     finally:
         con.close()
 
@@ -109,13 +111,6 @@ def report(ctx: RunContext) -> dict[str, Any]:
 
     paths = write_report(ctx.settings, ctx.night)
     return {fmt: str(path) for fmt, path in paths.items()}
-
-
-def record_source_failures(ctx: RunContext) -> None:
-    """Make failed/skipped extracts visible in ops.* even when nothing downstream loads."""
-    from warehouse.load import record_source_runs
-
-    record_source_runs(ctx)
 
 
 STAGES = ("extract_reddit", "extract_news", "enrich", "validate", "load", "build_marts", "report")

@@ -1,0 +1,491 @@
+"""The validate stage's core: run the GX suites over one night's enriched batch and judge it.
+
+``validate_night`` only *judges*: it reads the enrich stage's files, runs one GX checkpoint per
+batch (enriched documents, their themes, mentions, entities, and each source's extract output
+``work/<night>/<source>.documents.jsonl``), builds Data Docs, writes
+``work/<night>/validation.json`` and returns a :class:`ValidationOutcome`. It never touches DuckDB
+and never raises on bad data: the stage function records ``outcome.results`` in
+``ops.quality_results``, quarantines ``outcome.failing_doc_ids`` and raises
+:class:`QualityGateFailed` when ``outcome.success`` is false. Keeping the judgement free of side
+effects on the warehouse means it can be re-run, tested and reasoned about alone.
+
+Failing rows: for a row-level critical failure the offending rows' doc_ids (a mention's doc_id for
+mention checks) map to the reasons. A row whose doc_id is null or not a string is keyed
+``"<documents.jsonl line N>"`` (:func:`failing_records` resolves such keys to rows). A *table-level*
+critical failure (schema, volume, unreadable lines, an expectation GX could not evaluate, a bad
+entity) makes every document of the night failing, because the whole batch is unusable.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pipeline.context import RunContext
+from pipeline.documents import SOURCES
+from pipeline.jsonl import read_json, write_json
+from quality import frames as fr
+from quality import suites as su
+
+log = logging.getLogger(__name__)
+
+#: Documents may be published this much before the window start (late-arriving comments on posts
+#: fetched with the nightly overlap, see ``Settings.lookback_hours``).
+DEFAULT_SLACK = timedelta(hours=26)
+#: Tolerated clock skew between the fetching host and this one.
+CLOCK_SKEW = timedelta(minutes=5)
+#: The newest document should be at most this old at the end of the window (freshness warning).
+FRESHNESS = timedelta(hours=24)
+#: Trailing-volume warning: the night's count must be within these multiples of the 7-night mean,
+#: computed only once at least MIN_HISTORY earlier nights have a validation.json.
+VOLUME_TRAILING_NIGHTS = 7
+VOLUME_LOW, VOLUME_HIGH, MIN_HISTORY = 0.3, 3.0, 3
+_NO_BOUND = 10**12
+#: COMPLETE: every failing row's (row_number, doc_id), which the quarantine needs.
+RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": [fr.ROW_COLUMN, "doc_id"]}
+#: Cap on the number of sample values quoted in a message.
+_SAMPLES = 5
+
+
+class QualityGateFailed(Exception):
+    """Raised by the validate *stage* when a night has critical quality failures.
+
+    The message lists every critical failure so the Airflow task log says why, without opening
+    Data Docs.
+    """
+
+    def __init__(self, night: str, critical_failures: list[str], data_docs_index: Path | None = None):
+        self.night = night
+        self.critical_failures = list(critical_failures)
+        self.data_docs_index = data_docs_index
+        lines = [f"quality gate failed for night {night}: {len(critical_failures)} critical failure(s)"]
+        lines += [f"  - {msg}" for msg in critical_failures]
+        if data_docs_index:
+            lines.append(f"  Data Docs: {data_docs_index}")
+        super().__init__("\n".join(lines))
+
+
+@dataclass
+class ValidationOutcome:
+    success: bool
+    critical_failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    results: list[dict[str, Any]] = field(default_factory=list)
+    failing_doc_ids: dict[str, str] = field(default_factory=dict)
+    data_docs_index: Path | None = None
+    n_documents: int = 0
+    n_mentions: int = 0
+    source_counts: dict[str, int] = field(default_factory=dict)  # rows per source's extract batch
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["data_docs_index"] = str(self.data_docs_index) if self.data_docs_index else None
+        return out
+
+    def raise_for_failure(self, night: str) -> None:
+        """Convenience for the stage: raise QualityGateFailed when the night failed."""
+        if not self.success:
+            raise QualityGateFailed(night, self.critical_failures, self.data_docs_index)
+
+
+@dataclass
+class _Batch:
+    """One frame to validate with one suite."""
+
+    name: str
+    build: Callable[[], Any]  # builds the suite; GX 1.x needs an open context to do so
+    frame: Any
+    file_name: str  # the JSONL file the rows came from, for row keys
+    key_from_doc_id: bool = True  # failing rows are identified by this frame's doc_id
+    params: dict[str, Any] = field(default_factory=dict)  # overrides of the night's suite parameters
+
+
+def _result_row(suite: str, expectation: str, column: str | None, severity: str, success: bool,
+                observed: str, details: str) -> dict[str, Any]:
+    return {"suite": suite, "expectation": expectation, "column_name": column, "severity": severity,
+            "success": bool(success), "observed": observed, "details": details}
+
+
+def _trailing_volume(ctx: RunContext, source: str | None = None) -> list[int]:
+    """Document counts of earlier nights (all, or one source's), from their validation.json.
+
+    Reading our own earlier outputs keeps the check free of the warehouse (validate must not
+    depend on DuckDB being loaded) and works from the second night on.
+    """
+    counts: list[int] = []
+    for back in range(1, VOLUME_TRAILING_NIGHTS + 1):
+        path = ctx.settings.work_dir(ctx.night - timedelta(days=back)) / "validation.json"
+        try:
+            saved = read_json(path)
+            n = saved.get("n_documents") if source is None else saved.get("source_counts", {}).get(source)
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(n, int) and not isinstance(n, bool):
+            counts.append(n)
+    return counts
+
+
+def _volume_bounds(history: list[int]) -> dict[str, int]:
+    if len(history) >= MIN_HISTORY:
+        mean = sum(history) / len(history)
+        return {su.P_VOLUME_MIN: int(mean * VOLUME_LOW), su.P_VOLUME_MAX: max(int(mean * VOLUME_HIGH), 1)}
+    return {su.P_VOLUME_MIN: 0, su.P_VOLUME_MAX: _NO_BOUND}
+
+
+def suite_parameters(ctx: RunContext, now: datetime, history: list[int]) -> dict[str, Any]:
+    """The run-time values of the suites' ``$PARAMETER`` placeholders for this night."""
+    slack = timedelta(hours=ctx.settings.lookback_hours) if ctx.settings.lookback_hours else DEFAULT_SLACK
+    return {
+        su.P_PUBLISHED_MIN: ctx.window_start - slack,
+        su.P_WINDOW_END: ctx.window_end,
+        su.P_NOW: now,
+        su.P_FETCHED_MAX: now + CLOCK_SKEW,
+        su.P_FRESH_MIN: ctx.window_end - FRESHNESS,
+        **_volume_bounds(history),
+    }
+
+
+def _column_of(kwargs: dict[str, Any]) -> str | None:
+    if kwargs.get("column"):
+        return str(kwargs["column"])
+    if kwargs.get("column_A"):
+        return f"{kwargs['column_A']},{kwargs['column_B']}"
+    if kwargs.get("column_list"):
+        return ",".join(kwargs["column_list"])
+    return None
+
+
+def _exception_message(evr: Any) -> str | None:
+    info = evr.exception_info or {}
+    if info.get("raised_exception"):
+        return str(info.get("exception_message") or "exception")
+    for value in info.values():  # GX nests per-metric exception info in some versions
+        if isinstance(value, dict) and value.get("raised_exception"):
+            return str(value.get("exception_message") or "exception")
+    return None
+
+
+def _short(value: Any) -> str:
+    text = repr(value) if not isinstance(value, str) else value
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _sample(row: dict[str, Any], file_name: str) -> str:
+    """``doc_id=value`` for one unexpected row (GX puts the checked column's value in the row)."""
+    key = _row_key(row, file_name, True)
+    values = [str(v) for k, v in row.items() if k not in (fr.ROW_COLUMN, "doc_id")]
+    return f"{key}={_short(values[0])}" if values else key
+
+
+def _observed(result: dict[str, Any], file_name: str) -> str:
+    if "observed_value" in result:
+        return _short(result["observed_value"])
+    if "unexpected_count" in result:
+        rows = result.get("unexpected_index_list") or []
+        samples = ", ".join(_sample(r, file_name) for r in rows[:_SAMPLES]) if rows else ", ".join(
+            _short(v) for v in (result.get("partial_unexpected_list") or [])[:_SAMPLES])
+        text = f"{result['unexpected_count']} of {result.get('element_count', '?')} unexpected"
+        return text + (f" (e.g. {samples})" if samples else "")
+    return ""
+
+
+def _row_key(row: dict[str, Any], file_name: str, use_doc_id: bool) -> str:
+    doc_id = row.get("doc_id")
+    if use_doc_id and isinstance(doc_id, str) and doc_id:
+        return doc_id
+    return f"<{file_name} line {row.get(fr.ROW_COLUMN)}>"
+
+
+def _convert(batch: _Batch, suite_result: Any, outcome: ValidationOutcome, table_failures: list[str]) -> None:
+    """Turn one GX suite result into result rows, messages and failing rows.
+
+    An expectation that *errored* (GX could not evaluate it) is a critical failure and, by default,
+    table-level. Exception: its column already failed its type check, which pins the bad rows
+    (``"0.5"`` among floats makes the -1..1 check raise), so those rows are quarantined instead.
+    """
+    mistyped = {evr.expectation_config.kwargs.get("column") for evr in suite_result.results
+                if evr.expectation_config.type == "expect_column_values_to_be_in_type_list"
+                and not evr.success}
+    for evr in suite_result.results:
+        cfg = evr.expectation_config
+        meta = cfg.meta or {}
+        severity = meta.get("severity", su.CRITICAL)
+        check = meta.get("check", cfg.type)
+        column = _column_of(cfg.kwargs)
+        error = _exception_message(evr)
+        result = evr.result or {}
+        observed = f"error: {_short(error)}" if error else _observed(result, batch.file_name)
+        success = bool(evr.success) and not error
+        details = check if success else f"{check}: FAILED" + (f" ({observed})" if observed else "")
+        outcome.results.append(_result_row(batch.name, cfg.type, column, severity, success,
+                                           observed, details))
+        if success:
+            continue
+        message = f"{batch.name}: {check} — {observed}" if observed else f"{batch.name}: {check}"
+        if severity != su.CRITICAL:
+            outcome.warnings.append(message)
+            continue
+        outcome.critical_failures.append(message)
+        rows = result.get("unexpected_index_list")
+        if rows and not batch.key_from_doc_id:
+            table_failures.append(message)  # e.g. a duplicate entity id: no document to pin it on
+        elif rows:
+            for row in rows:
+                key = _row_key(row, batch.file_name, batch.key_from_doc_id)
+                _add_reason(outcome.failing_doc_ids, key, f"{batch.name}: {check}")
+        elif error and column in mistyped:
+            continue
+        elif "unexpected_count" not in result or error:
+            table_failures.append(message)
+
+
+def _add_reason(failing: dict[str, str], key: str, reason: str) -> None:
+    if key in failing:
+        if reason not in failing[key].split("; "):
+            failing[key] = f"{failing[key]}; {reason}"
+    else:
+        failing[key] = reason
+
+
+def _record_load_problems(loaded: fr.LoadedFile, suite: str, severity: str, outcome: ValidationOutcome,
+                          table_failures: list[str]) -> None:
+    """Unreadable lines / a missing file: recorded like an expectation result, so ops sees them."""
+    success = not loaded.problems
+    outcome.results.append(_result_row(
+        suite, "jsonl_is_readable", None, severity, success,
+        f"{len(loaded.rows)} row(s) read"
+        + (f", {len(loaded.problems)} problem(s)" if loaded.problems else ""),
+        "; ".join(loaded.problems) if loaded.problems else f"{loaded.path.name} is readable JSONL"))
+    for problem in loaded.problems:
+        message = f"{suite}: {problem}"
+        if severity == su.CRITICAL:
+            outcome.critical_failures.append(message)
+            table_failures.append(message)
+        else:
+            outcome.warnings.append(message)
+
+
+def _prepare(ctx: RunContext, outcome: ValidationOutcome,
+             table_failures: list[str]) -> tuple[list[_Batch], Any]:
+    """Read the enrich outputs and build the frames plus their suites."""
+    enriched = ctx.work_dir / "enriched"
+    docs_file = fr.load_jsonl(enriched / "documents.jsonl")
+    mentions_file = fr.load_jsonl(enriched / "mentions.jsonl")
+    entities_file = fr.load_jsonl(enriched / "entities.jsonl")
+    _record_load_problems(docs_file, su.DOCUMENTS_SUITE, su.CRITICAL, outcome, table_failures)
+    _record_load_problems(mentions_file, su.MENTIONS_SUITE, su.CRITICAL, outcome, table_failures)
+    # entities.jsonl feeds core.entities but a problem there does not corrupt documents: warning.
+    _record_load_problems(entities_file, su.ENTITIES_SUITE, su.WARNING, outcome, table_failures)
+
+    documents = fr.to_frame(docs_file, su.DOCUMENT_COLUMNS)
+    fr.parse_timestamps(documents, "published_at", fr.PUBLISHED_TS)
+    fr.parse_timestamps(documents, "fetched_at", fr.FETCHED_TS)
+    mentions = fr.to_frame(mentions_file, su.MENTION_COLUMNS)
+    entities = fr.to_frame(entities_file, su.ENTITY_COLUMNS)
+    known_docs = {d for d in documents["doc_id"] if isinstance(d, str)}
+    known_entities = None if entities_file.missing else {
+        e for e in entities.get("entity_id", []) if isinstance(e, str)}
+    fr.add_membership(mentions, "doc_id", known_docs, fr.DOC_KNOWN)
+    fr.add_membership(mentions, "entity_id", known_entities, fr.ENTITY_KNOWN)
+    outcome.n_documents, outcome.n_mentions = len(documents), len(mentions)
+
+    try:
+        theme_ids = su.load_theme_ids(ctx.settings)
+    except ValueError as exc:
+        theme_ids = None
+        outcome.results.append(_result_row(su.THEMES_SUITE, "themes_file_is_valid", "theme", su.CRITICAL,
+                                           False, "invalid", str(exc)))
+        outcome.critical_failures.append(f"{su.THEMES_SUITE}: {exc}")
+    if theme_ids is None:
+        outcome.warnings.append(
+            f"{su.THEMES_SUITE}: no themes file at {ctx.settings.config_file(ctx.settings.nlp.themes)};"
+            " theme ids only checked for shape")
+
+    batches = [
+        _Batch(su.DOCUMENTS_SUITE, lambda: su.enriched_documents_suite(ctx.settings), documents,
+               "documents.jsonl"),
+        _Batch(su.THEMES_SUITE, lambda: su.document_themes_suite(theme_ids), fr.explode_themes(documents),
+               "documents.jsonl"),
+        _Batch(su.MENTIONS_SUITE, su.enriched_mentions_suite, mentions, "mentions.jsonl"),
+    ]
+    if not entities_file.missing:
+        batches.append(_Batch(su.ENTITIES_SUITE, su.enriched_entities_suite, entities, "entities.jsonl",
+                              key_from_doc_id=False))
+    batches.extend(_source_batches(ctx, outcome, table_failures))
+    return batches, documents
+
+
+def _source_batches(ctx: RunContext, outcome: ValidationOutcome, table_failures: list[str]) -> list[_Batch]:
+    """One batch per source whose extract output exists (a disabled source simply has none)."""
+    batches: list[_Batch] = []
+    for source in SOURCES:
+        path = ctx.work_dir / f"{source}.documents.jsonl"
+        if not path.exists():
+            continue
+        loaded = fr.load_jsonl(path)
+        _record_load_problems(loaded, su.source_suite_name(source), su.CRITICAL, outcome, table_failures)
+        frame = fr.to_frame(loaded, su.DOCUMENT_COLUMNS)
+        fr.parse_timestamps(frame, "published_at", fr.PUBLISHED_TS)
+        outcome.source_counts[source] = len(frame)
+        batches.append(_Batch(
+            su.source_suite_name(source), lambda s=source: su.source_documents_suite(ctx.settings, s), frame,
+            path.name, params=_volume_bounds(_trailing_volume(ctx, source))))
+    return batches
+
+
+def _suite_fingerprint(suite: Any) -> str:
+    body = [{"type": e.expectation_type, "kwargs": e.configuration.kwargs, "meta": e.meta}
+            for e in suite.expectations]
+    return json.dumps({"meta": suite.meta, "expectations": body}, sort_keys=True, default=str)
+
+
+def _upsert_suite(context: Any, suite: Any) -> Any:
+    """Store the suite unless the stored one is identical.
+
+    Cheaper than ``suites.add_or_update`` (which matches expectations pairwise) and it keeps a
+    stored suite's id stable across nights when the code did not change.
+    """
+    from great_expectations.exceptions import DataContextError
+
+    try:
+        existing = context.suites.get(suite.name)
+    except DataContextError:
+        return context.suites.add(suite)
+    if _suite_fingerprint(existing) == _suite_fingerprint(suite):
+        return existing
+    context.suites.delete(suite.name)
+    return context.suites.add(suite)
+
+
+def _reuse(factory: Any, name: str, still_valid: Callable[[Any], bool], make: Callable[[str], Any]) -> Any:
+    """Get a stored validation definition / checkpoint, re-creating it only when it is stale.
+
+    ``add_or_update`` rewrites (and re-validates) the object and its children on every call, which
+    costs seconds per night for nothing; a stale object (its suite was re-stored) is replaced.
+    """
+    from great_expectations.exceptions import DataContextError
+
+    try:
+        existing = factory.get(name)
+    except (DataContextError, ValueError, KeyError):
+        existing = None
+    if existing is not None:
+        try:
+            if still_valid(existing):
+                return existing
+        except Exception:  # a half-readable stored object: replace it
+            pass
+        factory.delete(name)
+    return factory.add(make(name))
+
+
+def _run_gx(ctx: RunContext, batches: list[_Batch], params: dict[str, Any],
+            data_docs: bool) -> tuple[list[Any], Path | None]:
+    """Register suites and checkpoints (idempotently) and run one checkpoint per batch.
+
+    With ``data_docs=False`` the checkpoints' validation definitions are run directly, skipping the
+    UpdateDataDocsAction (seconds per suite): for callers that only need the verdict.
+    """
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+
+    from quality import gx_context
+
+    quality_dir = ctx.settings.quality_dir
+    with gx_context.project_lock(quality_dir):
+        context = gx_context.open_context(quality_dir)
+        gx_context.prune_old_runs(quality_dir, ctx.night)
+        try:  # add_or_update_* rewrites great_expectations.yml every night: only add when missing
+            source = context.data_sources.get("liveshop_pulse")
+        except (KeyError, ValueError, LookupError):
+            source = context.data_sources.add_pandas(name="liveshop_pulse")
+        run_id = gx_context.run_identifier(ctx.night)
+        results = []
+        for batch in batches:
+            name = batch.name
+            suite = _upsert_suite(context, batch.build())
+            asset = next((a for a in source.assets if a.name == name), None) \
+                or source.add_dataframe_asset(name)
+            definition = next((b for b in asset.batch_definitions if b.name == "night"), None) \
+                or asset.add_batch_definition_whole_dataframe("night")
+            vd = _reuse(context.validation_definitions, f"{name}_nightly",
+                        lambda v, s=suite: v.suite.id == s.id,
+                        lambda n, d=definition, s=suite: gx.ValidationDefinition(name=n, data=d, suite=s))
+            checkpoint = _reuse(context.checkpoints, f"{name}_checkpoint",
+                                lambda c, v=vd: [x.id for x in c.validation_definitions] == [v.id],
+                                lambda n, v=vd: gx.Checkpoint(
+                                    name=n, validation_definitions=[v],
+                                    actions=[UpdateDataDocsAction(name="update_data_docs")],
+                                    result_format=RESULT_FORMAT))
+            batch_params = {**params, **batch.params}
+            if data_docs:
+                run = checkpoint.run(batch_parameters={"dataframe": batch.frame},
+                                     expectation_parameters=batch_params, run_id=run_id)
+                results.extend(run.run_results.values())
+            else:
+                results.append(vd.run(batch_parameters={"dataframe": batch.frame},
+                                      expectation_parameters=batch_params, run_id=run_id,
+                                      result_format=checkpoint.result_format))
+        index = gx_context.data_docs_dir(quality_dir) / "index.html"
+    return results, index if index.exists() else None
+
+
+def validate_night(ctx: RunContext, now: datetime | None = None, *,
+                   data_docs: bool = True) -> ValidationOutcome:
+    """Validate ``work/<night>/enriched/*.jsonl``; write validation.json; build Data Docs.
+
+    ``now`` is injectable for tests (the "not in the future" checks); it defaults to the clock.
+    ``data_docs=False`` skips rendering Data Docs (the results are still stored).
+    """
+    started = time.monotonic()
+    now = now or datetime.now(UTC)
+    outcome = ValidationOutcome(success=True)
+    table_failures: list[str] = []
+    batches, documents = _prepare(ctx, outcome, table_failures)
+    params = suite_parameters(ctx, now, _trailing_volume(ctx))
+    suite_results, outcome.data_docs_index = _run_gx(ctx, batches, params, data_docs)
+    for batch, suite_result in zip(batches, suite_results, strict=True):
+        _convert(batch, suite_result, outcome, table_failures)
+    if table_failures:
+        reason = "batch failed: " + "; ".join(table_failures)[:500]
+        for row in documents[[fr.ROW_COLUMN, "doc_id"]].to_dict("records"):
+            _add_reason(outcome.failing_doc_ids, _row_key(row, "documents.jsonl", True), reason)
+    outcome.success = not outcome.critical_failures
+    write_json(ctx.work_dir / "validation.json", {
+        **outcome.to_dict(), "night": ctx.night.isoformat(), "run_id": ctx.run_id,
+        "suite_version": su.SUITE_VERSION, "validated_at": now.isoformat()})
+    log.info("validated night %s: %d documents, %d mentions, %d critical, %d warning(s) in %.1fs",
+             ctx.night, outcome.n_documents, outcome.n_mentions, len(outcome.critical_failures),
+             len(outcome.warnings), time.monotonic() - started)
+    return outcome
+
+
+def failing_records(ctx: RunContext, outcome: ValidationOutcome) -> list[tuple[dict[str, Any], str]]:
+    """The rows to keep in quarantine, each with its reasons, for a failed night.
+
+    Why a helper: ``failing_doc_ids`` also names rows by file line (null or non-string doc_id) and
+    mentions whose document does not exist, which a lookup by ``doc_id`` in documents.jsonl misses.
+    Documents come first (by doc_id or by line); any remaining key is matched against the
+    mentions, so every failing row is kept somewhere. Unreadable lines have no record to keep.
+    """
+    failing = outcome.failing_doc_ids
+    found: list[tuple[dict[str, Any], str]] = []
+    document_ids: set[str] = set()
+    for file_name in ("documents.jsonl", "mentions.jsonl"):
+        loaded = fr.load_jsonl(ctx.work_dir / "enriched" / file_name)
+        for number, row in zip(loaded.row_numbers, loaded.rows, strict=True):
+            doc_id = row.get("doc_id")
+            line_key = f"<{file_name} line {number}>"
+            if line_key in failing:
+                found.append((row, failing[line_key]))
+            elif isinstance(doc_id, str) and doc_id in failing and doc_id not in document_ids:
+                found.append((row, failing[doc_id]))
+                if file_name == "documents.jsonl":  # its mentions add nothing: the document is kept
+                    document_ids.add(doc_id)
+    return found

@@ -1,0 +1,169 @@
+"""Enricher end to end on small texts; the spaCy model loads once for the module."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import Settings
+from pipeline.context import RunContext
+from pipeline.documents import Document
+from pipeline.jsonl import read_jsonl, write_jsonl
+from transforms.enrich import Enricher, enrich_night, text_from_path
+
+CONFIG = Path(__file__).resolve().parents[1] / "config"
+
+
+def _settings(tmp: Path) -> Settings:
+    return Settings(data_dir=tmp, config_dir=CONFIG)
+
+
+@pytest.fixture(scope="module")
+def enricher(tmp_path_factory: pytest.TempPathFactory) -> Enricher:
+    e = Enricher(_settings(tmp_path_factory.mktemp("data")))
+    _ = e.nlp  # load once
+    return e
+
+
+def _doc(doc_id: str, title: str | None, body: str | None, **kw: object) -> Document:
+    base = dict(doc_id=doc_id, source="reddit", kind="post", channel="TikTokShop", url=None, title=title,
+                body=body, author="u", published_at="2026-11-03T10:00:00+00:00",
+                fetched_at="2026-11-04T01:00:00+00:00", logical_date="2026-11-03", run_id="r1",
+                raw_ref="raw.jsonl.gz:1")
+    base.update(kw)
+    return Document(**base)  # type: ignore[arg-type]
+
+
+def _ids(result: dict) -> dict[str, dict]:
+    return {e["id"]: e for e in result["entities"]}
+
+
+def test_gazetteer_hits_and_canonicalisation(enricher: Enricher) -> None:
+    out = enricher.enrich_text("TikTok's new shop tab launched in the U.S. and TSL hosts noticed it.")
+    ids = _ids(out)
+    assert "platform/tiktok" in ids and ids["platform/tiktok"]["name"] == "TikTok"
+    assert ids["place/united-states"]["name"] == "United States"
+    assert "platform/talkshoplive" in ids
+
+
+def test_ner_only_entity_and_junk(enricher: Enricher) -> None:
+    out = enricher.enrich_text(
+        "Jennifer Walsh, chief executive of Northwind Traders, spoke in Chicago on Tuesday about 40 sellers. "
+        "Subscribe to our newsletter."
+    )
+    ner = {e["id"] for e in out["entities"] if e["id"].startswith("ner/")}
+    assert any("jennifer-walsh" in i for i in ner), out["entities"]
+    assert any(i.startswith("ner/gpe/chicago") for i in ner), out["entities"]
+    labels = {e["label"] for e in out["entities"]}
+    assert not labels & {"DATE", "CARDINAL"}
+    assert not any(e["name"].lower().startswith("subscribe") for e in out["entities"])
+
+
+def test_run_together_entities_are_split_or_dropped(enricher: Enricher) -> None:
+    out = enricher.enrich_text("Sellers compared Facebook and YouTube for live selling.")
+    names = {e["name"] for e in out["entities"]}
+    assert "Facebook and YouTube" not in names
+    assert {"Facebook", "YouTube"} <= names
+
+
+def test_whatnot_is_case_sensitive(enricher: Enricher) -> None:
+    out = enricher.enrich_text("I sell cards, stickers and whatnot at the weekend market.")
+    assert "platform/whatnot" not in _ids(out)
+    out = enricher.enrich_text("I sell cards on Whatnot at the weekend.")
+    assert "platform/whatnot" in _ids(out)
+
+
+def test_sentiment_signs(enricher: Enricher) -> None:
+    pos = enricher.enrich_text("I absolutely love this live shopping app, the hosts are wonderful.")
+    neg = enricher.enrich_text("This was a terrible, awful experience and the seller was rude.")
+    assert pos["sentiment"] > 0.3
+    assert neg["sentiment"] < -0.3
+
+
+def test_entity_sentiment_differs_in_mixed_text(enricher: Enricher) -> None:
+    out = enricher.enrich_text(
+        "Whatnot is fantastic and the buyers are great. TikTok Shop is a horrible, broken mess."
+    )
+    ids = _ids(out)
+    assert ids["platform/whatnot"]["sentiment"] > 0.3
+    assert ids["platform/tiktok-shop"]["sentiment"] < -0.3
+    # aspect-style inside one contrastive sentence too
+    out = enricher.enrich_text("Whatnot support was excellent, but TikTok Shop support was useless and rude.")
+    ids = _ids(out)
+    assert ids["platform/whatnot"]["sentiment"] > 0 > ids["platform/tiktok-shop"]["sentiment"]
+
+
+def test_themes(enricher: Enricher) -> None:
+    out = enricher.enrich_text("My refund never came and the package was lost; the seller scammed me.")
+    assert "fraud-returns" in out["themes"]
+    assert "logistics" in out["themes"]
+    out = enricher.enrich_text("The FTC opened an investigation and Congress discussed a ban.")
+    assert out["themes"] == ["regulation"]
+
+
+def test_non_english_skipped(enricher: Enricher) -> None:
+    out = enricher.enrich_text("Las ventas en vivo de TikTok Shop crecen muy rápido en México este año.")
+    assert out == {"language": "es", "sentiment": None, "themes": [], "entities": []}
+
+
+def test_enrich_documents_tombstone_and_offsets(enricher: Enricher) -> None:
+    docs = [
+        _doc("t3_a", "TikTok Shop payouts", "Payouts on TikTok Shop are great now. Whatnot fees are awful."),
+        _doc("t1_b", None, None, kind="comment", is_deleted=True, parent_id="t3_a"),
+        _doc("t1_c", None, "Los precios en Shopee Live son muy buenos para todos los vendedores.",
+             kind="comment"),
+    ]
+    res = enricher.enrich_documents(docs)
+    rows = {r["doc_id"]: r for r in res.documents}
+    assert rows["t1_b"]["sentiment"] is None and rows["t1_b"]["themes"] == []
+    assert rows["t1_b"]["extra"]["nlp_skipped"] == "tombstone"
+    assert rows["t1_c"]["language"] == "es" and rows["t1_c"]["extra"]["nlp_skipped"] == "non-english"
+    assert rows["t3_a"]["language"] == "en" and rows["t3_a"]["sentiment"] is not None
+    assert {m["doc_id"] for m in res.mentions} == {"t3_a"}
+    text = docs[0].text
+    for m in res.mentions:
+        assert text[m["start_char"]:m["end_char"]] == m["surface"]
+        assert m["sentence"] in text
+    ids = {e["entity_id"]: e for e in res.entities}
+    assert ids["platform/tiktok-shop"]["origin"] == "gazetteer"
+    assert {m["entity_id"] for m in res.mentions} <= set(ids)
+    whatnot = [m for m in res.mentions if m["entity_id"] == "platform/whatnot"][0]
+    assert whatnot["sentiment"] < 0
+
+
+def test_enrich_night_writes_three_files_and_reruns(enricher: Enricher, tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    ctx = RunContext.for_night(settings, date(2026, 11, 3), run_id="r1")
+    rows = [_doc("t3_a", "Whatnot", "Whatnot auctions are fun.").to_dict(),
+            _doc("t3_b", None, None, is_deleted=True).to_dict()]
+    write_jsonl(ctx.work_dir / "reddit.documents.jsonl", rows)
+    write_jsonl(ctx.work_dir / "news.documents.jsonl",
+                [{"doc_id": "bad"}, dataclasses.asdict(_doc("news_1", "QVC", "QVC sales fell.", source="news",
+                                                            kind="article"))])
+    e2 = Enricher(settings)
+    e2._nlp = enricher.nlp  # reuse the loaded model: same config files
+    summary = enrich_night(ctx, e2)
+    out = ctx.work_dir / "enriched"
+    docs = list(read_jsonl(out / "documents.jsonl"))
+    assert {d["doc_id"] for d in docs} == {"t3_a", "t3_b", "news_1"}
+    assert summary["rejected_rows"] == 1
+    mentions = list(read_jsonl(out / "mentions.jsonl"))
+    entities = list(read_jsonl(out / "entities.jsonl"))
+    assert {m["entity_id"] for m in mentions} <= {e["entity_id"] for e in entities}
+    enrich_night(ctx, e2)
+    assert len(list(read_jsonl(out / "mentions.jsonl"))) == len(mentions)
+
+
+def test_text_from_html(tmp_path: Path) -> None:
+    page = tmp_path / "a.html"
+    page.write_text("<html><head><script>var x=1;</script></head><body><nav>Home Subscribe</nav>"
+                    "<article><h1>Big news</h1><p>TikTok Shop grew.</p><p>Whatnot too.</p></article>"
+                    "<footer>Copyright</footer></body></html>")
+    text = text_from_path(page)
+    assert text == "Big news\n\nTikTok Shop grew.\n\nWhatnot too."
+    plain = tmp_path / "a.txt"
+    plain.write_text("hello")
+    assert text_from_path(plain) == "hello"

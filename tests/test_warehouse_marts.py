@@ -1,0 +1,171 @@
+"""Marts on a small hand-made batch: every expected number below is computed by hand."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from test_warehouse_load import doc, make_night, mention
+
+from warehouse import db
+from warehouse.load import load_night
+from warehouse.marts import affected_days, refresh_marts
+
+N1 = date(2026, 11, 3)
+N2 = date(2026, 11, 4)
+TT = "platform/tiktok-shop"
+WN = "platform/whatnot"
+
+
+def _night1(tmp_path: Path):
+    docs = [
+        # day 2026-11-03, reddit
+        doc("t3_a", "2026-11-03T10:00:00Z", "2026-11-03T23:00:00Z"),
+        doc("t3_b", "2026-11-03T23:59:59+00:00", "2026-11-03T23:59:59Z"),
+        # published 2026-11-04T01:00+05:00 == 2026-11-03T20:00Z -> UTC day 11-03, news
+        doc("news_1", "2026-11-04T01:00:00+05:00", "2026-11-03T23:00:00Z", source="news", kind="article"),
+        # day 2026-11-02, reddit
+        doc("t3_c", "2026-11-02T08:00:00Z", "2026-11-03T23:00:00Z"),
+    ]
+    ments = [
+        # t3_a: TT twice in sentence 0 (0.6), once in sentence 1 (0.0) -> entity sentiment (0.6+0.0)/2 = 0.3
+        mention("t3_a", TT, 0, 0, 0.6),
+        mention("t3_a", TT, 10, 0, 0.6),
+        mention("t3_a", TT, 40, 1, 0.0),
+        # t3_a: WN once, -0.5
+        mention("t3_a", WN, 60, 2, -0.5),
+        # t3_b: TT once, -0.2
+        mention("t3_b", TT, 0, 0, -0.2),
+        # news_1: TT once, 0.04 (neither positive nor negative)
+        mention("news_1", TT, 0, 0, 0.04),
+        # t3_c: WN once, 0.9
+        mention("t3_c", WN, 0, 0, 0.9),
+    ]
+    return make_night(tmp_path, N1, docs, ments)
+
+
+def _stats(con) -> dict[tuple, tuple]:
+    rows = con.execute(
+        "SELECT day, entity_id, source, mentions, documents, mean_sentiment, positive, negative, "
+        "name, kind FROM marts.daily_entity_stats"
+    ).fetchall()
+    return {(r[0], r[1], r[2]): r[3:] for r in rows}
+
+
+def test_daily_entity_stats_by_hand(tmp_path: Path) -> None:
+    ctx = _night1(tmp_path)
+    result = load_night(ctx)
+    con = db.connect(ctx.settings.warehouse_path)
+    assert refresh_marts(con, result["affected_days"]) == {"days": 2, "rows": 4}
+    s = _stats(con)
+    d3, d2 = date(2026, 11, 3), date(2026, 11, 2)
+    assert set(s) == {(d3, TT, "reddit"), (d3, WN, "reddit"), (d3, TT, "news"), (d2, WN, "reddit")}
+    # TT reddit 11-03: t3_a (3 mentions, 0.3) + t3_b (1 mention, -0.2): mean 0.05, 1 pos (0.3), 1 neg
+    m, docs, mean, pos, neg, name, kind = s[(d3, TT, "reddit")]
+    assert (m, docs, pos, neg, name, kind) == (4, 2, 1, 1, "TikTok Shop", "platform")
+    assert mean == pytest.approx(0.05)
+    assert s[(d3, WN, "reddit")][:5] == (1, 1, pytest.approx(-0.5), 0, 1)
+    assert s[(d3, TT, "news")][:5] == (1, 1, pytest.approx(0.04), 0, 0)
+    assert s[(d2, WN, "reddit")][:5] == (1, 1, pytest.approx(0.9), 1, 0)
+    assert affected_days(con, N1) == [d2, d3]
+    # Full rebuild gives identical numbers to the incremental one.
+    before = s
+    assert refresh_marts(con, None)["rows"] == 4
+    assert _stats(con) == before
+    con.close()
+
+
+def test_incremental_refresh_touches_only_affected_days(tmp_path: Path) -> None:
+    ctx = _night1(tmp_path)
+    r1 = load_night(ctx)
+    con = db.connect(ctx.settings.warehouse_path)
+    refresh_marts(con, r1["affected_days"])
+    con.close()
+    # Night 2: t3_b is re-fetched with a new, positive mention; a new doc on 11-04.
+    docs = [
+        doc("t3_b", "2026-11-03T23:59:59Z", "2026-11-04T23:00:00Z"),
+        doc("t3_d", "2026-11-04T05:00:00Z", "2026-11-04T23:00:00Z"),
+    ]
+    ctx2 = make_night(tmp_path, N2, docs, [mention("t3_b", TT, 0, 0, 0.8), mention("t3_d", WN, 0, 0, -0.1)])
+    r2 = load_night(ctx2)
+    assert r2["affected_days"] == ["2026-11-03", "2026-11-04"]
+    con = db.connect(ctx.settings.warehouse_path)
+    # Sabotage a day the night does not touch: an incremental refresh must leave it alone.
+    con.execute("UPDATE marts.daily_entity_stats SET mentions = 777 WHERE day = DATE '2026-11-02'")
+    assert refresh_marts(con, r2["affected_days"]) == {"days": 2, "rows": 4}
+    s = _stats(con)
+    assert s[(date(2026, 11, 2), WN, "reddit")][0] == 777
+    # TT reddit 11-03 now: t3_a (3, 0.3) + t3_b (1, 0.8): mean 0.55, 2 positive
+    assert s[(date(2026, 11, 3), TT, "reddit")][:5] == (4, 2, pytest.approx(0.55), 2, 0)
+    assert s[(date(2026, 11, 4), WN, "reddit")][:5] == (1, 1, pytest.approx(-0.1), 0, 1)
+    assert refresh_marts(con, []) == {"days": 0, "rows": 0}
+    con.close()
+
+
+def test_rerun_that_drops_documents_empties_their_days(tmp_path: Path) -> None:
+    ctx = _night1(tmp_path)
+    con = db.connect(ctx.settings.warehouse_path)
+    refresh_marts(con, load_night(ctx, con=con)["affected_days"])
+    make_night(
+        tmp_path,
+        N1,
+        [doc("t3_a", "2026-11-03T10:00:00Z", "2026-11-03T23:00:00Z")],
+        [mention("t3_a", WN, 0, 0, 0.5)],
+    )
+    refresh_marts(con, load_night(ctx, con=con)["affected_days"])
+    assert set(_stats(con)) == {(date(2026, 11, 3), WN, "reddit")}  # 11-02 lost its only document
+    con.close()
+
+
+def test_mart_views(tmp_path: Path) -> None:
+    ctx = _night1(tmp_path)
+    con = db.connect(ctx.settings.warehouse_path)
+    refresh_marts(con, load_night(ctx, con=con)["affected_days"])
+    sov = dict(
+        con.execute(
+            "SELECT entity_id, share FROM marts.share_of_voice WHERE day = DATE '2026-11-03'"
+        ).fetchall()
+    )
+    assert sov == {TT: pytest.approx(5 / 6), WN: pytest.approx(1 / 6)}  # TT 4+1 mentions, WN 1
+    trend = con.execute(
+        "SELECT mean_sentiment, rolling_7d_sentiment, rolling_7d_documents "
+        "FROM marts.entity_sentiment_trend WHERE entity_id = ? AND day = DATE '2026-11-03'",
+        [WN],
+    ).fetchone()
+    # WN: 11-02 one doc at 0.9, 11-03 one doc at -0.5 -> rolling mean 0.2 over 2 documents
+    assert trend == (pytest.approx(-0.5), pytest.approx(0.2), 2)
+    top = con.execute(
+        "SELECT doc_id, rank FROM marts.top_documents WHERE day = DATE '2026-11-03' "
+        "AND source = 'reddit' ORDER BY rank"
+    ).fetchall()
+    assert top == [("t3_a", 1), ("t3_b", 2)]  # equal engagement; t3_a has more mentions
+    con.close()
+
+
+def test_trending_needs_support_and_z(tmp_path: Path) -> None:
+    con = db.connect(tmp_path / "t.duckdb")
+    # Baseline 28 days before the 7-day period: TT 2 mentions every day; WN absent.
+    rows = [(date(2026, 10, 1 + i), TT, "reddit", 2, 2) for i in range(28)]
+    # Period (10-29..11-04): TT 2/day (flat); WN 10 mentions in 5 docs (new, well supported);
+    # a one-off NER entity with 4 mentions in 1 doc (under min support).
+    rows += [
+        (date(2026, 10, 29 + i) if i < 3 else date(2026, 11, i - 2), TT, "reddit", 2, 2) for i in range(7)
+    ]
+    rows += [(date(2026, 11, 4), WN, "reddit", 10, 5), (date(2026, 11, 4), "ner/org/x", "reddit", 4, 1)]
+    con.executemany(
+        "INSERT INTO marts.daily_entity_stats VALUES (?, ?, 'n', 'ORG', 'platform', ?, ?, ?, 0, 0, 0)",
+        [(d, e, s, m, n) for d, e, s, m, n in rows],
+    )
+    got = {
+        r[0]: r[1:]
+        for r in con.execute(
+            "SELECT entity_id, period_mentions, baseline_mentions, z_score, is_trending "
+            "FROM marts.trending_entities"
+        ).fetchall()
+    }
+    assert got[TT][:2] == (14, pytest.approx(14.0)) and got[TT][2] == pytest.approx(0.0) and not got[TT][3]
+    # WN: (10 - 0) / (sqrt(7) * 1) = 3.78 >= 2, 10 mentions, 5 docs -> trending
+    assert got[WN][2] == pytest.approx(10 / 7**0.5) and got[WN][3]
+    assert not got["ner/org/x"][3]  # z = 1.51 and only one document
+    con.close()

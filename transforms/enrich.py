@@ -1,0 +1,293 @@
+"""The enrich stage: Documents in, enriched documents + entity mentions + entities out.
+
+Why this shape: the stage function (:func:`enrich_night`) only does file I/O around an
+:class:`Enricher`, which `pulse enrich`, the benchmarks and the tests use directly. The Enricher
+loads spaCy once, lazily (the DAG imports this module at parse time, so nothing heavy happens on
+import), routes tombstones and non-English documents around the English NLP, and runs the rest
+through ``nlp.pipe`` inside spaCy memory zones so memory stays flat over a long night.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import Settings
+from pipeline.context import RunContext
+from pipeline.documents import Document
+from pipeline.jsonl import read_jsonl, write_json, write_jsonl
+from transforms.sentiment import mean_or_none
+
+log = logging.getLogger(__name__)
+
+ZONE_SIZE = 500  # documents per spaCy memory zone: bounded memory, negligible zone overhead
+PROGRESS_EVERY_S = 10.0
+
+
+@dataclass
+class EnrichResult:
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    mentions: list[dict[str, Any]] = field(default_factory=list)
+    entities: list[dict[str, Any]] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def _word_count(text: str) -> int:
+    return len(text.split())
+
+
+class Enricher:
+    """Entities, sentiment, themes and language for documents or plain texts."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.gazetteer_path = settings.config_file(settings.nlp.gazetteer)
+        self.themes_path = settings.config_file(settings.nlp.themes)
+        self._nlp: Any = None
+        self._gazetteer: Any = None
+        # Validate the config files now (cheap, no spaCy): a broken gazetteer fails at startup.
+        from transforms.gazetteer import load_gazetteer
+        from transforms.themes import load_themes
+
+        self._gazetteer = load_gazetteer(self.gazetteer_path)
+        self.themes = load_themes(self.themes_path)
+
+    @property
+    def nlp(self) -> Any:
+        """The spaCy pipeline, built on first use and then reused."""
+        if self._nlp is None:
+            from transforms.nlp import build_pipeline
+
+            started = time.perf_counter()
+            self._nlp = build_pipeline(self.settings.nlp.spacy_model, self.gazetteer_path, self.themes_path)
+            log.info("loaded spaCy %s in %.1fs (gazetteer %s, themes %s)",
+                     self.settings.nlp.spacy_model, time.perf_counter() - started,
+                     self._gazetteer.version, self.themes.version)
+        return self._nlp
+
+    # ------------------------------------------------------------------ core
+    def analyze_texts(self, texts: Iterable[str], n_process: int | None = None) -> Iterator[dict[str, Any]]:
+        """One analysis dict per input text, in order.
+
+        Keys: language, sentiment, themes, mentions (list), n_words, skipped (None, "empty" or
+        "non-english"). English texts go through ``nlp.pipe`` in memory zones.
+        """
+        from transforms.language import detect_language
+        from transforms.nlp import USER_KEY
+
+        nlp = self.nlp
+        n_process = n_process or self.settings.nlp.n_process
+        batch: list[tuple[int, str]] = []
+        out: dict[int, dict[str, Any]] = {}
+
+        def flush() -> Iterator[dict[str, Any]]:
+            english = [(t, i) for i, t in batch if out.get(i) is None]
+            if english:
+                with nlp.memory_zone():
+                    for doc, i in nlp.pipe(english, as_tuples=True, batch_size=self.settings.nlp.batch_size,
+                                           n_process=n_process):
+                        data = doc.user_data.get(USER_KEY) or {}
+                        out[i] = {"language": "en", "skipped": None, **data}
+            for i, _ in batch:
+                yield out.pop(i)
+            batch.clear()
+
+        for i, text in enumerate(texts):
+            if not text or not text.strip():
+                out[i] = {"language": "und", "skipped": "empty", "sentiment": None, "themes": [],
+                          "mentions": [], "n_words": 0}
+            else:
+                lang = detect_language(text)
+                if lang != "en":
+                    out[i] = {"language": lang, "skipped": "non-english", "sentiment": None, "themes": [],
+                              "mentions": [], "n_words": _word_count(text)}
+            batch.append((i, text))
+            if len(batch) >= ZONE_SIZE:
+                yield from flush()
+        if batch:
+            yield from flush()
+
+    def enrich_documents(self, docs: Iterable[Document]) -> EnrichResult:
+        """Enrich documents; see docs/architecture.md for the three output row shapes."""
+        result = EnrichResult()
+        entities: dict[str, dict[str, Any]] = {}
+        ner_aliases: dict[str, set[str]] = {}
+        doc_list = list(docs)
+        started = time.perf_counter()
+        last_log = started
+        words = 0
+        counts = {"documents": 0, "tombstones": 0, "non_english": 0, "empty": 0, "english": 0}
+        rejected = 0
+        analyses = self.analyze_texts(d.text for d in doc_list)
+        for n, (doc, a) in enumerate(zip(doc_list, analyses, strict=True), 1):
+            row = doc.to_dict()
+            row["language"] = a["language"]
+            row["sentiment"] = None if a["sentiment"] is None else round(a["sentiment"], 4)
+            row["themes"] = list(a["themes"])
+            counts["documents"] += 1
+            if a["skipped"] == "empty":
+                kind = "tombstone" if doc.body is None else "empty"
+                counts["tombstones" if kind == "tombstone" else "empty"] += 1
+                row["language"] = doc.language or "und"
+                row["extra"] = {**row.get("extra", {}), "nlp_skipped": kind}
+            elif a["skipped"] == "non-english":
+                counts["non_english"] += 1
+                row["extra"] = {**row.get("extra", {}), "nlp_skipped": "non-english"}
+            else:
+                counts["english"] += 1
+            words += a.get("n_words", 0)
+            rejected += len(a.get("rejected", ()))
+            result.documents.append(row)
+            for m in a["mentions"]:
+                eid = m["entity_id"]
+                result.mentions.append({
+                    "doc_id": doc.doc_id, "entity_id": eid, "sentence_idx": m["sentence_idx"],
+                    "start_char": m["start_char"], "end_char": m["end_char"], "surface": m["surface"],
+                    "sentence": m["sentence"], "sentiment": m["sentiment"],
+                })
+                if eid not in entities:
+                    if m["origin"] == "gazetteer":
+                        entities[eid] = self._gazetteer.get(eid).to_entity()
+                    else:
+                        entities[eid] = {"entity_id": eid, "name": m["name"], "label": m["label"],
+                                         "kind": m["kind"], "aliases": [], "origin": "ner"}
+                        ner_aliases[eid] = set()
+                if m["origin"] == "ner" and m["surface"] != entities[eid]["name"]:
+                    ner_aliases[eid].add(m["surface"])
+            now = time.perf_counter()
+            if now - last_log >= PROGRESS_EVERY_S:
+                log.info("enrich: %d/%d documents, %.0f words/s", n, len(doc_list), words / (now - started))
+                last_log = now
+        for eid, aliases in ner_aliases.items():
+            entities[eid]["aliases"] = sorted(aliases)
+        result.entities = sorted(entities.values(), key=lambda e: e["entity_id"])
+        elapsed = time.perf_counter() - started
+        result.stats = {
+            **counts, "mentions": len(result.mentions), "entities": len(result.entities),
+            "rejected_spans": rejected, "words": words, "seconds": round(elapsed, 3),
+            "words_per_s": round(words / elapsed, 1) if elapsed > 0 else None,
+        }
+        return result
+
+    def enrich_text(self, text: str) -> dict[str, Any]:
+        """What `pulse enrich PATH` prints: language, sentiment, themes, entities with mentions."""
+        return self.enrich_texts([text])[0]
+
+    def enrich_texts(self, texts: Iterable[str]) -> list[dict[str, Any]]:
+        """Batch form of :meth:`enrich_text` (the model loads once for all texts)."""
+        out = []
+        for a in self.analyze_texts(texts):
+            grouped: dict[str, dict[str, Any]] = {}
+            scores: dict[str, list[float]] = {}
+            for m in a["mentions"]:
+                e = grouped.setdefault(m["entity_id"], {"name": m["name"], "label": m["label"],
+                                                         "id": m["entity_id"], "kind": m["kind"],
+                                                         "mentions": 0, "sentiment": None})
+                e["mentions"] += 1
+                scores.setdefault(m["entity_id"], []).append(m["sentiment"])
+            for eid, e in grouped.items():
+                s = mean_or_none(scores[eid])
+                e["sentiment"] = None if s is None else round(s, 4)
+            sentiment = a["sentiment"]
+            out.append({
+                "language": a["language"],
+                "sentiment": None if sentiment is None else round(sentiment, 4),
+                "themes": list(a["themes"]),
+                "entities": sorted(grouped.values(), key=lambda e: (-e["mentions"], e["id"])),
+            })
+        return out
+
+
+def text_from_path(path: Path) -> str:
+    """A text file as-is, or the visible article text of an .html/.htm file (gzip allowed)."""
+    path = Path(path)
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        import gzip
+
+        raw = gzip.decompress(path.read_bytes())
+        suffixes = suffixes[:-1]
+    else:
+        raw = path.read_bytes()
+    if suffixes and suffixes[-1] in (".html", ".htm"):
+        return html_to_text(raw)
+    return raw.decode("utf-8", errors="replace")
+
+
+def html_to_text(html: bytes | str) -> str:
+    """Visible text of a page: script/style/nav/footer/aside/header/form dropped, one block per
+    paragraph (blank lines between), so sentences never run across blocks."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "lxml")
+    for tag in soup(["script", "style", "noscript", "nav", "footer", "aside", "header", "form", "iframe",
+                     "svg", "button", "template"]):
+        tag.decompose()
+    root = soup.find("article") or soup.body or soup
+    blocks = []
+    title = soup.find("h1") or soup.title
+    if title is not None and title.get_text(strip=True):
+        blocks.append(title.get_text(" ", strip=True))
+    for el in root.find_all(["p", "h2", "h3", "li", "blockquote"]):
+        text = " ".join(el.get_text(" ", strip=True).split())
+        if text and (not blocks or text != blocks[-1]):
+            blocks.append(text)
+    if len(blocks) <= 1:  # pages without <p>: fall back to all visible text
+        text = root.get_text("\n", strip=True)
+        return "\n\n".join(line for line in (" ".join(x.split()) for x in text.splitlines()) if line)
+    return "\n\n".join(blocks)
+
+
+def _read_documents(work_dir: Path) -> tuple[list[Document], list[dict[str, Any]]]:
+    """Documents from every ``*.documents.jsonl`` (sorted, last duplicate wins) + rejected rows."""
+    docs: dict[str, Document] = {}
+    rejects: list[dict[str, Any]] = []
+    for path in sorted(work_dir.glob("*.documents.jsonl")):
+        try:
+            rows = list(read_jsonl(path))
+        except (OSError, ValueError) as exc:
+            rejects.append({"file": path.name, "line": None, "reason": f"unreadable: {exc}"})
+            continue
+        for line_no, raw in enumerate(rows, 1):
+            try:
+                if not isinstance(raw, dict):
+                    raise ValueError("row is not a JSON object")
+                doc = Document.from_dict(raw)
+                if not isinstance(doc.doc_id, str) or not doc.doc_id:
+                    raise ValueError("missing doc_id")
+                for name in ("title", "body"):
+                    if getattr(doc, name) is not None and not isinstance(getattr(doc, name), str):
+                        raise ValueError(f"{name} is not a string")
+            except (TypeError, ValueError) as exc:
+                rejects.append({"file": path.name, "line": line_no, "reason": str(exc)})
+                continue
+            docs[doc.doc_id] = doc
+    return list(docs.values()), rejects
+
+
+def enrich_night(ctx: RunContext, enricher: Enricher | None = None) -> dict[str, Any]:
+    """The enrich stage for one night: read extract output, write enriched/{documents,mentions,
+    entities}.jsonl atomically, return a summary (also written to enriched/summary.json).
+
+    Re-running rewrites the same three files from the same inputs, so it never duplicates.
+    """
+    work_dir = Path(ctx.work_dir)
+    docs, rejects = _read_documents(work_dir)
+    for r in rejects[:20]:
+        log.warning("enrich: rejected %s line %s: %s", r["file"], r["line"], r["reason"])
+    log.info("enrich %s: %d documents from %s", ctx.night, len(docs), work_dir)
+    enricher = enricher or Enricher(ctx.settings)
+    result = enricher.enrich_documents(docs)
+    out_dir = work_dir / "enriched"
+    write_jsonl(out_dir / "documents.jsonl", result.documents)
+    write_jsonl(out_dir / "mentions.jsonl", result.mentions)
+    write_jsonl(out_dir / "entities.jsonl", result.entities)
+    summary = {"night": ctx.night.isoformat(), "run_id": ctx.run_id, **result.stats,
+               "rejected_rows": len(rejects), "rejects": rejects[:100]}
+    write_json(out_dir / "summary.json", summary)
+    log.info("enrich %s: %s", ctx.night, {k: v for k, v in summary.items() if k != "rejects"})
+    return summary

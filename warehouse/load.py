@@ -1,0 +1,388 @@
+"""Load one night into the warehouse: raw -> core + ops, swapped in ONE transaction.
+
+Why one transaction per night: the load deletes whatever the previous load of the same night
+wrote and inserts the new batch, so re-running a night never duplicates rows, and a crash (even
+``kill -9``) before COMMIT leaves the previous committed state intact: DuckDB's write-ahead log
+discards the uncommitted transaction on the next open, and the rerun simply starts again.
+
+Why strict: by the time a batch reaches the load, the quality gate has already quarantined bad
+batches, so anything that still breaks a contract here (null keys, naive or unparseable
+timestamps, mentions of unknown documents or entities) is a bug upstream. It fails the whole
+night with a :class:`LoadError` naming the offending ids instead of loading half a night.
+Within-batch duplicates of a natural key are the one tolerated defect: the latest version is kept
+and each drop is recorded in ``ops.errors`` (stage ``load``).
+
+Bulk path: the JSONL files are read by DuckDB's ``read_json`` straight into temp tables and moved
+with set-based SQL, never row-by-row from Python.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from extractors.source_run import SourceRun
+from pipeline.context import RunContext
+from warehouse.db import connect
+
+if TYPE_CHECKING:
+    import duckdb
+
+ENRICHED_FILES = ("documents", "mentions", "entities")
+
+DOC_COLUMNS: dict[str, str] = {
+    "doc_id": "VARCHAR", "source": "VARCHAR", "kind": "VARCHAR", "channel": "VARCHAR",
+    "url": "VARCHAR", "canonical_url": "VARCHAR", "parent_id": "VARCHAR", "title": "VARCHAR",
+    "body": "VARCHAR", "author": "VARCHAR", "published_at": "VARCHAR", "fetched_at": "VARCHAR",
+    "logical_date": "VARCHAR", "run_id": "VARCHAR", "raw_ref": "VARCHAR", "score": "BIGINT",
+    "num_comments": "BIGINT", "language": "VARCHAR", "content_hash": "VARCHAR",
+    "is_deleted": "BOOLEAN", "extra": "JSON", "sentiment": "DOUBLE", "themes": "VARCHAR[]",
+}
+MENTION_COLUMNS: dict[str, str] = {
+    "doc_id": "VARCHAR", "entity_id": "VARCHAR", "sentence_idx": "INTEGER", "start_char": "INTEGER",
+    "end_char": "INTEGER", "surface": "VARCHAR", "sentence": "VARCHAR", "sentiment": "DOUBLE",
+}
+ENTITY_COLUMNS: dict[str, str] = {
+    "entity_id": "VARCHAR", "name": "VARCHAR", "label": "VARCHAR", "kind": "VARCHAR",
+    "aliases": "VARCHAR[]", "origin": "VARCHAR",
+}
+_COLUMNS = {"documents": DOC_COLUMNS, "mentions": MENTION_COLUMNS, "entities": ENTITY_COLUMNS}
+# ISO-8601 with an explicit offset: naive timestamps are refused, never guessed (documents.utc_iso).
+_TZ_RE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$"
+
+
+class LoadError(RuntimeError):
+    """The night could not be loaded; the transaction was rolled back, nothing changed."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@contextmanager
+def _connection(ctx: RunContext,
+                con: duckdb.DuckDBPyConnection | None) -> Iterator[duckdb.DuckDBPyConnection]:
+    if con is not None:
+        yield con
+        return
+    own = connect(ctx.settings.warehouse_path)
+    try:
+        yield own
+    finally:
+        own.close()
+
+
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection, what: str) -> Iterator[None]:
+    """BEGIN/COMMIT, or ROLLBACK and a LoadError that says nothing was changed."""
+    import duckdb
+
+    con.execute("BEGIN")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException as exc:
+        con.execute("ROLLBACK")
+        if isinstance(exc, LoadError):
+            raise LoadError(f"{what} failed and was rolled back (previous data intact): {exc}") from exc
+        if isinstance(exc, duckdb.Error):
+            raise LoadError(f"{what} failed and was rolled back (previous data intact): "
+                            f"{type(exc).__name__}: {exc}") from exc
+        raise
+
+
+def _read_json_sql(columns: dict[str, str]) -> str:
+    spec = ", ".join(f"'{name}': '{typ}'" for name, typ in columns.items())
+    return (f"SELECT * FROM read_json(?, format = 'newline_delimited', columns = {{{spec}}}, "
+            "maximum_object_size = 67108864)")
+
+
+def _stage_file(con: duckdb.DuckDBPyConnection, table: str, path: Path, columns: dict[str, str]) -> None:
+    import duckdb
+
+    con.execute(f"DROP TABLE IF EXISTS {table}")
+    try:
+        con.execute(f"CREATE TEMP TABLE {table} AS {_read_json_sql(columns)}", [str(path)])
+    except duckdb.Error as exc:
+        raise LoadError(f"cannot read {path}: {exc}") from exc
+
+
+def _ids(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[str]:
+    return [str(r[0]) for r in con.execute(sql, params or []).fetchall()]
+
+
+def _check(con: duckdb.DuckDBPyConnection, what: str, sql: str, params: list[Any] | None = None) -> None:
+    bad = _ids(con, sql + " LIMIT 6", params)
+    if bad:
+        more = ", ..." if len(bad) > 5 else ""
+        raise LoadError(f"{what}: {', '.join(bad[:5])}{more}")
+
+
+def _validate_batch(con: duckdb.DuckDBPyConnection) -> None:
+    """Contract checks the tables' constraints would catch less legibly (or not at all)."""
+    _check(con, "documents without doc_id (row numbers)",
+           "SELECT n FROM (SELECT row_number() OVER () AS n, doc_id FROM b_docs) WHERE doc_id IS NULL")
+    _check(con, "documents with unknown source/kind",
+           "SELECT doc_id FROM b_docs WHERE source IS NULL OR source NOT IN ('reddit', 'news') "
+           "OR kind IS NULL OR kind NOT IN ('post', 'comment', 'article')")
+    for col in ("published_at", "fetched_at"):
+        _check(con, f"documents with missing, naive or unparseable {col}",
+               f"SELECT doc_id FROM b_docs WHERE {col} IS NULL OR NOT regexp_matches({col}, ?) "
+               f"OR TRY_CAST({col} AS TIMESTAMPTZ) IS NULL", [_TZ_RE])
+    _check(con, "documents with sentiment outside -1..1",
+           "SELECT doc_id FROM b_docs WHERE sentiment NOT BETWEEN -1 AND 1 OR isnan(sentiment)")
+    _check(con, "entities without entity_id or name",
+           "SELECT coalesce(entity_id, '<null id>') FROM b_entities WHERE entity_id IS NULL OR name IS NULL")
+    _check(con, "mentions without doc_id, entity_id or start_char",
+           "SELECT coalesce(doc_id, '<null doc>') FROM b_mentions "
+           "WHERE doc_id IS NULL OR entity_id IS NULL OR start_char IS NULL")
+    _check(con, "mentions of documents not in this batch",
+           "SELECT DISTINCT doc_id FROM b_mentions WHERE doc_id NOT IN (SELECT doc_id FROM b_docs)")
+    _check(con, "mentions of unknown entities",
+           "SELECT DISTINCT entity_id FROM b_mentions WHERE entity_id NOT IN "
+           "(SELECT entity_id FROM b_entities UNION ALL SELECT entity_id FROM core.entities)")
+    _check(con, "mentions with sentiment outside -1..1",
+           "SELECT doc_id FROM b_mentions WHERE sentiment NOT BETWEEN -1 AND 1 OR isnan(sentiment)")
+
+
+def _dedupe(con: duckdb.DuckDBPyConnection, table: str, key: str, order: str) -> list[str]:
+    """Keep one row per natural key (``key``: comma-separated columns); return the duplicated keys."""
+    shown = " || ':' || ".join(f"CAST({k.strip()} AS VARCHAR)" for k in key.split(","))
+    dropped = _ids(con, f"SELECT {shown} FROM {table} GROUP BY {key} HAVING count(*) > 1")
+    if dropped:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {table} "
+                    f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {order}) = 1")
+    return dropped
+
+
+def _days_sql(where: str) -> str:
+    return f"SELECT DISTINCT CAST(timezone('UTC', published_at) AS DATE) FROM core.documents WHERE {where}"
+
+
+def load_night(ctx: RunContext, con: duckdb.DuckDBPyConnection | None = None) -> dict[str, Any]:
+    """Swap the night's enriched batch into raw/core/ops in one transaction; returns counts.
+
+    Documents are keyed by doc_id across nights: a version with a later fetched_at replaces the
+    core row in place (with its mentions); an older version (re-running an old night) only lands in
+    raw.documents. ``affected_days`` in the result lists every published day whose marts may change.
+    """
+    enriched = ctx.work_dir / "enriched"
+    paths = {name: enriched / f"{name}.jsonl" for name in ENRICHED_FILES}
+    missing = [str(p) for p in paths.values() if not p.is_file()]
+    if missing:
+        raise LoadError(f"night {ctx.night}: enriched batch incomplete, missing {', '.join(missing)} "
+                        "(run the enrich stage first)")
+    runs = _read_source_runs(ctx)
+    with _connection(ctx, con) as c:
+        return _load(c, ctx, paths, runs)
+
+
+def _read_source_runs(ctx: RunContext) -> list[SourceRun]:
+    runs = []
+    for path in sorted(ctx.work_dir.glob("*.source_run.json")):
+        try:
+            runs.append(SourceRun.load(path))
+        except (OSError, ValueError, TypeError) as exc:
+            raise LoadError(f"unreadable source-run record {path}: {exc}") from exc
+    return runs
+
+
+def _load(con: duckdb.DuckDBPyConnection, ctx: RunContext, paths: dict[str, Path],
+          runs: list[SourceRun]) -> dict[str, Any]:
+    night = ctx.night
+    counts: dict[str, Any] = {"night": night.isoformat(), "run_id": ctx.run_id}
+    with _transaction(con, f"load of night {night}"):
+        _stage_file(con, "b_docs", paths["documents"], DOC_COLUMNS)
+        _stage_file(con, "b_mentions", paths["mentions"], MENTION_COLUMNS)
+        _stage_file(con, "b_entities", paths["entities"], ENTITY_COLUMNS)
+        _validate_batch(con)
+        rejections = [
+            {"url": None, "stage": "load", "reason": f"duplicate doc_id {k} in batch; kept latest fetched_at"}
+            for k in _dedupe(con, "b_docs", "doc_id",
+                             "CAST(fetched_at AS TIMESTAMPTZ) DESC, sentiment IS NULL")
+        ] + [
+            {"url": None, "stage": "load", "reason": f"duplicate mention {k} in batch; kept one"}
+            for k in _dedupe(con, "b_mentions", "doc_id, start_char", "entity_id")
+        ]
+        _dedupe(con, "b_entities", "entity_id", "origin = 'gazetteer' DESC")
+
+        before = set(_ids(con, _days_sql("night = ? OR doc_id IN (SELECT doc_id FROM b_docs)"), [night]))
+
+        # raw: the night's extract output as loaded (history per night).
+        con.execute("DELETE FROM raw.documents WHERE night = ?", [night])
+        cols = [c for c in DOC_COLUMNS if c not in ("sentiment", "themes")]
+        con.execute(f"INSERT INTO raw.documents ({', '.join(cols)}, night, loaded_at) "
+                    f"SELECT {', '.join(cols)}, ?, current_timestamp FROM b_docs", [night])
+
+        # Winners: batch docs not superseded by a newer fetch owned by another night. Ordering by
+        # (fetched_at, night) -- the same rule as staging.documents -- makes the outcome independent
+        # of the order in which nights are (re)loaded.
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE b_win AS
+            SELECT b.* FROM b_docs b
+            WHERE NOT EXISTS (SELECT 1 FROM core.documents d WHERE d.doc_id = b.doc_id AND d.night <> ?
+                              AND (d.fetched_at, d.night) > (CAST(b.fetched_at AS TIMESTAMPTZ), ?))""",
+                    [night, night])
+        owned = "night = ? OR doc_id IN (SELECT doc_id FROM b_win)"
+        for table in ("core.mentions", "core.entity_sentiment", "core.documents"):
+            con.execute(f"DELETE FROM {table} WHERE {owned}", [night])
+
+        con.execute("""
+            INSERT OR REPLACE INTO core.entities
+            SELECT entity_id, name, label, kind, coalesce(aliases, []), origin FROM b_entities""")
+        con.execute("""
+            INSERT INTO core.documents
+            SELECT doc_id, source, kind, channel, url, canonical_url, parent_id, title, body, author,
+                   CAST(published_at AS TIMESTAMPTZ), CAST(fetched_at AS TIMESTAMPTZ),
+                   CAST(score AS INTEGER), CAST(num_comments AS INTEGER), language, content_hash,
+                   coalesce(is_deleted, false), sentiment, coalesce(themes, []), raw_ref,
+                   coalesce(run_id, ?), ?
+            FROM b_win""", [ctx.run_id, night])
+        con.execute("""
+            INSERT INTO core.mentions
+            SELECT doc_id, entity_id, sentence_idx, start_char, end_char, surface, sentence, sentiment, ?
+            FROM b_mentions WHERE doc_id IN (SELECT doc_id FROM b_win)""", [night])
+        con.execute("""
+            INSERT INTO core.entity_sentiment
+            SELECT m.doc_id, m.entity_id, m.n, s.sentiment, ?
+            FROM (SELECT doc_id, entity_id, count(*) AS n FROM core.mentions WHERE night = ?
+                  GROUP BY ALL) m
+            LEFT JOIN (SELECT doc_id, entity_id, avg(sentiment) AS sentiment
+                       FROM (SELECT DISTINCT doc_id, entity_id, sentence_idx, sentiment
+                             FROM core.mentions WHERE night = ?)
+                       GROUP BY ALL) s USING (doc_id, entity_id)""", [night, night, night])
+
+        after = set(_ids(con, _days_sql("night = ?"), [night]))
+        _write_ops(con, ctx, runs, rejections, status=None, message=None)
+
+        for name, sql in {
+            "documents": "SELECT count(*) FROM b_docs",
+            "documents_loaded": "SELECT count(*) FROM b_win",
+            "mentions": "SELECT count(*) FROM core.mentions WHERE night = ?",
+            "entities": "SELECT count(*) FROM b_entities",
+            "entity_sentiment": "SELECT count(*) FROM core.entity_sentiment WHERE night = ?",
+        }.items():
+            counts[name] = con.execute(sql, [night] if "?" in sql else []).fetchone()[0]
+        counts["documents_superseded"] = counts["documents"] - counts["documents_loaded"]
+        counts["source_runs"] = len(runs)
+        counts["errors"] = sum(len(r.errors) for r in runs) + len(rejections)
+        counts["rejected_duplicates"] = len(rejections)
+        counts["affected_days"] = sorted(before | after)
+        for table in ("b_docs", "b_mentions", "b_entities", "b_win"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+    return counts
+
+
+def _write_ops(con: duckdb.DuckDBPyConnection, ctx: RunContext, runs: list[SourceRun],
+               rejections: list[dict[str, Any]], status: str | None, message: str | None) -> None:
+    """Replace the night's ops.source_runs/ops.errors and upsert this run's ops.runs row."""
+    night = ctx.night
+    now = _now()
+    con.execute("DELETE FROM ops.source_runs WHERE night = ?", [night])
+    con.execute("DELETE FROM ops.errors WHERE night = ?", [night])
+    if runs:
+        con.executemany(
+            "INSERT OR REPLACE INTO ops.source_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [[ctx.run_id, night, r.source, r.status, r.message, r.n_documents, r.n_requests,
+              r.started_at, r.finished_at, r.raw_path] for r in runs])
+    errors = [[ctx.run_id, night, r.source, e.url, e.stage, e.reason, e.status_code, now]
+              for r in runs for e in r.errors]
+    errors += [[ctx.run_id, night, None, e["url"], e["stage"], e["reason"], None, now] for e in rejections]
+    if errors:
+        con.executemany("INSERT INTO ops.errors VALUES (?, ?, ?, ?, ?, ?, ?, ?)", errors)
+    if status is None:
+        bad = [r.source for r in runs if r.status in ("failed", "partial")]
+        status = "partial" if bad else "ok"
+        message = message or (f"loaded; degraded sources: {', '.join(bad)}" if bad else "loaded")
+    started = min((r.started_at for r in runs if r.started_at), default=None)
+    con.execute("INSERT OR REPLACE INTO ops.runs VALUES (?, ?, coalesce(CAST(? AS TIMESTAMPTZ), ?), ?, ?, ?)",
+                [ctx.run_id, night, started, now, now, status, message])
+
+
+def record_source_runs(ctx: RunContext, status: str = "failed", message: str = "",
+                       con: duckdb.DuckDBPyConnection | None = None) -> int:
+    """Record a run that never reached the load (e.g. every source failed, or quarantined).
+
+    Writes ops.runs (with ``status``), and the night's ops.source_runs and ops.errors from the
+    source-run files, replacing the night's previous ops rows. Returns how many sources it recorded.
+    """
+    runs = _read_source_runs(ctx)
+    with _connection(ctx, con) as c, _transaction(c, f"recording source runs of night {ctx.night}"):
+        _write_ops(c, ctx, runs, [], status=status, message=message or status)
+    return len(runs)
+
+
+_QUALITY_KEYS = ("suite", "expectation", "severity", "success")
+
+
+def record_quality(ctx: RunContext, results: list[dict[str, Any]],
+                   con: duckdb.DuckDBPyConnection | None = None) -> None:
+    """Write validation results to ops.quality_results, replacing this run's rows for those suites.
+
+    Replacing per (run_id, suite) rather than per run lets the quality stage record one suite at a
+    time (raw batch per source, then the enriched batch) and still be idempotent.
+    """
+    rows = []
+    now = _now()
+    for i, res in enumerate(results):
+        missing = [k for k in _QUALITY_KEYS if res.get(k) is None]
+        if missing:
+            raise ValueError(f"quality result #{i} lacks {', '.join(missing)}: {res!r}")
+        if res["severity"] not in ("critical", "warning"):
+            raise ValueError(f"quality result #{i}: severity must be critical or warning, "
+                             f"not {res['severity']!r}")
+        rows.append([ctx.run_id, ctx.night, str(res["suite"]), str(res["expectation"]),
+                     res.get("column_name"), res["severity"], bool(res["success"]),
+                     _text(res.get("observed")), _text(res.get("details")), now])
+    suites = sorted({r[2] for r in rows})
+    with _connection(ctx, con) as c, _transaction(c, f"recording quality results of run {ctx.run_id}"):
+        if suites:
+            c.execute("DELETE FROM ops.quality_results WHERE run_id = ? AND list_contains(?, suite)",
+                      [ctx.run_id, suites])
+            c.executemany("INSERT INTO ops.quality_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, default=str, sort_keys=True)
+
+
+def quarantine(ctx: RunContext, rows: list[dict[str, Any]], reasons: dict[str, str],
+               con: duckdb.DuckDBPyConnection | None = None) -> int:
+    """Keep a quarantined batch's rows in quarantine.documents; idempotent per (run_id, doc_id).
+
+    ``reasons`` maps doc_id to why it failed; rows not named there were quarantined with their
+    batch. A row without a doc_id (possibly the very failure) gets ``missing-id:<sha256[:16]>`` of
+    its JSON so it is still kept, and still idempotent. Returns the number of distinct rows kept.
+    """
+    import pandas as pd
+
+    by_id: dict[str, tuple[str, str]] = {}
+    for row in rows:
+        record = json.dumps(row, default=str, sort_keys=True, ensure_ascii=False)
+        doc_id = row.get("doc_id") if isinstance(row, dict) else None
+        if not isinstance(doc_id, str) or not doc_id:
+            doc_id = "missing-id:" + hashlib.sha256(record.encode()).hexdigest()[:16]
+        reason = reasons.get(doc_id) or "batch quarantined by a critical expectation failure"
+        by_id[doc_id] = (reason, record)
+    if not by_id:
+        return 0
+    frame = pd.DataFrame([(k, r, rec) for k, (r, rec) in by_id.items()],
+                         columns=["doc_id", "reasons", "record"])
+    with _connection(ctx, con) as c, _transaction(c, f"quarantining {len(by_id)} rows of run {ctx.run_id}"):
+        c.register("q_frame", frame)
+        try:
+            c.execute("""
+                INSERT OR REPLACE INTO quarantine.documents
+                SELECT ?, ?, doc_id, reasons, CAST(record AS JSON), current_timestamp FROM q_frame""",
+                      [ctx.run_id, ctx.night])
+        finally:
+            c.unregister("q_frame")
+    return len(by_id)
+
