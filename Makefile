@@ -10,7 +10,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 help:
 	@echo "make demo   - install from the lock and run the nightly DAG on the bundled synthetic corpus (no network)"
-	@echo "make test   - run the test suite"
+	@echo "make test   - ruff, then the test suite"
 	@echo "make run    - one real nightly run without Airflow (needs network; reads config/)"
 	@echo "make lint   - ruff"
 	@echo "make bench  - benchmarks and quality gates (read ../shared/data when present)"
@@ -30,6 +30,7 @@ demo: $(STAMP)
 	$(BIN)/pulse demo
 
 test: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 run: $(STAMP)

@@ -11,9 +11,10 @@ import json
 import logging
 import os
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from pipeline.argtypes import iso_date
 from pipeline.config import ConfigError, load_settings
 
 
@@ -31,13 +32,6 @@ def _setup_logging(verbose: bool) -> None:
     for noisy in ("great_expectations", "urllib3", "prawcore", "matplotlib", "PIL", "filelock"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-
-
-def _parse_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -151,8 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("run", help="run every stage once, without Airflow (reads config/)")
-    s.add_argument("--date", type=_parse_date, help="night to process (default: yesterday, UTC)")
-    s.add_argument("--from-raw", type=_parse_date, metavar="DATE",
+    s.add_argument("--date", type=iso_date, help="night to process (default: yesterday, UTC)")
+    s.add_argument("--from-raw", type=iso_date, metavar="DATE",
                    help="re-process that night's raw landing instead of calling the sources")
     s.set_defaults(func=cmd_run)
 

@@ -18,10 +18,9 @@ log = logging.getLogger(__name__)
 
 
 def _finish_extract(run: SourceRun) -> dict[str, Any]:
-    line = f"{run.source}: {run.status} - {run.n_documents} documents, {len(run.errors)} errors"
-    if run.message:
-        line += f" ({run.message})"
-    log.info(line)
+    if run.status != "skipped":  # a skipping extractor already said why, in one line
+        line = f"{run.source}: {run.status} - {run.n_documents} documents, {len(run.errors)} errors"
+        log.info(line + (f" ({run.message})" if run.message else ""))
     if run.status == "failed":
         # Recorded in work/<night>/<source>.source_run.json first; load puts it into ops.*.
         raise SourceFailed(f"{run.source} extraction failed: {run.message or 'see ops.errors'}")

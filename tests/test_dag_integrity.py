@@ -95,6 +95,7 @@ def test_shape(parsed):
     up = parsed["upstream"]
     assert up["extract_reddit"] == [] and up["extract_news"] == []  # independent sources
     assert up["enrich"] == ["extract_news", "extract_reddit"]
-    assert parsed["trigger"]["enrich"].lower().endswith("all_done")  # one source failing does not stop the other
+    # one source failing does not stop the other
+    assert parsed["trigger"]["enrich"].lower().endswith("all_done")
     assert up["validate"] == ["enrich"] and up["load"] == ["validate"]
     assert up["build_marts"] == ["load"] and up["report"] == ["build_marts"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -101,9 +102,9 @@ def test_rerun_is_idempotent(demo_run):
 def test_report_surfaces_the_planted_story(demo_run):
     settings, first, *_ = demo_run
     paths = first.results["report"]
-    md = open(paths["md"], encoding="utf-8").read()
-    html = open(paths["html"], encoding="utf-8").read()
-    report = json.loads(open(paths["json"], encoding="utf-8").read())
+    md = Path(paths["md"]).read_text(encoding="utf-8")
+    html = Path(paths["html"]).read_text(encoding="utf-8")
+    report = json.loads(Path(paths["json"]).read_text(encoding="utf-8"))
     assert "Whatnot" in report["summary"], report["summary"]
     rising = [r["entity_id"] for r in report["rising"]]
     movers = [m["entity_id"] for m in report["sentiment_movers"]]
