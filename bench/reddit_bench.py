@@ -64,14 +64,18 @@ def parse_speed(records: list[tuple[str, dict[str, Any]]], repeats: int = 5) -> 
 def requests_per_night(settings: Any, posts_per_source: int) -> dict[str, Any]:
     cfg = settings.reddit
     sources = len(cfg.subreddits) * len(cfg.listings) + len(cfg.search_queries)
-    items = min(posts_per_source, cfg.max_items_per_listing, 1000)
+    items = min(posts_per_source, cfg.max_items_per_listing, cfg.listing_cap)
     listing_pages = sources * max(1, math.ceil((items + 1) / 100))  # +1: the item that ends paging
     # Posts found by several sources (a subreddit and a search) are fetched once; assume no overlap.
     posts = sources * items
     low = 1 + listing_pages + posts
     high = low + posts * cfg.replace_more_limit
+    # A search that hits the cap is split into one restricted search per subreddit + extra sorts.
+    split_sources = len(cfg.subreddits) + len(cfg.search_split_sorts)
     return {"sources": sources, "listing_pages": listing_pages, "posts": posts, "low": low, "high": high,
-            "minutes_low": low / BUDGET_PER_MINUTE, "minutes_high": high / BUDGET_PER_MINUTE}
+            "minutes_low": low / BUDGET_PER_MINUTE, "minutes_high": high / BUDGET_PER_MINUTE,
+            "cap": cfg.max_requests_per_run, "split_pages_per_capped_search":
+                split_sources * math.ceil(cfg.listing_cap / 100)}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -93,6 +97,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"requests/night: {est['sources']} sources, {est['listing_pages']} listing pages, "
           f"~{est['posts']} posts -> {est['low']}..{est['high']} requests "
           f"({est['minutes_low']:.1f}..{est['minutes_high']:.1f} min at {BUDGET_PER_MINUTE}/min)")
+    verdict = "fits" if est["high"] <= est["cap"] else (
+        "may exceed it: the run then stops partial, keeps what landed, and the next night resumes "
+        "from the watermarks")
+    print(f"per-run cap: {est['cap']} requests ({est['cap'] / BUDGET_PER_MINUTE:.0f} min); "
+          f"the estimate {verdict}; each search that hits the listing cap adds up to "
+          f"{est['split_pages_per_capped_search']} listing pages")
 
 
 if __name__ == "__main__":

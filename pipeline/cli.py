@@ -90,24 +90,24 @@ def _warehouse(settings) -> Path:
     return settings.warehouse_path
 
 
-def cmd_sql(args: argparse.Namespace) -> int:
-    from warehouse.db import published_path
-    from warehouse.sql import ReadOnlyQueryError, check_query, format_rows, query_readonly
+def _analyst_db(settings) -> Path:
+    """The published snapshot when there is one, else the live file.
 
-    settings = load_settings()
-    path = _warehouse(settings)
+    The snapshot is replaced atomically after each night, so reading it never meets the nightly
+    writer's lock, and - just as important - never blocks the writer from opening the live file.
+    """
+    from warehouse.db import published_path
+
+    live = _warehouse(settings)
+    snapshot = published_path(live)
+    return snapshot if snapshot.exists() else live
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from warehouse.sql import ReadOnlyQueryError, format_rows, query_readonly
+
     try:
-        check_query(args.query)
-        try:
-            columns, rows = query_readonly(path, args.query)
-        except ReadOnlyQueryError:
-            snapshot = published_path(path)
-            if not snapshot.exists():
-                raise
-            # The nightly load holds the writer lock: answer from the last published night.
-            print(f"pulse: warehouse busy (nightly load); reading the published snapshot {snapshot}",
-                  file=sys.stderr)
-            columns, rows = query_readonly(snapshot, args.query)
+        columns, rows = query_readonly(_analyst_db(load_settings()), args.query)
     except ReadOnlyQueryError as exc:
         raise UserError(str(exc)) from exc
     print(format_rows(columns, rows, args.format))
@@ -118,7 +118,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from warehouse.export import export_marts
 
     settings = load_settings()
-    for path in export_marts(_warehouse(settings), Path(args.dir), fmt=args.format):
+    for path in export_marts(_analyst_db(settings), Path(args.dir), fmt=args.format):
         print(path)
     return 0
 
@@ -128,7 +128,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
     from warehouse.schema_doc import data_dictionary
 
     settings = load_settings()
-    con = connect(_warehouse(settings), read_only=True)
+    con = connect(_analyst_db(settings), read_only=True)
     try:
         print(data_dictionary(con))
     finally:

@@ -2,9 +2,9 @@
 
 Why layered: the same code runs the nightly schedule (config/pipeline.toml, real sources), the
 demo (config/demo.toml, which points every source at the local replay server) and tests (a temp
-file). String values may contain ``${VAR}`` which is expanded from the environment at load time,
-so the demo can inject the replay server's port without any code path knowing about the demo.
-Secrets never live here: see :mod:`pipeline.secrets`.
+file). String values may contain ``${VAR}`` or ``${VAR:-default}``, expanded from the environment
+at load time, so the demo can inject the replay server's port without any code path knowing about
+the demo. Secrets never live here: see :mod:`extractors.reddit.credentials`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = PROJECT_ROOT / "config"
-_VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
+_VAR = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
 
 
 class ConfigError(ValueError):
@@ -37,6 +37,16 @@ class RedditSettings:
     comment_depth: int = 4
     comment_limit: int = 200
     replace_more_limit: int = 8
+    # Per-run request cap (every HTTP exchange, retries included; ~9 min of the 100/min budget)
+    # and the longest X-Ratelimit reset we wait out before stopping with what landed.
+    max_requests_per_run: int = 900
+    max_ratelimit_wait_s: float = 120.0
+    # A Reddit-wide search that hits the ~1000-item listing cap before reaching the window start
+    # is split: restricted to each configured subreddit, plus these sorts over the same time filter.
+    search_split_sorts: tuple[str, ...] = ("top", "comments")
+    # How deep Reddit pages any one listing or search (~1000): a newest-first listing that ends
+    # near this many items without reaching the window start is treated as capped, not complete.
+    listing_cap: int = 1000
     # Overridable so the demo/tests can point PRAW at the local replay server.
     oauth_url: str = "https://oauth.reddit.com"
     reddit_url: str = "https://www.reddit.com"
@@ -75,8 +85,37 @@ class NlpSettings:
 
 @dataclass(frozen=True)
 class QualitySettings:
+    """Thresholds of the quality gate (quality/), tunable per deployment without a code change.
+
+    Why knobs and not constants: what counts as "late", "stale" or "unusual volume" depends on the
+    sources a deployment listens to (a quiet news-only setup vs busy subreddits).
+    """
+
     min_documents: int = 1
     max_body_chars: int = 200_000
+    #: A document may be published this long before the window start (late comments on posts
+    #: fetched with the nightly overlap); never less than pipeline.lookback_hours is used.
+    window_slack_hours: int = 26
+    #: Tolerated clock skew (fetched_at ahead of the validating host's clock).
+    clock_skew_minutes: int = 5
+    #: Freshness warning: each source's newest document must be at most this old at window end.
+    freshness_hours: int = 24
+    #: Volume warning: a night's count must be within [low, high] x the trailing 7-night mean ...
+    volume_low: float = 0.3
+    volume_high: float = 3.0
+    #: ... once at least this many of the 7 earlier nights have a count.
+    volume_min_history: int = 3
+
+    def __post_init__(self) -> None:
+        counts = ("min_documents", "max_body_chars", "window_slack_hours", "clock_skew_minutes",
+                  "volume_min_history")
+        problems = [f"{name} must be >= 0" for name in counts if getattr(self, name) < 0]
+        if self.freshness_hours <= 0:
+            problems.append("freshness_hours must be > 0")
+        if not 0 <= self.volume_low < self.volume_high:
+            problems.append("volume_low and volume_high need 0 <= volume_low < volume_high")
+        if problems:
+            raise ConfigError(f"bad [quality] settings: {'; '.join(problems)}")
 
 
 @dataclass(frozen=True)
@@ -123,9 +162,12 @@ class Settings:
 def _expand(value: Any) -> Any:
     if isinstance(value, str):
         def sub(m: re.Match[str]) -> str:
-            if m.group(1) not in os.environ:
-                raise ConfigError(f"config refers to ${{{m.group(1)}}}, which is not set")
-            return os.environ[m.group(1)]
+            name, default = m.group(1), m.group(2)
+            if name in os.environ:
+                return os.environ[name]
+            if default is not None:
+                return default
+            raise ConfigError(f"config refers to ${{{name}}}, which is not set")
         return _VAR.sub(sub, value)
     if isinstance(value, list):
         return [_expand(v) for v in value]

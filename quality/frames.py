@@ -25,6 +25,8 @@ PUBLISHED_TS = "published_ts"
 FETCHED_TS = "fetched_ts"
 DOC_KNOWN = "doc_id_in_documents"
 ENTITY_KNOWN = "entity_id_in_entities"
+ENTITY_LABEL = "entity_label"
+ENTITY_KIND = "entity_kind"
 
 
 @dataclass
@@ -143,6 +145,20 @@ def add_membership(frame: pd.DataFrame, column: str, known: set[Any] | None, tar
         [None if v is None else (True if known is None else _hashable(v) in known) for v in values],
         index=frame.index, dtype=object,
     )
+
+
+def add_lookup(frame: pd.DataFrame, column: str, mapping: dict[Any, Any], target: str) -> None:
+    """Add ``target``: ``mapping[value of column]``, None where the value is null or not mapped.
+
+    Used to give each mention its entity's label and kind, so an allowed-set check on them names
+    the *documents* that mention a bad entity (their rows are quarantined) instead of failing the
+    whole batch on the entity row.
+    """
+    import pandas as pd
+
+    values = frame[column] if column in frame.columns else pd.Series([None] * len(frame), index=frame.index)
+    frame[target] = pd.Series([None if v is None else mapping.get(_hashable(v)) for v in values],
+                              index=frame.index, dtype=object)
 
 
 def _hashable(value: Any) -> Any:

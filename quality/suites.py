@@ -18,17 +18,17 @@ from __future__ import annotations
 
 import logging
 import tomllib
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from pipeline.config import Settings
 from pipeline.documents import KINDS, SOURCES, Document
-from quality.frames import DOC_KNOWN, ENTITY_KNOWN, FETCHED_TS, PUBLISHED_TS
+from quality.frames import DOC_KNOWN, ENTITY_KIND, ENTITY_KNOWN, ENTITY_LABEL, FETCHED_TS, PUBLISHED_TS
 
 log = logging.getLogger(__name__)
 
-SUITE_VERSION = "2026.11.2"
+SUITE_VERSION = "2026.11.3"
 CRITICAL = "critical"
 WARNING = "warning"
 
@@ -101,6 +101,37 @@ def load_theme_ids(settings: Settings) -> frozenset[str] | None:
                                                for t in themes):
         raise ValueError(f"themes file {path}: expected [[theme]] tables each with a string id")
     return frozenset(t["id"] for t in themes)
+
+
+@dataclass(frozen=True)
+class EntityVocabulary:
+    """The allowed entity labels and kinds (the "allowed sets" of issue 6).
+
+    Why derived from the transforms' own constants plus the gazetteer file rather than listed here:
+    the enrich stage decides which labels and kinds it emits; a second hand-kept list would drift
+    from it and either miss garbage or fail good nights.
+    """
+
+    labels: frozenset[str]
+    kinds: frozenset[str]
+    note: str = ""  # set when the gazetteer could not be read and only the NER labels are allowed
+
+
+def load_entity_vocabulary(settings: Settings) -> EntityVocabulary:
+    """NER labels kept by ``transforms.canonical`` + the gazetteer's labels; the kinds both can emit."""
+    from transforms.canonical import KEEP_LABELS, KIND_BY_LABEL
+    from transforms.gazetteer import KINDS as GAZETTEER_KINDS
+    from transforms.gazetteer import GazetteerError, load_gazetteer
+
+    labels, kinds = set(KEEP_LABELS), set(GAZETTEER_KINDS) | set(KIND_BY_LABEL.values())
+    note = ""
+    path = settings.config_file(settings.nlp.gazetteer)
+    try:
+        gazetteer = load_gazetteer(path)
+        labels |= {e.label for e in gazetteer.entries}
+    except (GazetteerError, OSError, ValueError) as exc:
+        note = f"gazetteer {path} unreadable ({exc}); only NER labels are allowed"
+    return EntityVocabulary(frozenset(labels), frozenset(kinds), note)
 
 
 def _suite(name: str, expectations: list[Any]) -> Any:
@@ -246,8 +277,9 @@ def document_themes_suite(theme_ids: frozenset[str] | None) -> Any:
     return _suite(THEMES_SUITE, out)
 
 
-def enriched_mentions_suite() -> Any:
-    """Checks on ``enriched/mentions.jsonl``: schema, keys, offsets, sentiment, referential integrity."""
+def enriched_mentions_suite(vocabulary: EntityVocabulary) -> Any:
+    """Checks on ``enriched/mentions.jsonl``: schema, keys, offsets, sentiment, referential integrity,
+    and the mentioned entity's label and kind (derived columns, see quality.frames.add_lookup)."""
     import great_expectations.expectations as gxe
 
     out: list[Any] = []
@@ -276,11 +308,24 @@ def enriched_mentions_suite() -> Any:
         column=ENTITY_KNOWN, value_set=[True],
         meta=_meta(WARNING, "every mention's entity_id is in entities.jsonl")))
     add(gxe.ExpectColumnValuesToNotBeNull(column="surface", meta=_meta(WARNING, "surface text is set")))
+    # Critical: kind drives the marts (share_of_voice is platform vs platform), so a mention of an
+    # entity with a label/kind outside the allowed sets would put garbage in front of analysts.
+    add(gxe.ExpectColumnValuesToBeInSet(
+        column=ENTITY_LABEL, value_set=sorted(vocabulary.labels),
+        meta=_meta(CRITICAL, "the mentioned entity's label is in the allowed set")))
+    add(gxe.ExpectColumnValuesToBeInSet(
+        column=ENTITY_KIND, value_set=sorted(vocabulary.kinds),
+        meta=_meta(CRITICAL, "the mentioned entity's kind is in the allowed set")))
     return _suite(MENTIONS_SUITE, out)
 
 
-def enriched_entities_suite() -> Any:
-    """Checks on ``enriched/entities.jsonl``: keys and allowed origins."""
+def enriched_entities_suite(vocabulary: EntityVocabulary) -> Any:
+    """Checks on ``enriched/entities.jsonl``: keys, allowed origins, labels and kinds.
+
+    Label/kind are warnings here: an entity row names no document, so a critical failure would
+    quarantine the whole night; the mentions suite checks the same sets critically on the rows
+    that mention the entity. An unmentioned odd entity reaches no mart.
+    """
     import great_expectations.expectations as gxe
 
     out: list[Any] = []
@@ -294,4 +339,9 @@ def enriched_entities_suite() -> Any:
     add(gxe.ExpectColumnValuesToBeInSet(
         column="origin", value_set=list(ORIGINS), meta=_meta(WARNING, "origin is gazetteer or ner")))
     add(gxe.ExpectColumnValuesToNotBeNull(column="name", meta=_meta(WARNING, "name is set")))
+    add(gxe.ExpectColumnValuesToBeInSet(
+        column="label", value_set=sorted(vocabulary.labels),
+        meta=_meta(WARNING, "label is in the allowed set")))
+    add(gxe.ExpectColumnValuesToBeInSet(
+        column="kind", value_set=sorted(vocabulary.kinds), meta=_meta(WARNING, "kind is in the allowed set")))
     return _suite(ENTITIES_SUITE, out)

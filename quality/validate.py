@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -27,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pipeline.config import QualitySettings, Settings
 from pipeline.context import RunContext
 from pipeline.documents import SOURCES
 from pipeline.jsonl import read_json, write_json
@@ -35,17 +37,10 @@ from quality import suites as su
 
 log = logging.getLogger(__name__)
 
-#: Documents may be published this much before the window start (late-arriving comments on posts
-#: fetched with the nightly overlap, see ``Settings.lookback_hours``).
-DEFAULT_SLACK = timedelta(hours=26)
-#: Tolerated clock skew between the fetching host and this one.
-CLOCK_SKEW = timedelta(minutes=5)
-#: The newest document should be at most this old at the end of the window (freshness warning).
-FRESHNESS = timedelta(hours=24)
-#: Trailing-volume warning: the night's count must be within these multiples of the 7-night mean,
-#: computed only once at least MIN_HISTORY earlier nights have a validation.json.
+#: The thresholds (window slack, clock skew, freshness, volume bounds) are ``settings.quality``
+#: knobs (pipeline.config.QualitySettings, ``[quality]`` in config/pipeline.toml). The volume
+#: check compares with the mean of this many earlier nights:
 VOLUME_TRAILING_NIGHTS = 7
-VOLUME_LOW, VOLUME_HIGH, MIN_HISTORY = 0.3, 3.0, 3
 _NO_BOUND = 10**12
 #: COMPLETE: every failing row's (row_number, doc_id), which the quarantine needs.
 RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": [fr.ROW_COLUMN, "doc_id"]}
@@ -131,23 +126,29 @@ def _trailing_volume(ctx: RunContext, source: str | None = None) -> list[int]:
     return counts
 
 
-def _volume_bounds(history: list[int]) -> dict[str, int]:
-    if len(history) >= MIN_HISTORY:
+def _volume_bounds(history: list[int], q: QualitySettings) -> dict[str, int]:
+    """[low, high] x the trailing mean, once enough earlier nights are known; unbounded before.
+
+    Rounded outwards (floor / ceil) so a count exactly at the multiple never warns.
+    """
+    if history and len(history) >= max(q.volume_min_history, 1):
         mean = sum(history) / len(history)
-        return {su.P_VOLUME_MIN: int(mean * VOLUME_LOW), su.P_VOLUME_MAX: max(int(mean * VOLUME_HIGH), 1)}
+        return {su.P_VOLUME_MIN: math.floor(mean * q.volume_low),
+                su.P_VOLUME_MAX: max(math.ceil(mean * q.volume_high), 1)}
     return {su.P_VOLUME_MIN: 0, su.P_VOLUME_MAX: _NO_BOUND}
 
 
 def suite_parameters(ctx: RunContext, now: datetime, history: list[int]) -> dict[str, Any]:
     """The run-time values of the suites' ``$PARAMETER`` placeholders for this night."""
-    slack = timedelta(hours=ctx.settings.lookback_hours) if ctx.settings.lookback_hours else DEFAULT_SLACK
+    q = ctx.settings.quality
+    slack = timedelta(hours=max(q.window_slack_hours, ctx.settings.lookback_hours))
     return {
         su.P_PUBLISHED_MIN: ctx.window_start - slack,
         su.P_WINDOW_END: ctx.window_end,
         su.P_NOW: now,
-        su.P_FETCHED_MAX: now + CLOCK_SKEW,
-        su.P_FRESH_MIN: ctx.window_end - FRESHNESS,
-        **_volume_bounds(history),
+        su.P_FETCHED_MAX: now + timedelta(minutes=q.clock_skew_minutes),
+        su.P_FRESH_MIN: ctx.window_end - timedelta(hours=q.freshness_hours),
+        **_volume_bounds(history, q),
     }
 
 
@@ -293,8 +294,17 @@ def _prepare(ctx: RunContext, outcome: ValidationOutcome,
         e for e in entities.get("entity_id", []) if isinstance(e, str)}
     fr.add_membership(mentions, "doc_id", known_docs, fr.DOC_KNOWN)
     fr.add_membership(mentions, "entity_id", known_entities, fr.ENTITY_KNOWN)
+    by_id = {e["entity_id"]: e for e in entities_file.rows if isinstance(e.get("entity_id"), str)}
+    fr.add_lookup(mentions, "entity_id", {k: e.get("label") for k, e in by_id.items()}, fr.ENTITY_LABEL)
+    fr.add_lookup(mentions, "entity_id", {k: e.get("kind") for k, e in by_id.items()}, fr.ENTITY_KIND)
+    vocabulary = su.load_entity_vocabulary(ctx.settings)
+    if vocabulary.note:  # recorded like a result, so ops.quality_results shows it too
+        outcome.results.append(_result_row(su.ENTITIES_SUITE, "gazetteer_is_readable", "label", su.WARNING,
+                                           False, "unreadable", vocabulary.note))
+        outcome.warnings.append(f"{su.ENTITIES_SUITE}: {vocabulary.note}")
     outcome.n_documents, outcome.n_mentions = len(documents), len(mentions)
 
+    themes_path = ctx.settings.config_file(ctx.settings.nlp.themes)
     try:
         theme_ids = su.load_theme_ids(ctx.settings)
     except ValueError as exc:
@@ -302,40 +312,84 @@ def _prepare(ctx: RunContext, outcome: ValidationOutcome,
         outcome.results.append(_result_row(su.THEMES_SUITE, "themes_file_is_valid", "theme", su.CRITICAL,
                                            False, "invalid", str(exc)))
         outcome.critical_failures.append(f"{su.THEMES_SUITE}: {exc}")
-    if theme_ids is None:
-        outcome.warnings.append(
-            f"{su.THEMES_SUITE}: no themes file at {ctx.settings.config_file(ctx.settings.nlp.themes)};"
-            " theme ids only checked for shape")
+    else:
+        if theme_ids is None:
+            why = f"no themes file at {themes_path}; theme ids only checked for shape"
+            outcome.results.append(_result_row(su.THEMES_SUITE, "themes_file_exists", "theme", su.WARNING,
+                                               False, "missing", why))
+            outcome.warnings.append(f"{su.THEMES_SUITE}: {why}")
 
     batches = [
         _Batch(su.DOCUMENTS_SUITE, lambda: su.enriched_documents_suite(ctx.settings), documents,
                "documents.jsonl"),
         _Batch(su.THEMES_SUITE, lambda: su.document_themes_suite(theme_ids), fr.explode_themes(documents),
                "documents.jsonl"),
-        _Batch(su.MENTIONS_SUITE, su.enriched_mentions_suite, mentions, "mentions.jsonl"),
+        _Batch(su.MENTIONS_SUITE, lambda: su.enriched_mentions_suite(vocabulary), mentions,
+               "mentions.jsonl"),
     ]
     if not entities_file.missing:
-        batches.append(_Batch(su.ENTITIES_SUITE, su.enriched_entities_suite, entities, "entities.jsonl",
-                              key_from_doc_id=False))
+        batches.append(_Batch(su.ENTITIES_SUITE, lambda: su.enriched_entities_suite(vocabulary), entities,
+                              "entities.jsonl", key_from_doc_id=False))
     batches.extend(_source_batches(ctx, outcome, table_failures))
     return batches, documents
 
 
+def enabled_sources(settings: Settings) -> list[str]:
+    """The sources this deployment is configured to listen to (``[reddit]``/``[news]`` enabled)."""
+    return [s for s in SOURCES if getattr(getattr(settings, s, None), "enabled", False)]
+
+
+def _source_status(ctx: RunContext, source: str) -> str:
+    """``status: message`` from the source's source_run.json, for the missing-source warning."""
+    try:
+        run = read_json(ctx.work_dir / f"{source}.source_run.json")
+        return f"source run {run.get('status', '?')}: {_short(run.get('message') or 'no message')}"
+    except (OSError, ValueError, AttributeError):
+        return "no source-run record"
+
+
+def _check_source_delivered(ctx: RunContext, source: str, n_rows: int | None,
+                            outcome: ValidationOutcome) -> None:
+    """Freshness per configured source: an enabled source with no documents tonight is a warning.
+
+    Without this, a source that silently stopped delivering (expired credentials, a feed moved)
+    would never trip the freshness expectation, which only runs on rows that exist.
+    """
+    suite = su.source_suite_name(source)
+    delivered = bool(n_rows)
+    observed = (f"{n_rows} document(s)" if n_rows is not None else "no documents file") \
+        + ("" if delivered else f"; {_source_status(ctx, source)}")
+    check = f"enabled source {source} delivered documents tonight (freshness)"
+    outcome.results.append(_result_row(suite, "source_delivered_documents", None, su.WARNING, delivered,
+                                       observed, check if delivered else f"{check}: FAILED ({observed})"))
+    if not delivered:
+        outcome.warnings.append(f"{suite}: {check} — {observed}")
+
+
 def _source_batches(ctx: RunContext, outcome: ValidationOutcome, table_failures: list[str]) -> list[_Batch]:
-    """One batch per source whose extract output exists (a disabled source simply has none)."""
+    """One batch per source whose extract output exists, plus a delivery check per enabled source."""
     batches: list[_Batch] = []
+    enabled = enabled_sources(ctx.settings)
     for source in SOURCES:
         path = ctx.work_dir / f"{source}.documents.jsonl"
         if not path.exists():
+            if source in enabled:
+                _check_source_delivered(ctx, source, None, outcome)
             continue
         loaded = fr.load_jsonl(path)
         _record_load_problems(loaded, su.source_suite_name(source), su.CRITICAL, outcome, table_failures)
         frame = fr.to_frame(loaded, su.DOCUMENT_COLUMNS)
         fr.parse_timestamps(frame, "published_at", fr.PUBLISHED_TS)
         outcome.source_counts[source] = len(frame)
+        if source in enabled:
+            _check_source_delivered(ctx, source, len(frame), outcome)
+        if not len(frame) and not loaded.problems:
+            # A quiet night for one source: nothing to check (an empty frame has no columns, so
+            # every column expectation would error); the delivery check above already warned.
+            continue
         batches.append(_Batch(
             su.source_suite_name(source), lambda s=source: su.source_documents_suite(ctx.settings, s), frame,
-            path.name, params=_volume_bounds(_trailing_volume(ctx, source))))
+            path.name, params=_volume_bounds(_trailing_volume(ctx, source), ctx.settings.quality)))
     return batches
 
 

@@ -23,6 +23,13 @@ _RC = {
 }
 OTHER_COLOR = "#bbbbbb"
 CHART_FILES = ("daily_mentions.png", "share_of_voice.png", "sentiment_trend.png")
+# Daily sentiment per entity is noisy (a few documents a day); at 600px more than the overall line
+# plus three entities turned into spaghetti in the browser check, so the trend shows the top three.
+SENTIMENT_ENTITIES = 3
+
+
+def _sentiment_ids(report: dict[str, Any]) -> list[str]:
+    return list(report["daily"]["entities"])[:SENTIMENT_ENTITIES]
 
 
 def _name(report: dict[str, Any], eid: str) -> str:
@@ -62,7 +69,7 @@ def _legend(ax: Any, n: int) -> None:
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=min(n, 3), frameon=False, fontsize=8)
 
 
-def daily_mentions_chart(report: dict[str, Any]) -> bytes | None:
+def daily_mentions_figure(report: dict[str, Any]) -> Any:
     from matplotlib.figure import Figure
 
     series = report["daily"]["entities"]
@@ -80,10 +87,10 @@ def daily_mentions_chart(report: dict[str, Any]) -> bytes | None:
     _day_axis(ax, report)
     _legend(ax, len(series))
     fig.tight_layout()
-    return _png(fig)
+    return fig
 
 
-def share_of_voice_chart(report: dict[str, Any]) -> bytes | None:
+def share_of_voice_figure(report: dict[str, Any]) -> Any:
     from matplotlib.figure import Figure
 
     sov = report["share_of_voice"]
@@ -109,10 +116,10 @@ def share_of_voice_chart(report: dict[str, Any]) -> bytes | None:
     ax.set_xlim(0, max(values) * 1.15 + 1)
     ax.set_title("Share of voice among live-commerce platforms", loc="left")
     fig.tight_layout()
-    return _png(fig)
+    return fig
 
 
-def sentiment_trend_chart(report: dict[str, Any]) -> bytes | None:
+def sentiment_trend_figure(report: dict[str, Any]) -> Any:
     from matplotlib.figure import Figure
 
     daily = report["daily"]
@@ -127,17 +134,17 @@ def sentiment_trend_chart(report: dict[str, Any]) -> bytes | None:
 
     ax.plot(xs, nan(daily["mean_sentiment"]), color="#222222", linestyle="--", linewidth=1.4,
             label="All documents")
-    for eid, s in daily["entities"].items():
-        ax.plot(xs, nan(s["mean_sentiment"]), marker="o", markersize=3, linewidth=1.5,
+    for eid in _sentiment_ids(report):
+        ax.plot(xs, nan(daily["entities"][eid]["mean_sentiment"]), marker="o", markersize=3, linewidth=1.5,
                 color=report["entities"][eid]["color"], label=_name(report, eid))
     ax.axhline(0, color="#cccccc", linewidth=0.8)
     ax.set_ylim(-1.05, 1.05)
     ax.set_ylabel("Mean sentiment (-1 to 1)")
     ax.set_title("Sentiment trend", loc="left")
     _day_axis(ax, report)
-    _legend(ax, len(daily["entities"]) + 1)
+    _legend(ax, len(_sentiment_ids(report)) + 1)
     fig.tight_layout()
-    return _png(fig)
+    return fig
 
 
 def chart_alt(report: dict[str, Any], name: str) -> str:
@@ -149,22 +156,34 @@ def chart_alt(report: dict[str, Any], name: str) -> str:
         parts = [f"{_name(report, r['entity_id'])} {r['share'] * 100:.0f}%"
                  for r in report["share_of_voice"]["platforms"]]
         return "Bar chart of platform share of voice: " + ", ".join(parts) + "."
-    return f"Line chart of daily mean sentiment for all documents and for: {top}."
+    tracked = ", ".join(_name(report, e) for e in _sentiment_ids(report))
+    return f"Line chart of daily mean sentiment for all documents and for: {tracked}."
+
+
+FIGURES = {
+    "daily_mentions.png": daily_mentions_figure,
+    "share_of_voice.png": share_of_voice_figure,
+    "sentiment_trend.png": sentiment_trend_figure,
+}
+
+
+def render_figures(report: dict[str, Any]) -> dict[str, Any]:
+    """{file name: matplotlib Figure} for each chart with data (tests inspect colours and labels)."""
+    import matplotlib
+
+    with matplotlib.rc_context(_RC):
+        figs = {name: make(report) for name, make in FIGURES.items()}
+    return {name: fig for name, fig in figs.items() if fig is not None}
 
 
 def render_charts(report: dict[str, Any]) -> dict[str, bytes]:
     """{file name: PNG bytes} for each chart that has data to show."""
     import matplotlib
 
-    makers = {
-        "daily_mentions.png": daily_mentions_chart,
-        "share_of_voice.png": share_of_voice_chart,
-        "sentiment_trend.png": sentiment_trend_chart,
-    }
     out: dict[str, bytes] = {}
     with matplotlib.rc_context(_RC):
-        for name, make in makers.items():
-            png = make(report)
-            if png is not None:
-                out[name] = png
+        for name, make in FIGURES.items():
+            fig = make(report)
+            if fig is not None:
+                out[name] = _png(fig)
     return out

@@ -65,8 +65,37 @@ def rising_rule(report: dict[str, Any]) -> str:
             "previous period.")
 
 
+def other_places(report: dict[str, Any]) -> str:
+    reg = report["regions"]
+    n = reg["other_mentions"]
+    share_text = share(n / reg["total_mentions"]) if reg["total_mentions"] else DASH
+    return (f"Other places: {n:,} mention{'' if n == 1 else 's'} ({share_text}), from places beyond the "
+            "table or found only by the language model in too few documents to list.")
+
+
+SOURCE_LABELS = {"reddit": "Reddit", "news": "News"}
+
+
+def source_label(source: str) -> str:
+    return SOURCE_LABELS.get(source, source)
+
+
+def source_rows(headline: dict[str, Any]) -> list[list[str]]:
+    """Headline-table rows "Reddit documents | now | previous | –" (plain text; callers escape)."""
+    return [[f"{source_label(s['source'])} documents", num(s["documents"]), num(s["previous"]), DASH]
+            for s in headline["by_source"]]
+
+
+def channel_label(doc: dict[str, Any]) -> str:
+    """Where it was said, as a reader would write it: r/Subreddit for Reddit, the site's domain for news."""
+    channel = doc["channel"]
+    if not channel:
+        return DASH
+    return f"r/{channel}" if doc["source"] == "reddit" and not channel.startswith("r/") else channel
+
+
 def doc_meta(doc: dict[str, Any]) -> str:
-    bits = [doc["source"], doc["channel"] or DASH]
+    bits = [source_label(doc["source"]), channel_label(doc)]
     if doc["score"] is not None:
         bits.append(f"score {doc['score']:,}")
     if doc["num_comments"] is not None:
@@ -82,6 +111,14 @@ def doc_title(doc: dict[str, Any], limit: int = 140) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+# Why the note: news articles carry no score or comment count, so a writer would otherwise wonder
+# why no article ever tops the engagement list.
+NOTABLE_NOTES = {
+    "by_engagement": "Engagement = score + comments as the source reports them; news articles carry "
+                     "neither, so they appear in the sentiment lists below.",
+    "most_positive": "Most positive and most negative: documents that mention a tracked entity, by "
+                     "document sentiment (-1 to 1).",
+}
 NOTABLE_SECTIONS = (
     ("by_engagement", "Most engagement"),
     ("most_positive", "Most positive"),

@@ -35,11 +35,18 @@ MOVERS_MIN_CHANGE = 0.1
 MOVERS_LIMIT = 5
 SOV_LIMIT = 8
 NOTABLE_LIMIT = 5
-# One colour per entity, held across charts and tables; tab10 order, then extra distinct hues.
+# One colour per entity, held across charts and tables: tab10 order without its grey, then extra
+# distinct hues. Colours are never reused: entities past the palette (only ever in tables, since
+# charted entities are coloured first) get NEUTRAL, so two entities never look like one.
 PALETTE = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
     "#bcbd22", "#17becf", "#393b79", "#ad494a", "#637939", "#843c39", "#5254a3", "#8ca252",
 )
+NEUTRAL = "#9e9e9e"
+# Regional split: a place found only by statistical NER ("Based", "Mod" from sentence starts) needs
+# this many documents, and a GPE/LOC label, before it gets a row of its own.
+REGION_NER_MIN_DOCUMENTS = 2
+REGION_NER_LABELS = ("GPE", "LOC")
 FORMATS = ("md", "html", "json")
 
 
@@ -108,18 +115,32 @@ def _doc_item(row: dict[str, Any], entity_names: dict[str, list[str]]) -> dict[s
     }
 
 
+def _region_row_allowed(entity: dict[str, Any], agg: _EntityAgg) -> bool:
+    """Gazetteer places always get a row; NER-only ones need a GPE/LOC label and some support.
+
+    Why: spaCy's small model tags capitalised sentence starts ("Based in...", "Mod here") as GPE,
+    and a writer pasting the regional table must not publish "Based" as a region. Filtered places
+    still count in the totals, under "other places", so shares add up and nothing is hidden.
+    """
+    if entity.get("origin") == "gazetteer":
+        return True
+    return entity.get("label") in REGION_NER_LABELS and agg.documents >= REGION_NER_MIN_DOCUMENTS
+
+
 def _share_rows(
     kind: str,
     info: dict[str, dict[str, Any]],
     now: dict[str, _EntityAgg],
     before: dict[str, _EntityAgg],
     limit: int,
+    allowed: Any = None,
 ) -> tuple[dict[str, Any], list[str]]:
     ids_now = [e for e in now if info.get(e, {}).get("kind") == kind]
     ids_before = [e for e in before if info.get(e, {}).get("kind") == kind]
     total = sum(now[e].mentions for e in ids_now)
     total_before = sum(before[e].mentions for e in ids_before)
-    ranked = sorted(ids_now, key=lambda e: (-now[e].mentions, -now[e].documents, e))[:limit]
+    listed = [e for e in ids_now if allowed is None or allowed(info.get(e, {}), now[e])]
+    ranked = sorted(listed, key=lambda e: (-now[e].mentions, -now[e].documents, e))[:limit]
     rows = []
     for eid in ranked:
         cur, prev = now[eid], before.get(eid, _EntityAgg())
@@ -264,7 +285,7 @@ def build_report(
 
     # --- share of voice and regions -----------------------------------------------------------
     sov, sov_ids = _share_rows("platform", info, now, before, SOV_LIMIT)
-    regions, region_ids = _share_rows("place", info, now, before, top_n)
+    regions, region_ids = _share_rows("place", info, now, before, top_n, _region_row_allowed)
 
     # --- notable documents ------------------------------------------------------------------------
     notable_rows = {
@@ -282,7 +303,7 @@ def build_report(
         chart_ids + sov_ids + [r["entity_id"] for r in rising] + [m["entity_id"] for m in movers]
         + [t["entity_id"] for t in top] + region_ids
     ))
-    colors = {eid: PALETTE[i % len(PALETTE)] for i, eid in enumerate(shown)}
+    colors = {eid: PALETTE[i] if i < len(PALETTE) else NEUTRAL for i, eid in enumerate(shown)}
     days = both.day_list()
     daily_docs: dict[date, tuple[int, float, int]] = {}
     for r in doc_rows:
@@ -332,6 +353,9 @@ def build_report(
                             "sqrt(max(baseline daily mean, 1))); baseline = previous period"},
             "movers": {"min_documents_each_period": MOVERS_MIN_DOCUMENTS, "min_change": MOVERS_MIN_CHANGE},
             "engagement": "score + num_comments",
+            "regions": {"ner_min_documents": REGION_NER_MIN_DOCUMENTS, "ner_labels": list(REGION_NER_LABELS),
+                        "rule": "gazetteer places, plus NER-found GPE/LOC places in enough documents; "
+                                "other places count under other_mentions"},
         },
         "headline": headline,
         "entities": entities_out,
@@ -416,6 +440,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the newsletter is meant to be read by others
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -16,6 +16,9 @@ from reports import fmt
 from reports.safety import html_text as h
 from reports.safety import safe_url
 
+# Defence in depth for a report opened in a browser: even if an escaping bug let markup through, no
+# script runs and nothing loads from the network. Inline styles and the data: charts are all we use.
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 FONT = "-apple-system,'Segoe UI',Helvetica,Arial,sans-serif"
 S_BODY = "margin:0;padding:0;background:#f4f4f4;"
 S_WRAP = (f"max-width:600px;margin:0 auto;padding:16px 20px;background:#ffffff;color:#1a1a1a;"
@@ -87,6 +90,7 @@ def render_html(report: dict[str, Any], generated_at: str, charts: dict[str, byt
         "<!DOCTYPE html>",
         '<html lang="en">',
         '<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
         f"<title>{h(title)}</title></head>",
         f'<body style="{S_BODY}">',
         f'<div style="{S_WRAP}">',
@@ -105,8 +109,7 @@ def render_html(report: dict[str, Any], generated_at: str, charts: dict[str, byt
          fmt.DASH],
         ["Mean sentiment", fmt.sent(head["mean_sentiment"]["current"]),
          fmt.sent(head["mean_sentiment"]["previous"]), fmt.sent(head["mean_sentiment"]["change"])],
-    ] + [[f"{s['source']} documents", fmt.num(s["documents"]), fmt.num(s["previous"]), fmt.DASH]
-         for s in head["by_source"]]
+    ] + fmt.source_rows(head)
     parts.append(_table(["", "This period", "Previous", "Change"], "lrrr", [[h(c) for c in r] for r in rows]))
 
     parts.append(f'<h2 style="{S_H2}">Rising</h2>')
@@ -164,6 +167,8 @@ def render_html(report: dict[str, Any], generated_at: str, charts: dict[str, byt
             [[_ent(report, p["entity_id"]), h(fmt.num(p["mentions"])), h(fmt.share(p["share"])),
               h(fmt.sent(p["mean_sentiment"]))] for p in report["regions"]["places"]],
         ))
+        if report["regions"]["other_mentions"]:
+            parts.append(_p(h(fmt.other_places(report)), S_NOTE))
     else:
         parts.append(_p("No places mentioned this period."))
 
@@ -173,6 +178,8 @@ def render_html(report: dict[str, Any], generated_at: str, charts: dict[str, byt
     parts.append(f'<h2 style="{S_H2}">Notable posts and articles</h2>')
     for key, label in fmt.NOTABLE_SECTIONS:
         parts.append(f'<h3 style="{S_H3}">{h(label)}</h3>')
+        if key in fmt.NOTABLE_NOTES:
+            parts.append(_p(h(fmt.NOTABLE_NOTES[key]), S_NOTE))
         docs = report["notable"][key]
         if not docs:
             parts.append(_p("None this period."))

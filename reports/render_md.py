@@ -61,8 +61,7 @@ def render_markdown(report: dict[str, Any], generated_at: str, chart_files: list
         ["Mean sentiment", fmt.sent(head["mean_sentiment"]["current"]),
          fmt.sent(head["mean_sentiment"]["previous"]), fmt.sent(head["mean_sentiment"]["change"])],
     ]
-    rows += [[f"{s['source']} documents", fmt.num(s["documents"]), fmt.num(s["previous"]), fmt.DASH]
-             for s in head["by_source"]]
+    rows += fmt.source_rows(head)
     out += _table(["", "This period", "Previous", "Change"], "lrrr", [[md_text(r[0]), *r[1:]] for r in rows])
 
     out += ["## Rising", ""]
@@ -123,6 +122,8 @@ def render_markdown(report: dict[str, Any], generated_at: str, chart_files: list
             [[_ent(report, p["entity_id"]), fmt.num(p["mentions"]), fmt.share(p["share"]),
               fmt.sent(p["mean_sentiment"])] for p in places],
         )
+        if report["regions"]["other_mentions"]:
+            out += [f"_{md_text(fmt.other_places(report))}_", ""]
     else:
         out += ["No places mentioned this period.", ""]
 
@@ -133,6 +134,8 @@ def render_markdown(report: dict[str, Any], generated_at: str, chart_files: list
     for key, title in fmt.NOTABLE_SECTIONS:
         docs = report["notable"][key]
         out += [f"### {title}", ""]
+        if key in fmt.NOTABLE_NOTES:
+            out += [f"_{md_text(fmt.NOTABLE_NOTES[key])}_", ""]
         if not docs:
             out += ["None this period.", ""]
             continue

@@ -8,6 +8,7 @@ more than the 7-night volume lookback apart so no test sees another's history.
 from __future__ import annotations
 
 import itertools
+import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -17,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.config import QualitySettings, Settings
+from pipeline.config import NewsSettings, QualitySettings, RedditSettings, Settings
 from pipeline.context import RunContext
 from pipeline.jsonl import read_json, write_json, write_jsonl
 from quality import gx_context
@@ -44,7 +45,10 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     config_dir = root / "config"
     config_dir.mkdir()
     (config_dir / "themes.toml").write_text(THEMES_TOML)
+    shutil.copyfile(REPO / "config" / "gazetteer.toml", config_dir / "gazetteer.toml")
+    # Sources disabled: most tests write only the enriched batch; the delivery tests enable them.
     return Settings(data_dir=root / "data", config_dir=config_dir,
+                    reddit=RedditSettings(enabled=False), news=NewsSettings(enabled=False),
                     quality=QualitySettings(min_documents=1, max_body_chars=500))
 
 
@@ -400,3 +404,128 @@ def test_integers_with_nulls_keep_their_type(tmp_path):
     frame = to_frame(loaded, ("doc_id", "num_comments"))
     assert frame["num_comments"].tolist() == [3, None]
     assert type(frame["num_comments"][0]) is int
+
+
+# --- allowed sets for entity labels and kinds -----------------------------------------------------
+
+def test_entity_label_and_kind_outside_allowed_sets(settings: Settings) -> None:
+    """A mention of an entity with an unknown label or kind quarantines the documents mentioning it;
+    the entity row itself is a warning (it names no document)."""
+    ctx = new_ctx(settings)
+    odd_label = dict(ENTITY, entity_id="ner/blob/acme", name="Acme", label="BLOB", kind="organization",
+                     origin="ner")
+    odd_kind = dict(ENTITY, entity_id="platform/acme-live", name="Acme Live", kind="spaceship")
+    docs = clean_docs(ctx)
+    mentions = [mention("t3_1"), mention("t3_2", entity_id="ner/blob/acme"),
+                mention("t3_3", entity_id="platform/acme-live")]
+    write_batch(ctx, docs, mentions, entities=[ENTITY, odd_label, odd_kind])
+    outcome = run(ctx)
+
+    assert not outcome.success
+    assert set(outcome.failing_doc_ids) == {"t3_2", "t3_3"}
+    assert "the mentioned entity's label is in the allowed set" in outcome.failing_doc_ids["t3_2"]
+    assert "the mentioned entity's kind is in the allowed set" in outcome.failing_doc_ids["t3_3"]
+    assert any("label is in the allowed set" in w and "BLOB" in w for w in outcome.warnings)
+    assert any("kind is in the allowed set" in w and "spaceship" in w for w in outcome.warnings)
+
+
+def test_allowed_sets_cover_gazetteer_and_ner_labels(settings: Settings) -> None:
+    from quality.suites import load_entity_vocabulary
+    from transforms.gazetteer import load_gazetteer
+
+    vocab = load_entity_vocabulary(settings)
+    assert vocab.note == ""
+    gazetteer = load_gazetteer(settings.config_file(settings.nlp.gazetteer))
+    assert {e.label for e in gazetteer.entries} <= vocab.labels
+    assert {e.kind for e in gazetteer.entries} <= vocab.kinds
+    assert {"ORG", "PERSON", "GPE"} <= vocab.labels and "CARDINAL" not in vocab.labels
+    assert {"platform", "organization", "place"} <= vocab.kinds
+
+
+# --- freshness per configured source --------------------------------------------------------------
+
+def _raw(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in d.items() if k not in ("sentiment", "themes")} for d in docs]
+
+
+def test_enabled_source_without_documents_warns(settings: Settings) -> None:
+    both = replace(settings, reddit=RedditSettings(enabled=True), news=NewsSettings(enabled=True))
+    ctx = new_ctx(both)
+    docs = clean_docs(ctx)
+    write_batch(ctx, docs)
+    write_jsonl(ctx.work_dir / "reddit.documents.jsonl", _raw(docs))
+    write_json(ctx.work_dir / "news.source_run.json", {"source": "news", "status": "failed",
+                                                       "message": "all feeds timed out"})
+    outcome = run(ctx)
+
+    assert outcome.success, outcome.critical_failures
+    (news_warning,) = [w for w in outcome.warnings if "news delivered documents" in w]
+    assert "no documents file" in news_warning and "all feeds timed out" in news_warning
+    delivered = {r["suite"]: r for r in outcome.results if r["expectation"] == "source_delivered_documents"}
+    assert delivered["raw_reddit_documents"]["success"] is True
+    assert delivered["raw_news_documents"]["success"] is False
+    assert delivered["raw_news_documents"]["severity"] == "warning"
+
+
+def test_enabled_source_with_empty_file_warns_and_disabled_source_does_not(settings: Settings) -> None:
+    only_reddit = replace(settings, reddit=RedditSettings(enabled=True))
+    ctx = new_ctx(only_reddit)
+    write_batch(ctx, clean_docs(ctx))
+    write_jsonl(ctx.work_dir / "reddit.documents.jsonl", [])
+    outcome = run(ctx)
+    assert outcome.success, outcome.critical_failures
+    assert any("reddit delivered documents" in w and "0 document(s)" in w for w in outcome.warnings)
+    assert not any("news" in w for w in outcome.warnings)
+
+
+# --- thresholds are settings ----------------------------------------------------------------------
+
+def test_freshness_and_slack_follow_quality_settings(settings: Settings) -> None:
+    ctx = new_ctx(settings)
+    stale = ctx.window_end - timedelta(hours=30)
+    docs = [doc(ctx, 1, published_at=stale.isoformat()), doc(ctx, 2, published_at=stale.isoformat())]
+    write_batch(ctx, docs)
+    assert any("the newest document is fresh" in w for w in run(ctx).warnings)  # default 24 h
+
+    lenient = replace(settings, quality=replace(settings.quality, freshness_hours=48))
+    ctx2 = RunContext.for_night(lenient, ctx.night, run_id=ctx.run_id)
+    assert not any("fresh" in w for w in run(ctx2).warnings)
+
+    # Published 30 h before the window start: outside the default 26 h slack, inside 40 h.
+    early = (ctx.window_start - timedelta(hours=30)).isoformat()
+    write_batch(ctx, [doc(ctx, 1), doc(ctx, 2, published_at=early)])
+    assert "t3_2" in run(ctx).failing_doc_ids
+    slack = replace(settings, quality=replace(settings.quality, window_slack_hours=40))
+    assert run(RunContext.for_night(slack, ctx.night, run_id=ctx.run_id)).success
+
+
+def test_volume_bounds_follow_quality_settings(settings: Settings) -> None:
+    ctx = new_ctx(settings)
+    for back in (1, 2):
+        earlier = settings.work_dir(ctx.night - timedelta(days=back))
+        write_json(earlier / "validation.json", {"n_documents": 10})
+    write_batch(ctx, clean_docs(ctx, 2))
+    assert not any("trailing 7-night mean" in w for w in run(ctx).warnings)  # 2 < volume_min_history
+
+    strict = replace(settings, quality=replace(settings.quality, volume_min_history=2, volume_low=0.5))
+    assert any("trailing 7-night mean" in w
+               for w in run(RunContext.for_night(strict, ctx.night, run_id=ctx.run_id)).warnings)
+    loose = replace(strict.quality, volume_low=0.2)
+    assert not any("trailing 7-night mean" in w for w in run(
+        RunContext.for_night(replace(settings, quality=loose), ctx.night, run_id=ctx.run_id)).warnings)
+
+
+def test_quality_settings_are_validated_and_read_from_toml(tmp_path: Path) -> None:
+    from pipeline.config import ConfigError, load_settings
+
+    with pytest.raises(ConfigError, match="volume_low"):
+        QualitySettings(volume_low=2.0, volume_high=1.0)
+    with pytest.raises(ConfigError, match="freshness_hours"):
+        QualitySettings(freshness_hours=0)
+    overlay = tmp_path / "q.toml"
+    overlay.write_text("[quality]\nfreshness_hours = 6\nvolume_high = 5.0\n")
+    q = load_settings(overlay).quality
+    assert (q.freshness_hours, q.volume_high, q.window_slack_hours) == (6, 5.0, 26)
+    overlay.write_text("[quality]\nfreshnes_hours = 6\n")
+    with pytest.raises(ConfigError, match="freshnes_hours"):
+        load_settings(overlay)

@@ -37,7 +37,8 @@ def test_incomplete_env_falls_back_to_airflow(caplog):
 def test_airflow_connection_lookup_in_a_clean_process(tmp_path):
     """The real Task SDK look-up (env-var secrets backend), run in a subprocess so importing
     Airflow cannot reconfigure logging for the rest of the test session."""
-    code = ("from extractors.reddit.credentials import _from_airflow\n"
+    code = ("import airflow.sdk.execution_time.task_runner  # as inside a running task\n"
+            "from extractors.reddit.credentials import _from_airflow\n"
             "c = _from_airflow()\n"
             f"ok = c is not None and c.client_secret == {SECRET!r}\n"
             "print('NONE' if c is None else f'{c.client_id}|{c.username}|{c.origin}|{ok}')\n")
@@ -53,3 +54,14 @@ def test_airflow_connection_lookup_in_a_clean_process(tmp_path):
     assert SECRET not in found.stdout.replace("True", "") and SECRET not in found.stderr
     missing = subprocess.run([sys.executable, "-c", code], **run, env=base)
     assert missing.stdout.strip().splitlines()[-1] == "NONE", missing.stderr[-2000:]
+
+
+def test_no_airflow_lookup_outside_a_task(monkeypatch):
+    """`pulse run` is not an Airflow task: it must not import Airflow (which would reconfigure
+    logging) just to look for a connection that only a task supervisor can serve."""
+    import extractors.reddit.credentials as credentials
+
+    monkeypatch.delitem(sys.modules, "airflow.sdk.execution_time.task_runner", raising=False)
+    conn = '{"conn_type": "generic", "login": "x", "password": "y"}'
+    monkeypatch.setenv("AIRFLOW_CONN_REDDIT_DEFAULT", conn)
+    assert credentials._from_airflow() is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -149,6 +150,8 @@ def test_extract_documents_tree_tombstones_and_window(tmp_path, server_factory):
     marks = read_json(watermark_path(ctx))["sources"]
     assert marks["r/TikTokShop/new"]["complete"] is True
     assert marks["r/TikTokShop/new"]["newest"] == "2026-11-10T12:00:00+00:00"
+    assert marks["r/TikTokShop/new"]["watermark"] == "2026-11-10T12:00:00+00:00"
+    assert "no watermarks" in run.message and "backfill window" in run.message
 
 
 def test_comment_limit_keeps_parents(tmp_path, server_factory):
@@ -295,7 +298,14 @@ def test_budget_exhaustion_keeps_what_landed(tmp_path, server_factory):
     docs = docs_by_id(ctx)
     assert docs and set(docs) < EXPECTED_IDS
     marks = read_json(watermark_path(ctx))["sources"]
-    assert not all(m["complete"] for m in marks.values())
+    stop = next(e.url for e in run.errors if e.stage == "budget")
+    if stop.startswith("t3_"):  # ran out while loading comment trees (oldest post first)
+        frontier = docs[stop]["published_at"]
+        assert all(m["watermark"] is None or m["watermark"] < frontier for m in marks.values())
+    else:  # ran out while paging: no comment tree loaded, so no key may claim a watermark
+        assert all(m["watermark"] is None for m in marks.values())
+    # Something was fetched but is not covered by any watermark: it must be fetched again.
+    assert any(m["newest"] is not None and m["watermark"] != m["newest"] for m in marks.values())
 
 
 def test_request_cap_stops_run(tmp_path, server_factory):
@@ -325,7 +335,7 @@ class SnapshotClient:
         for child in self.payload["data"]["children"]:
             yield Post(child["data"]["id"], child["data"]["created_utc"])
 
-    def search(self, query: str, limit: int, time_filter: str):
+    def search(self, query: str, limit: int, time_filter: str, subreddit: str = "all", sort: str = "new"):
         return iter(())
 
     def load_comments(self, post_id: str, comment_limit: int, replace_more_limit: int) -> None:
@@ -346,3 +356,39 @@ def test_extract_with_an_injected_client(tmp_path):
     run = extract(ctx, client=client)
     assert run.status == "partial" and run.errors[0].stage == "comments" and run.errors[0].status_code == 404
     assert list(docs_by_id(ctx)) == ["t3_s1"]
+
+
+def test_top_and_hot_listings_from_config(tmp_path, server_factory):
+    srv = server_factory()
+    ctx, run = run_extract(settings_for(tmp_path, srv.base_url, listings=("new", "top", "hot")))
+    assert run.status == "ok", run.to_dict()
+    assert set(docs_by_id(ctx)) == EXPECTED_IDS  # same posts, found by three listings, kept once
+    targets = [r.target for r in srv.requests]
+    assert any(t.startswith("/r/TikTokShop/top") and "t=day" in t for t in targets)
+    assert any(t.startswith("/r/Whatnot/hot") for t in targets)
+    marks = read_json(watermark_path(ctx))["sources"]
+    # Score-ordered listings cannot prove they reached the window start: they never advance a mark.
+    assert marks["r/TikTokShop/top"]["complete"] is False and marks["r/TikTokShop/new"]["complete"] is True
+
+
+def test_short_ratelimit_reset_is_waited_out_not_a_failure(tmp_path, server_factory, monkeypatch):
+    # 10 requests per 1 s window: prawcore reads X-Ratelimit-* and sleeps until the reset (<= our
+    # max wait), so the run completes instead of hitting 429s or stopping early.
+    import prawcore.rate_limit
+
+    waits: list[float] = []
+    real_sleep = prawcore.rate_limit.time.sleep
+
+    def spy(seconds: float) -> None:
+        waits.append(seconds)
+        real_sleep(seconds)
+
+    monkeypatch.setattr(prawcore.rate_limit.time, "sleep", spy)
+    srv = server_factory(ratelimit_budget=10, ratelimit_window_s=1)
+    ctx, run = run_extract(settings_for(tmp_path, srv.base_url), max_ratelimit_wait_s=120)
+    assert run.status == "ok", run.to_dict()
+    assert set(docs_by_id(ctx)) == EXPECTED_IDS
+    assert waits and max(waits) <= 1.0 + 1e-6  # paced by the announced reset, never longer
+    with gzip.open(ctx.settings.data_dir / run.raw_path, "rt") as fh:
+        statuses = {json.loads(line)["status"] for line in fh}
+    assert statuses == {200}  # paced: Reddit (the replay) never had to answer 429

@@ -88,6 +88,19 @@ def test_listing_shape_paging_and_headers():
     assert body(h(req("GET", "/search?q=nothing-matches", auth)))["data"]["children"] == []
 
 
+def test_listing_cap_ends_paging_like_reddit():
+    h = make_handler(CORPUS, listing_cap=3)
+    auth = token(h)
+    first = body(h(req("GET", "/r/S/new/?limit=2", auth)))
+    assert [c["data"]["id"] for c in first["data"]["children"]] == ["p4", "p3"]
+    second = body(h(req("GET", "/r/S/new/?limit=2&after=t3_p3", auth)))
+    assert [c["data"]["id"] for c in second["data"]["children"]] == ["p2"]
+    assert second["data"]["after"] is None  # p1 and p0 exist but are past the cap
+    assert body(h(req("GET", "/r/S/new/?limit=2&after=t3_p2", auth)))["data"]["children"] == []
+    found = body(h(req("GET", "/r/all/search/?q=live+shopping&sort=new&limit=100", auth)))
+    assert len(found["data"]["children"]) == 3
+
+
 def test_comment_page_more_stubs_and_morechildren():
     h = make_handler(CORPUS, comments_per_request=3, depth_per_request=1)
     auth = token(h)

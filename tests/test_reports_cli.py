@@ -78,3 +78,47 @@ def test_import_is_light() -> None:
             "reports.charts; print(sorted(m for m in ('duckdb', 'matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_format_is_one_choice_and_default_writes_all(data_dir: Path) -> None:
+    out = data_dir / "one"
+    assert main(["--to", "2026-11-09", "--format", "md", "--out", str(out)]) == 0
+    assert (out / "newsletter.md").exists() and (out / "daily_mentions.png").exists()
+    assert not (out / "newsletter.html").exists() and not (out / "newsletter.json").exists()
+    every = data_dir / "all"
+    assert main(["--to", "2026-11-09", "--out", str(every)]) == 0
+    names = {p.name for p in every.glob("newsletter.*")}
+    assert names == {"newsletter.md", "newsletter.html", "newsletter.json"}
+
+
+def test_second_format_is_an_error_not_silently_dropped(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--to", "2026-11-09", "--format", "md", "--format", "html", "--out", str(data_dir / "x")])
+    assert exc.value.code == 2 and "omit it to write all three" in capsys.readouterr().err
+    assert not (data_dir / "x").exists()
+
+
+def test_explain_as_markdown_table(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--explain", "TTS", "--to", "2026-11-09", "--format", "md"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("| Period | Day | Entity | Document")
+    body = lines[2:]
+    assert len(body) == 22 + 21  # current + previous TikTok Shop documents
+    assert all(line.count(" | ") == 6 for line in body)
+    assert "[TikTok Shop seller update" in "\n".join(body) and "](<https://" in body[0]
+    assert main(["--explain", "TTS", "--to", "2026-11-09", "--format", "html"]) == 2
+    assert main(["--explain", "TTS", "--to", "2026-11-09", "--out", str(data_dir / "o")]) == 2
+    assert "--explain prints to stdout" in capsys.readouterr().err
+
+
+def test_explain_markdown_escapes_scraped_text() -> None:
+    from reports.cli import explain_markdown
+
+    row = {"period": "current", "day": "2026-11-09", "entity_name": "Evil|Shop", "doc_id": "t3_x",
+           "title": "<script>x</script> [a](javascript:b) | pipe", "sentence": None,
+           "link": "javascript:alert(1)", "source": "reddit", "channel": "r", "entity_sentiment": -0.5}
+    line = explain_markdown([row]).splitlines()[2]
+    assert "<script" not in line and "javascript:alert" not in line and "Evil\\|Shop" in line
+    assert line.count(" | ") == 6

@@ -219,3 +219,73 @@ def test_locked_warehouse_falls_back_to_published_snapshot(tmp_path: Path) -> No
         con.close()
     finally:
         release(holder)
+
+
+def test_regional_split_drops_thin_ner_places_but_keeps_their_count(tmp_path: Path) -> None:
+    """"Based" (NER, one document) and a FAC get no row; Berlin (NER GPE, two documents) does."""
+    from test_reports_fixture import CURRENT, fixture_rows
+
+    b = fixture_rows()
+    b.doc("t3_based", CURRENT[0], 9, [("ner/gpe/based", "Based", 0.0)], title="Based in Ohio")
+    for i in range(2):
+        b.doc(f"t3_berlin{i}", CURRENT[1], 9 + i, [("ner/gpe/berlin", "Berlin", 0.2)], title="Berlin")
+    for i in range(3):
+        b.doc(f"t3_fac{i}", CURRENT[2], 9 + i, [("ner/fac/tessellate", "Tessellate Insights", 0.0)])
+    path = make_warehouse(tmp_path / "w.duckdb", b)
+    c = duckdb.connect(str(path))
+    c.executemany("INSERT INTO core.entities VALUES (?, ?, ?, 'place', [], 'ner')", [
+        ("ner/gpe/based", "Based", "GPE"), ("ner/gpe/berlin", "Berlin", "GPE"),
+        ("ner/fac/tessellate", "Tessellate Insights", "FAC")])
+    regions = build_report(c, END_DAY)["regions"]
+    listed = [p["entity_id"] for p in regions["places"]]
+    assert set(listed) == {"place/us", "place/uk", "ner/gpe/berlin"}
+    assert regions["other_mentions"] == 1 + 3  # Based + the facility still count
+    assert regions["total_mentions"] == sum(p["mentions"] for p in regions["places"]) + 4
+    assert sum(p["share"] for p in regions["places"]) < 1
+
+
+def test_entity_colours_are_never_shared(con) -> None:
+    """One colour per entity: with more entities than palette colours, the overflow goes neutral
+    (table-only), and every charted entity has its own colour."""
+    from reports.newsletter import NEUTRAL, PALETTE
+
+    rep = build_report(con, END_DAY, top_n=10)
+    colours = {eid: e["color"] for eid, e in rep["entities"].items()}
+    real = [c for c in colours.values() if c != NEUTRAL]
+    assert len(real) == len(set(real)) and set(real) <= set(PALETTE)
+    charted = list(rep["daily"]["entities"]) + [p["entity_id"] for p in rep["share_of_voice"]["platforms"]]
+    assert all(colours[e] != NEUTRAL for e in charted)
+
+
+def test_colour_overflow_goes_neutral(tmp_path: Path) -> None:
+    from test_reports_fixture import CURRENT, fixture_rows
+
+    from reports.newsletter import NEUTRAL, PALETTE
+
+    b = fixture_rows()
+    extra = [(f"company/c{i:02d}", f"Company {i}") for i in range(len(PALETTE) + 3)]
+    for i, (eid, name) in enumerate(extra):
+        b.doc(f"t3_c{i}", CURRENT[i % 7], 9, [(eid, name, 0.1)], title=name)
+    path = make_warehouse(tmp_path / "w.duckdb", b)
+    c = duckdb.connect(str(path))
+    c.executemany("INSERT INTO core.entities VALUES (?, ?, 'ORG', 'company', [], 'ner')", extra)
+    rep = build_report(c, END_DAY, top_n=30)
+    colours = [e["color"] for e in rep["entities"].values()]
+    real = [x for x in colours if x != NEUTRAL]
+    assert NEUTRAL in colours and len(real) == len(set(real)) == len(PALETTE)
+
+
+def test_every_notable_item_has_title_source_and_link(report: dict) -> None:
+    from reports.render_md import render_markdown
+
+    md = render_markdown(report, "now")
+    items = [d for docs in report["notable"].values() for d in docs]
+    assert len(items) >= 9
+    for d in items:
+        assert (d["title"] or d["excerpt"]) and d["source"] in ("reddit", "news")
+        assert d["link"] and d["link"].startswith(("https://", "http://"))
+        assert f"](<{d['link']}>)" in md
+    engagement = [d["engagement"] for d in report["notable"]["by_engagement"]]
+    assert engagement == sorted(engagement, reverse=True)
+    positive = [d["sentiment"] for d in report["notable"]["most_positive"]]
+    assert positive == sorted(positive, reverse=True) and all(v > 0 for v in positive)

@@ -165,3 +165,34 @@ def test_html_charts_have_alt_text_and_fit_newsletter_width(hostile: dict[str, P
     for tag in imgs:
         assert 'alt="' in tag and 'alt=""' not in tag and "max-width:600px" in tag
     assert "max-width:600px" in html.split("<body", 1)[1][:400]
+
+
+def test_html_declares_a_script_free_content_security_policy(hostile: dict[str, Path]) -> None:
+    """The browser-side backstop to escaping: no script source and no network loads are allowed."""
+    head = hostile["html"].read_text().split("</head>", 1)[0]
+    m = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', head)
+    assert m, head
+    policy = {d.split()[0]: d.split()[1:] for d in m.group(1).split("; ")}
+    assert policy["default-src"] == ["'none'"] and "script-src" not in policy
+    assert policy["img-src"] == ["data:"]
+
+
+def test_regions_note_counts_unlisted_places(hostile: dict[str, Path]) -> None:
+    data = json.loads(hostile["json"].read_text())
+    regions = data["regions"]
+    listed = sum(p["mentions"] for p in regions["places"])
+    assert regions["other_mentions"] == regions["total_mentions"] - listed
+    assert "Other places:" not in hostile["md"].read_text()  # every place is listed here
+    from reports.render_html import render_html
+    from reports.render_md import render_markdown
+
+    regions["other_mentions"] += 4
+    regions["total_mentions"] += 4
+    assert "_Other places: 4 mentions (" in render_markdown(data, "now")
+    assert "Other places: 4 mentions (" in render_html(data, "now")
+
+
+def test_written_files_are_readable_by_others(hostile: dict[str, Path]) -> None:
+    """Written via mkstemp (0600) + rename: the newsletter must still be shareable (0644)."""
+    for path in hostile.values():
+        assert path.stat().st_mode & 0o777 == 0o644, path

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from extractors.source_run import SourceRun
 from pipeline.context import RunContext
 from warehouse.db import connect
+from warehouse.watermarks import advance_from_work
 
 if TYPE_CHECKING:
     import duckdb
@@ -259,6 +260,7 @@ def _load(con: duckdb.DuckDBPyConnection, ctx: RunContext, paths: dict[str, Path
 
         after = set(_ids(con, _days_sql("night = ?"), [night]))
         _write_ops(con, ctx, runs, rejections, status=None, message=None)
+        counts["watermarks"] = advance_from_work(con, ctx)  # same txn: marks advance only with the data
 
         for name, sql in {
             "documents": "SELECT count(*) FROM b_docs",

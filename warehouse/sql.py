@@ -27,6 +27,10 @@ READONLY_CONFIG: dict[str, Any] = {
     "lock_configuration": True,
 }
 FORMATS = ("table", "csv", "json")
+#: The same sandbox for a stock ``duckdb`` CLI session (docs/warehouse.md, "Analyst access"):
+#: ``duckdb -readonly -cmd "<CLI_SANDBOX_SQL>" data/warehouse.published.duckdb``. Both settings can
+#: only be tightened at run time, and lock_configuration freezes the rest.
+CLI_SANDBOX_SQL = "SET enable_external_access = false; SET lock_configuration = true;"
 
 _WHY = {
     "COPY": "COPY reads or writes files",
@@ -43,6 +47,14 @@ _WHY = {
 
 class ReadOnlyQueryError(ValueError):
     """The query was refused (not read-only, or not allowed for analysts) or failed."""
+
+
+class WarehouseBusyError(ReadOnlyQueryError):
+    """The file could not be opened (the nightly writer holds its lock): retry on the snapshot.
+
+    A subclass so callers can fall back to the published snapshot on *this* error only, and report
+    a refused or broken query as what it is rather than as a busy warehouse.
+    """
 
 
 def _statement_types(sql: str) -> list[tuple[str, str]]:
@@ -81,7 +93,7 @@ def query_readonly(db_path: Path, sql: str, max_rows: int | None = None) -> tupl
     try:
         con = duckdb.connect(str(db_path), read_only=True, config=dict(READONLY_CONFIG))
     except duckdb.Error as exc:  # lock held by the nightly writer (IOException) or by this process
-        raise ReadOnlyQueryError(
+        raise WarehouseBusyError(
             f"cannot open {db_path} read-only: {exc}. During the nightly load query the published "
             "snapshot (warehouse.db.published_path) instead.") from exc
     try:
@@ -136,7 +148,10 @@ def format_rows(columns: list[str], rows: list[tuple], fmt: str = "table") -> st
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(columns)
         writer.writerows([[_cell(v) for v in row] for row in rows])
-        return buf.getvalue()
+        # Like the other formats, no final newline: the caller print()s it, and a blank last line
+        # would read as an empty record to some CSV consumers.
+        text = buf.getvalue()
+        return text[:-1] if text.endswith("\n") else text
     if fmt != "table":
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     cells = [[_cell(v).replace("\n", " ") for v in row] for row in rows]

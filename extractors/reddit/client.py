@@ -76,7 +76,8 @@ class RedditClient(Protocol):
 
     def listing(self, subreddit: str, kind: str, limit: int) -> Iterator[Post]: ...
 
-    def search(self, query: str, limit: int, time_filter: str) -> Iterator[Post]: ...
+    def search(self, query: str, limit: int, time_filter: str, subreddit: str = "all",
+               sort: str = "new") -> Iterator[Post]: ...
 
     def load_comments(self, post_id: str, comment_limit: int, replace_more_limit: int) -> None: ...
 
@@ -312,10 +313,14 @@ class PrawRedditClient:
             raise ValueError(f"unsupported listing {kind!r}")
         return self._iterate(getattr(sub, kind)(limit=limit))
 
-    def search(self, query: str, limit: int, time_filter: str) -> Iterator[Post]:
-        # Reddit-wide search is /r/all/search; sort=new so paging can stop at the window start.
+    def search(self, query: str, limit: int, time_filter: str, subreddit: str = "all",
+               sort: str = "new") -> Iterator[Post]:
+        # Reddit-wide search is /r/all/search (PRAW sends restrict_sr=1 for any other subreddit);
+        # sort=new lets paging stop at the window start, other sorts are the cap-splitting fallback.
+        if sort not in ("new", "top", "comments", "relevance", "hot"):
+            raise ValueError(f"unsupported search sort {sort!r}")
         return self._iterate(
-            self.reddit.subreddit("all").search(query, sort="new", time_filter=time_filter, limit=limit)
+            self.reddit.subreddit(subreddit).search(query, sort=sort, time_filter=time_filter, limit=limit)
         )
 
     def load_comments(self, post_id: str, comment_limit: int, replace_more_limit: int) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -38,7 +39,14 @@ class RedditCredentials:
 
 
 def _from_airflow(conn_id: str = AIRFLOW_CONN_ID) -> RedditCredentials | None:
-    """Airflow 3 Task SDK connection look-up; any failure (not installed, not found) -> None."""
+    """Airflow 3 Task SDK connection look-up; any failure (not installed, not found) -> None.
+
+    Only inside a running Airflow task: the Task SDK answers connection look-ups through the task
+    supervisor, and importing Airflow in a plain `pulse run` would reconfigure the process's
+    logging (silencing our own loggers) just to find nothing.
+    """
+    if "airflow.sdk.execution_time.task_runner" not in sys.modules:
+        return None
     try:
         from airflow.sdk import Connection
 

@@ -33,6 +33,7 @@ Handler = Callable[[ReplayRequest], ReplayResponse | None]
 
 BAD_CLIENT_ID = "bad-client"  # the client id the replay server always refuses (tests, demo)
 _MAX_LISTING_LIMIT = 100
+LISTING_CAP = 1000  # Reddit serves at most ~1000 items of any listing or search, however paged
 _UNAUTHORIZED = {"message": "Unauthorized", "error": 401}
 _NOT_FOUND = {"message": "Not Found", "error": 404}
 _JSON = "application/json; charset=UTF-8"
@@ -219,6 +220,7 @@ def make_handler(
     ratelimit_budget: int = 100_000,
     ratelimit_window_s: int = 600,
     max_listing_limit: int = _MAX_LISTING_LIMIT,
+    listing_cap: int = LISTING_CAP,
     faults: Iterable[Fault] = (),
 ) -> Handler:
     """Serve the corpus as Reddit's OAuth API.
@@ -230,6 +232,8 @@ def make_handler(
     answers 429, as Reddit does. (Reddit's real budget is ~1000 per 600 s; prawcore paces
     requests to it, so the default here is generous to keep the demo fast.)
     ``max_listing_limit`` caps a listing page (Reddit: 100), so tests can force paging.
+    ``listing_cap`` is how deep any one listing or search can be paged (Reddit: ~1000; after
+    that ``after`` is null), so tests can hit the cap with a small corpus.
     """
     data = _RedditCorpus(reddit_corpus)
     state = _State()
@@ -290,6 +294,7 @@ def make_handler(
             limit = max(1, min(max_listing_limit, int(query.get("limit") or 25)))
         except ValueError:
             limit = 25
+        posts = posts[:max(0, listing_cap)]  # Reddit stops paging a listing at ~1000 items
         start = 0
         after = query.get("after")
         if after:

@@ -1,0 +1,171 @@
+"""Per-source incremental watermarks in ``ops.watermarks``: read at extract, advanced at load.
+
+Why the split: extract tasks never write DuckDB (one writer; two extracts may run in parallel), so
+an extractor writes ``work/<night>/<source>.watermark.json`` and the load stage, inside its one
+night transaction, copies the COMPLETE source keys into the warehouse. A night whose load never
+happens (quarantined, crashed) therefore never advances anything: the watermark reflects only
+what landed in the warehouse.
+
+Why one row per (source, source_key, night): a night reads ``max(watermark)`` over EARLIER nights
+only, so re-running night N uses the same window as its first run and a backfill of an old night
+is never cut short by a newer mark. The effective mark per key only ever advances: it is a max,
+and re-loading a night keeps the greater of the old and new value.
+
+Watermark file (written by the extractor)::
+
+    {"source": "reddit", "night": "2026-11-10", "run_id": "...",
+     "sources": {"r/TikTokShop/new": {"complete": true, "watermark": "2026-11-10T12:00:00+00:00",
+                                      "items": 42, ...}}}
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipeline.jsonl import read_json
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from pipeline.config import Settings
+    from pipeline.context import RunContext
+
+log = logging.getLogger(__name__)
+
+WATERMARK_SUFFIX = ".watermark.json"
+
+
+@dataclass(frozen=True)
+class StoredWatermarks:
+    """What an extract found: per-key marks and where they came from (for the run message)."""
+
+    marks: dict[str, datetime] = field(default_factory=dict)
+    origin: str = "none"  # "warehouse", "published snapshot" or "none"
+    detail: str = ""
+
+    def describe(self) -> str:
+        if self.origin == "none":
+            return f"no watermarks ({self.detail}); backfill window" if self.detail else \
+                "no watermarks; backfill window"
+        return f"{len(self.marks)} watermark(s) from the {self.origin}"
+
+
+def read_marks(con: duckdb.DuckDBPyConnection, source: str, night: date) -> dict[str, datetime]:
+    """Effective watermark per source key for an extract of ``night``: max over earlier nights.
+
+    A warehouse that predates migration 003 has no table: that is "no watermarks", not an error.
+    """
+    import duckdb
+
+    try:
+        rows = con.execute(
+            "SELECT source_key, max(watermark) FROM ops.watermarks WHERE source = ? AND night < ? "
+            "GROUP BY source_key", [source, night]).fetchall()
+    except duckdb.CatalogException:
+        return {}
+    return {str(k): v for k, v in rows if isinstance(v, datetime) and v.tzinfo is not None}
+
+
+def load_for_extract(settings: Settings, source: str, night: date) -> StoredWatermarks:
+    """Marks for an extract: the warehouse read-only, else the published snapshot, else none.
+
+    The warehouse is locked while another process writes it (e.g. a long load of another night),
+    and absent on the very first run; the published snapshot is at most one night behind, which
+    only widens the window (lookback covers it). Never raises: no marks means the backfill window.
+    """
+    import duckdb
+
+    from warehouse.db import published_path
+
+    reasons: list[str] = []
+    for origin, path in (("warehouse", settings.warehouse_path),
+                         ("published snapshot", published_path(settings.warehouse_path))):
+        if not Path(path).exists():
+            reasons.append(f"{origin} absent")
+            continue
+        try:
+            con = duckdb.connect(str(path), read_only=True)
+        except duckdb.Error as exc:
+            reasons.append(f"{origin} not readable ({type(exc).__name__})")
+            log.info("watermarks: %s %s not readable: %s", origin, path, exc)
+            continue
+        try:
+            return StoredWatermarks(read_marks(con, source, night), origin)
+        except duckdb.Error as exc:
+            reasons.append(f"{origin} query failed ({type(exc).__name__})")
+        finally:
+            con.close()
+    return StoredWatermarks({}, "none", "; ".join(reasons))
+
+
+def _parse_ts(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        ts = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return ts if ts.tzinfo is not None else None  # naive timestamps are refused, never guessed
+
+
+def advance(con: duckdb.DuckDBPyConnection, *, source: str, night: date, run_id: str,
+            marks: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Upsert the complete keys' marks for ``night`` (greatest value wins); returns keys written.
+
+    Incomplete keys, keys without a watermark (nothing in the window) and malformed values are
+    skipped (logged): skipping is always safe, it only means the next night looks further back.
+    Runs on the caller's connection so it joins the load's transaction.
+    """
+    rows = []
+    now = datetime.now(UTC)
+    for key, mark in sorted(marks.items()):
+        if not isinstance(mark, Mapping) or mark.get("complete") is not True:
+            continue
+        if mark.get("watermark") is None:
+            continue
+        ts = _parse_ts(mark.get("watermark"))
+        if ts is None:
+            log.warning("watermarks: %s %s: unusable watermark %r, not advanced", source, key,
+                        mark.get("watermark"))
+            continue
+        items = mark.get("items")
+        rows.append([source, str(key), night, ts, run_id, items if isinstance(items, int) else None, now])
+    if rows:
+        con.executemany("""
+            INSERT INTO ops.watermarks (source, source_key, night, watermark, run_id, items, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (source, source_key, night) DO UPDATE SET
+                run_id = CASE WHEN excluded.watermark > ops.watermarks.watermark
+                              THEN excluded.run_id ELSE ops.watermarks.run_id END,
+                items = CASE WHEN excluded.watermark > ops.watermarks.watermark
+                             THEN excluded.items ELSE ops.watermarks.items END,
+                watermark = greatest(ops.watermarks.watermark, excluded.watermark),
+                updated_at = excluded.updated_at""", rows)
+    return [r[1] for r in rows]
+
+
+def advance_from_work(con: duckdb.DuckDBPyConnection, ctx: RunContext) -> dict[str, list[str]]:
+    """Advance from every ``work/<night>/*.watermark.json``; called once by the night's load.
+
+    A file that is unreadable or belongs to another night is skipped with a warning rather than
+    failing the load: the documents are fine, the marks merely do not advance.
+    """
+    written: dict[str, list[str]] = {}
+    for path in sorted(Path(ctx.work_dir).glob(f"*{WATERMARK_SUFFIX}")):
+        try:
+            data = read_json(path)
+            source = str(data["source"])
+            marks = data["sources"]
+            if data.get("night") != ctx.night.isoformat() or not isinstance(marks, Mapping):
+                raise ValueError(f"night {data.get('night')!r} / sources of type {type(marks).__name__}")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("watermarks: ignoring %s: %s", path, exc)
+            continue
+        written[source] = advance(con, source=source, night=ctx.night,
+                                  run_id=str(data.get("run_id") or ctx.run_id), marks=marks)
+    return written
