@@ -80,6 +80,19 @@ def source_label(source: str) -> str:
     return SOURCE_LABELS.get(source, source)
 
 
+def headline_rows(head: dict[str, Any]) -> list[list[str]]:
+    """The headline table (label, this period, previous, change), shared by Markdown and HTML."""
+    return [
+        ["Documents", num(head["documents"]["current"]), num(head["documents"]["previous"]),
+         pct(head["documents"]["change_pct"])],
+        ["Entity mentions", num(head["mentions"]["current"]), num(head["mentions"]["previous"]),
+         pct(head["mentions"]["change_pct"])],
+        ["Entities mentioned", num(head["entities"]["current"]), num(head["entities"]["previous"]), DASH],
+        ["Mean sentiment", sent(head["mean_sentiment"]["current"]),
+         sent(head["mean_sentiment"]["previous"]), sent(head["mean_sentiment"]["change"])],
+    ] + source_rows(head)
+
+
 def source_rows(headline: dict[str, Any]) -> list[list[str]]:
     """Headline-table rows "Reddit documents | now | previous | –" (plain text; callers escape)."""
     return [[f"{source_label(s['source'])} documents", num(s["documents"]), num(s["previous"]), DASH]

@@ -100,16 +100,7 @@ def render_html(report: dict[str, Any], generated_at: str, charts: dict[str, byt
         f'<div style="{S_SUMMARY}">{h(report["summary"])}</div>',
         f'<h2 style="{S_H2}">Headline numbers</h2>',
     ]
-    rows = [
-        ["Documents", fmt.num(head["documents"]["current"]), fmt.num(head["documents"]["previous"]),
-         fmt.pct(head["documents"]["change_pct"])],
-        ["Entity mentions", fmt.num(head["mentions"]["current"]), fmt.num(head["mentions"]["previous"]),
-         fmt.pct(head["mentions"]["change_pct"])],
-        ["Entities mentioned", fmt.num(head["entities"]["current"]), fmt.num(head["entities"]["previous"]),
-         fmt.DASH],
-        ["Mean sentiment", fmt.sent(head["mean_sentiment"]["current"]),
-         fmt.sent(head["mean_sentiment"]["previous"]), fmt.sent(head["mean_sentiment"]["change"])],
-    ] + fmt.source_rows(head)
+    rows = fmt.headline_rows(head)
     parts.append(_table(["", "This period", "Previous", "Change"], "lrrr", [[h(c) for c in r] for r in rows]))
 
     parts.append(f'<h2 style="{S_H2}">Rising</h2>')

@@ -51,17 +51,7 @@ def render_markdown(report: dict[str, Any], generated_at: str, chart_files: list
         "## Headline numbers",
         "",
     ]
-    rows = [
-        ["Documents", fmt.num(head["documents"]["current"]), fmt.num(head["documents"]["previous"]),
-         fmt.pct(head["documents"]["change_pct"])],
-        ["Entity mentions", fmt.num(head["mentions"]["current"]), fmt.num(head["mentions"]["previous"]),
-         fmt.pct(head["mentions"]["change_pct"])],
-        ["Entities mentioned", fmt.num(head["entities"]["current"]), fmt.num(head["entities"]["previous"]),
-         fmt.DASH],
-        ["Mean sentiment", fmt.sent(head["mean_sentiment"]["current"]),
-         fmt.sent(head["mean_sentiment"]["previous"]), fmt.sent(head["mean_sentiment"]["change"])],
-    ]
-    rows += fmt.source_rows(head)
+    rows = fmt.headline_rows(head)
     out += _table(["", "This period", "Previous", "Change"], "lrrr", [[md_text(r[0]), *r[1:]] for r in rows])
 
     out += ["## Rising", ""]
