@@ -7,8 +7,10 @@ Usage: ``python -m bench.reddit_bench [--cassettes DIR] [--config FILE] [--posts
    through :func:`extractors.reddit.parse.parse_records`, timed over parsing only.
 2. Requests per night: for the configured sources, an estimate of the API requests one night
    needs, against Reddit's budget of 100 requests per minute. Listing pages hold 100 items;
-   each in-window post costs one comment page plus at most ``replace_more_limit`` more calls.
-   ``--posts-per-source`` is the assumed number of new posts per source per night.
+   each in-window post costs one comment page plus at most ``replace_more_limit`` more calls;
+   with ``comment_streams`` each subreddit's newest-comments listing adds its own pages (100
+   comments each, up to ``max_items_per_listing``). ``--posts-per-source`` and
+   ``--comments-per-subreddit`` are the assumed new items per source / subreddit per night.
 """
 
 from __future__ import annotations
@@ -61,18 +63,31 @@ def parse_speed(records: list[tuple[str, dict[str, Any]]], repeats: int = 5) -> 
     return n_things, n_docs, n_things / best
 
 
-def requests_per_night(settings: Any, posts_per_source: int) -> dict[str, Any]:
+def _pages(items: int) -> int:
+    return max(1, math.ceil((items + 1) / 100))  # +1: the item older than the start that ends paging
+
+
+def requests_per_night(settings: Any, posts_per_source: int,
+                       comments_per_subreddit: int = 200) -> dict[str, Any]:
     cfg = settings.reddit
     sources = len(cfg.subreddits) * len(cfg.listings) + len(cfg.search_queries)
     items = min(posts_per_source, cfg.max_items_per_listing, cfg.listing_cap)
-    listing_pages = sources * max(1, math.ceil((items + 1) / 100))  # +1: the item that ends paging
+    listing_pages = sources * _pages(items)
     # Posts found by several sources (a subreddit and a search) are fetched once; assume no overlap.
     posts = sources * items
-    low = 1 + listing_pages + posts
+    # Newest-comments streams (one per subreddit): paged to their own watermark, no trees to load.
+    streams = len(cfg.subreddits) if getattr(cfg, "comment_streams", False) else 0
+    stream_items = min(comments_per_subreddit, cfg.max_items_per_listing, cfg.listing_cap)
+    stream_pages = streams * _pages(stream_items)
+    low = 1 + listing_pages + stream_pages + posts
     high = low + posts * cfg.replace_more_limit
     # A search that hits the cap is split into one restricted search per subreddit + extra sorts.
     split_sources = len(cfg.subreddits) + len(cfg.search_split_sorts)
     return {"sources": sources, "listing_pages": listing_pages, "posts": posts, "low": low, "high": high,
+            "comment_streams": streams, "stream_pages": stream_pages,
+            # The limit stops the stream before the comment that ends paging: it stays incomplete.
+            "streams_capped": streams > 0 and comments_per_subreddit >= min(cfg.max_items_per_listing,
+                                                                              cfg.listing_cap),
             "minutes_low": low / BUDGET_PER_MINUTE, "minutes_high": high / BUDGET_PER_MINUTE,
             "cap": cfg.max_requests_per_run, "split_pages_per_capped_search":
                 split_sources * math.ceil(cfg.listing_cap / 100)}
@@ -83,6 +98,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--cassettes", type=Path, default=DEFAULT_CASSETTES)
     parser.add_argument("--config", default=None, help="settings overlay (default: config/pipeline.toml)")
     parser.add_argument("--posts-per-source", type=int, default=40)
+    parser.add_argument("--comments-per-subreddit", type=int, default=200)
     args = parser.parse_args(argv)
 
     if args.cassettes.is_dir():
@@ -93,8 +109,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     else:
         print(f"parse: skipped, no cassettes at {args.cassettes}")
 
-    est = requests_per_night(load_settings(args.config), args.posts_per_source)
-    print(f"requests/night: {est['sources']} sources, {est['listing_pages']} listing pages, "
+    est = requests_per_night(load_settings(args.config), args.posts_per_source, args.comments_per_subreddit)
+    capped = "; capped by max_items_per_listing: streams stay incomplete" if est["streams_capped"] else ""
+    streams = f", {est['comment_streams']} comment streams ({est['stream_pages']} pages{capped})" \
+        if est["comment_streams"] else ""
+    print(f"requests/night: {est['sources']} sources, {est['listing_pages']} listing pages{streams}, "
           f"~{est['posts']} posts -> {est['low']}..{est['high']} requests "
           f"({est['minutes_low']:.1f}..{est['minutes_high']:.1f} min at {BUDGET_PER_MINUTE}/min)")
     verdict = "fits" if est["high"] <= est["cap"] else (

@@ -47,6 +47,9 @@ class RedditSettings:
     # How deep Reddit pages any one listing or search (~1000): a newest-first listing that ends
     # near this many items without reaching the window start is treated as capped, not complete.
     listing_cap: int = 1000
+    # Also page each subreddit's newest comments (/r/{sub}/comments, its own watermark per
+    # "r/{sub}/comments"): catches new comments on posts older than the post watermark.
+    comment_streams: bool = True
     # Overridable so the demo/tests can point PRAW at the local replay server.
     oauth_url: str = "https://oauth.reddit.com"
     reddit_url: str = "https://www.reddit.com"

@@ -111,14 +111,17 @@ def test_night2_fetches_only_what_is_new_since_the_watermark(tmp_path, server_fa
     try:
         assert read_marks(con, "reddit", NIGHT2) == {
             "r/TikTokShop/new": datetime(2026, 11, 10, 12, tzinfo=UTC),
-            "r/Whatnot/new": datetime(2026, 11, 9, 12, tzinfo=UTC)}
+            "r/Whatnot/new": datetime(2026, 11, 9, 12, tzinfo=UTC),
+            # The comment streams' own marks: the newest comment in night 1's window.
+            "r/TikTokShop/comments": datetime(2026, 11, 10, 12, 10, tzinfo=UTC),
+            "r/Whatnot/comments": datetime(2026, 11, 9, 12, 10, tzinfo=UTC)}
     finally:
         con.close()
 
     n_before = len(srv.requests)
     ctx2, run2 = run_night(settings, NIGHT2)
     assert run2.status == "ok", run2.to_dict()
-    assert "2 watermark(s) from the warehouse" in run2.message
+    assert "4 watermark(s) from the warehouse" in run2.message
     # Only posts at or after watermark - lookback (2 h): a0 and b0 are in the default window but
     # were delivered by night 1, so neither their comments nor their rows are fetched again.
     assert comment_fetches(srv, n_before) == {"a2", "a3", "b1", "b2"}
@@ -147,8 +150,9 @@ def test_rerun_of_night1_after_night2_uses_its_original_window(tmp_path, server_
 def test_budget_exhausted_mid_run_advances_only_what_landed(tmp_path, server_factory):
     srv = server_factory()
     settings = settings_for(tmp_path, srv.base_url)
-    # token + 2 listings of 2 pages each, then comment trees oldest first: a1, b0, b1 | a0, a2 refused.
-    ctx1, run1 = run_night(settings, NIGHT1, max_requests=8)
+    # token + 2 listings of 2 pages each + 2 comment streams of 2 pages each, then comment trees
+    # oldest first: a1, b0, b1 | a0, a2 refused.
+    ctx1, run1 = run_night(settings, NIGHT1, max_requests=12)
     assert run1.status == "partial" and any(e.stage == "budget" and e.url == "t3_a0" for e in run1.errors)
     assert comment_fetches(srv) == {"a1", "b0", "b1"}
     marks = read_json(watermark_path(ctx1))["sources"]
@@ -158,6 +162,11 @@ def test_budget_exhausted_mid_run_advances_only_what_landed(tmp_path, server_fac
     assert marks["r/TikTokShop/new"]["watermark"] == "2026-11-08T10:00:00+00:00"
     assert marks["r/Whatnot/new"]["watermark"] == "2026-11-09T12:00:00+00:00"
     assert {"t3_a0", "t3_a2", "t1_b1c0"} <= doc_ids(ctx1)  # what was fetched is kept
+    # The streams were paged completely before the budget ran out: their comments (a0's and a2's
+    # too) landed, so their marks advance whatever happened to the trees.
+    assert {"t1_a0c0", "t1_a2c0"} <= doc_ids(ctx1)
+    assert marks["r/TikTokShop/comments"] == {**marks["r/TikTokShop/comments"], "complete": True,
+                                              "watermark": "2026-11-10T12:10:00+00:00"}
     land_in_warehouse(ctx1)
 
     n_before = len(srv.requests)
@@ -177,7 +186,8 @@ def test_incomplete_listing_does_not_advance(tmp_path, server_factory):
     land_in_warehouse(ctx1)
     con = connect(settings.warehouse_path)
     try:
-        assert set(read_marks(con, "reddit", NIGHT2)) == {"r/TikTokShop/new"}
+        assert set(read_marks(con, "reddit", NIGHT2)) == {"r/TikTokShop/new", "r/TikTokShop/comments",
+                                                          "r/Whatnot/comments"}
     finally:
         con.close()
 

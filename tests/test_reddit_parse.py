@@ -94,11 +94,34 @@ def test_window_depth_limit_and_failed_exchanges():
 def test_bad_things_are_rejected_not_crashing():
     result = parse([{"json": listing(t3("ok1"), t3("bad", created_utc="soon"), t3("nosub", subreddit=""),
                                      {"kind": "t3", "data": {"no": "id"}},
-                                     t1("orphan", "t1_missing"))}])
+                                     t1("loop1", "t1_loop2"), t1("loop2", "t1_loop1"),
+                                     t1("badc", "t3_p1", created_utc=None),
+                                     t1("below_bad", "t1_badc"))}])
     assert [d.doc_id for d in result.documents] == ["t3_ok1"]
     reasons = " | ".join(r for _, r in result.rejected)
-    assert "created_utc" in reasons and "without id" in reasons and "not landed" in reasons
+    assert "created_utc" in reasons and "without id" in reasons and "loop" in reasons
     assert "subreddit" in reasons
+
+
+def test_flat_comment_listing_keeps_comments_whose_parents_are_elsewhere():
+    """/r/{sub}/comments: replies on posts/comments delivered on earlier nights are documents."""
+    start = datetime.fromtimestamp(T0, UTC)
+    flat = listing(
+        t1("new1", "t3_old", created=T0 + 100, link_id="t3_old"),         # on a post not in this batch
+        t1("new2", "t1_oldc", created=T0 + 90, link_id="t3_old"),         # reply to an unlanded comment
+        t1("new3", "t1_prev", created=T0 + 80, link_id="t3_old"),         # parent landed, but before window
+        t1("prev", "t3_old", created=T0 - 500, link_id="t3_old"),
+        after="t1_prev")
+    result = parse([{"json": flat}], window_start=start, comment_depth=1)
+    by_id = {d.doc_id: d for d in result.documents}
+    assert set(by_id) == {"t1_new1", "t1_new2"}  # new3 is at depth 1, beyond comment_depth=1
+    assert by_id["t1_new2"].parent_id == "t1_oldc" and by_id["t1_new1"].parent_id == "t3_old"
+    assert by_id["t1_new1"].extra["link_id"] == "t3_old" and not result.rejected
+    deeper = parse([{"json": flat}], window_start=start, comment_depth=4)
+    assert {d.doc_id for d in deeper.documents} == {"t1_new1", "t1_new2", "t1_new3"}
+    # Unknown-depth comments rank after known ones under comment_limit (a kept parent stays kept).
+    limited = parse([{"json": flat}], window_start=start, comment_limit=2)
+    assert {d.doc_id for d in limited.documents} == {"t1_new1", "t1_new3"}
 
 
 def _cassette_records(name: str) -> list[tuple[str, dict[str, Any]]]:

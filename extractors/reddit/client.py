@@ -79,6 +79,10 @@ class RedditClient(Protocol):
     def search(self, query: str, limit: int, time_filter: str, subreddit: str = "all",
                sort: str = "new") -> Iterator[Post]: ...
 
+    def comments(self, subreddit: str, limit: int) -> Iterator[Post]:
+        """The subreddit's newest comments (``/r/{sub}/comments``), newest first, as (id, created)."""
+        ...
+
     def load_comments(self, post_id: str, comment_limit: int, replace_more_limit: int) -> None: ...
 
     def close(self) -> None: ...
@@ -322,6 +326,11 @@ class PrawRedditClient:
         return self._iterate(
             self.reddit.subreddit(subreddit).search(query, sort=sort, time_filter=time_filter, limit=limit)
         )
+
+    def comments(self, subreddit: str, limit: int) -> Iterator[Post]:
+        # /r/{sub}/comments: every new comment in the subreddit, newest first, whatever the age of
+        # its post. This is what catches tonight's replies on posts older than the post watermark.
+        return self._iterate(self.reddit.subreddit(subreddit).comments(limit=limit))
 
     def load_comments(self, post_id: str, comment_limit: int, replace_more_limit: int) -> None:
         try:

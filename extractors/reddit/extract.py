@@ -12,6 +12,13 @@ safe watermark (newest post such that it and every older in-window post landed w
 tree). The load copies complete keys into ``ops.watermarks`` (extract tasks never write DuckDB),
 so a run stopped by the budget advances only what landed, and an incomplete source never does.
 
+New comments on older posts: comment trees are loaded only for posts inside a source's window,
+so a reply posted tonight on a post from three nights ago would be missed. Each configured
+subreddit therefore also pages its newest-comments listing (``/r/{sub}/comments``, key
+``r/{sub}/comments``) back to that key's own watermark; those comments are landed like every other
+exchange and parsed by the same parser. Their parent need not be in the night's batch: a
+comment's ``parent_id`` is the fullname Reddit gives, whatever night delivered the parent.
+
 Past the ~1000-item listing cap: a Reddit-wide search that hits it is split into the same query
 restricted to each configured subreddit, plus other sort orders (see :func:`split_search`).
 """
@@ -77,7 +84,8 @@ class Source:
     ``since`` is this key's own start: ``max(window_start, watermark - lookback_hours)``.
     ``newest_first`` sources stop paging at the first item older than ``since``; only they can be
     complete, hence only they advance a watermark. ``query`` is set on a Reddit-wide search that
-    may still be split when it hits the listing cap.
+    may still be split when it hits the listing cap. ``stream`` marks a newest-comments listing:
+    its items are comments (no trees to load), and its watermark is its newest comment landed.
     """
 
     key: str
@@ -85,6 +93,7 @@ class Source:
     newest_first: bool
     since: datetime
     query: str | None = None
+    stream: bool = False
 
 
 def since_for(ctx: RunContext, mark: datetime | None) -> datetime:
@@ -121,7 +130,17 @@ def sources(ctx: RunContext, marks: Mapping[str, datetime] | None = None) -> lis
         since = since_for(ctx, marks.get(key))
         t_filter = search_time_filter(since, ctx.window_end)
         out.append(Source(key, lambda c, q=query, t=t_filter: c.search(q, limit, t), True, since, query))
+    if cfg.comment_streams:
+        for sub in cfg.subreddits:
+            key = comment_stream_key(sub)
+            out.append(Source(key, lambda c, s=sub: c.comments(s, limit), True,
+                              since_for(ctx, marks.get(key)), stream=True))
     return out
+
+
+def comment_stream_key(subreddit: str) -> str:
+    """Watermark key of a subreddit's newest-comments listing (``/r/{sub}/comments``)."""
+    return f"r/{subreddit}/comments"
 
 
 def split_search(ctx: RunContext, parent: Source, marks: Mapping[str, datetime]) -> list[Source]:
@@ -267,12 +286,13 @@ def extract(
         _keep_or_empty(ctx)
         return _finish(ctx, run, "failed", str(fatal))
     posts = sorted(f"t3_{p}" for p in fetch.wanted)
-    result = only_fetched(result, set(posts))
+    comments = sorted(f"t1_{c}" for c in fetch.stream_comments)
+    result = only_fetched(result, set(posts), set(comments))
     _write_documents(ctx, result, run)
     write_json(watermark_path(ctx), {
         "source": SOURCE, "night": ctx.night.isoformat(), "run_id": ctx.run_id,
         "origin": stored.origin, "parse_window_start": utc_iso(parse_start), "sources": fetch.marks(),
-        "posts": posts,
+        "posts": posts, "comments": comments,
     })
     fetch_errors = [e for e in run.errors if e.stage != "parse"]
     if fatal is not None or fetch_errors:
@@ -293,7 +313,8 @@ class _Mark:
     items: int = 0
     newest: float | None = None
     since: datetime | None = None
-    posts: list[float] | None = None  # created_utc of this key's in-window posts
+    posts: list[float] | None = None  # created_utc of this key's in-window posts (comments for a stream)
+    stream: bool = False
 
 
 class _Fetch:
@@ -302,13 +323,16 @@ class _Fetch:
     The safe watermark of a key is the newest of its in-window posts created before the
     *frontier*: the creation time of the oldest post whose comments were not loaded (a fault or
     the budget running out; comment trees load oldest first). So when a run stops midway, the
-    marks cover exactly what landed complete, and the next night resumes from there.
+    marks cover exactly what landed complete, and the next night resumes from there. A comment
+    stream's items are the comments themselves, landed as paged: the frontier does not apply, its
+    mark is its newest in-window comment once the stream was paged completely.
     """
 
     def __init__(self, ctx: RunContext, run: SourceRun, stored: Mapping[str, datetime]) -> None:
         self.ctx, self.run, self.stored = ctx, run, stored
         self.state: dict[str, _Mark] = {}
         self.wanted: dict[str, float] = {}
+        self.stream_comments: dict[str, float] = {}  # comment id -> created_utc, from comment streams
         self.frontier = float("inf")
         self.used_sources: list[Source] = []
 
@@ -319,7 +343,7 @@ class _Fetch:
     def marks(self) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         for key, m in self.state.items():
-            safe = [t for t in (m.posts or []) if t < self.frontier]
+            safe = list(m.posts or []) if m.stream else [t for t in (m.posts or []) if t < self.frontier]
             out[key] = {"complete": m.complete, "watermark": _iso(max(safe)) if safe else None,
                         "newest": _iso(m.newest), "items": m.items,
                         "since": utc_iso(m.since) if m.since else None}
@@ -349,7 +373,8 @@ class _Fetch:
 
     def _page(self, client: RedditClient, source: Source) -> RedditError | None:
         start, end = source.since.timestamp(), self.ctx.window_end.timestamp()
-        mark = self.state[source.key] = _Mark(since=source.since, posts=[])
+        mark = self.state[source.key] = _Mark(since=source.since, posts=[], stream=source.stream)
+        found = self.stream_comments if source.stream else self.wanted
         try:
             for post in source.fetch(client):
                 mark.items += 1
@@ -357,16 +382,17 @@ class _Fetch:
                     mark.complete = True  # everything older is a previous night's
                     break
                 if start <= post.created_utc < end:
-                    self.wanted[post.id] = post.created_utc
+                    found[post.id] = post.created_utc
                     assert mark.posts is not None
                     mark.posts.append(post.created_utc)
                     mark.newest = max(mark.newest or post.created_utc, post.created_utc)
             else:
                 mark.complete = source.newest_first and not _maybe_capped(self.ctx, mark.items)
                 if source.newest_first and not mark.complete and source.query is None:
+                    what = "comments" if source.stream else "posts"
                     self.run.error(source.key, "listing",
                                    f"stopped at {mark.items} items before reaching the window start; "
-                                   "older posts in the window were not fetched")
+                                   f"older {what} in the window were not fetched")
         except (AuthError, BudgetExhausted) as exc:
             mark.complete = False
             self.run.error(source.key, "auth" if isinstance(exc, AuthError) else "budget", str(exc))
@@ -377,8 +403,8 @@ class _Fetch:
         except ValueError as exc:  # e.g. an unsupported listing name in config
             mark.complete = False
             self.run.error(source.key, "config", str(exc))
-        log.info("Reddit %s: %d items read since %s, %d posts in window so far", source.key, mark.items,
-                 utc_iso(source.since), len(self.wanted))
+        log.info("Reddit %s: %d items read since %s, %d %s in window so far", source.key, mark.items,
+                 utc_iso(source.since), len(found), "stream comments" if source.stream else "posts")
         return None
 
     def _comments(self, client: RedditClient) -> RedditError | None:
@@ -403,32 +429,40 @@ def _iso(ts: float | None) -> str | None:
     return utc_iso(datetime.fromtimestamp(ts, tz=UTC)) if ts is not None else None
 
 
-def only_fetched(result: ParseResult, posts: set[str]) -> ParseResult:
-    """Keep the posts this run meant to fetch (in some source's own window) and their comments.
+def only_fetched(result: ParseResult, posts: set[str], comments: set[str] | None = None) -> ParseResult:
+    """Keep the posts this run meant to fetch (in some source's own window), their comments, and
+    the comments the comment streams found in their own windows (whatever the age of their post).
 
-    A listing page that crosses a source's start also carries older posts, already delivered by an
+    A listing page that crosses a source's start also carries older items, already delivered by an
     earlier night; dropping them keeps a night's documents to what it actually set out to fetch.
     """
+    streamed = comments or set()
+
     def keep(doc: Document) -> bool:
         if doc.kind == "post":
             return doc.doc_id in posts
+        if doc.doc_id in streamed:
+            return True
         link = doc.extra.get("link_id") if isinstance(doc.extra, dict) else None
         return link in posts if isinstance(link, str) else True
 
     return ParseResult([d for d in result.documents if keep(d)], result.rejected, result.n_things)
 
 
-def _recorded_scope(ctx: RunContext) -> tuple[datetime | None, set[str] | None]:
-    """The window start and post set the live run used, so --from-raw reproduces its documents."""
+def _recorded_scope(ctx: RunContext) -> tuple[datetime | None, set[str] | None, set[str]]:
+    """The window start, post set and stream comments the live run used, so --from-raw
+    reproduces its documents (files from before comment streams have no "comments": empty)."""
     try:
         data = read_json(watermark_path(ctx))
         value = data.get("parse_window_start")
         ts = datetime.fromisoformat(value) if isinstance(value, str) else None
         posts = data.get("posts")
+        comments = data.get("comments")
     except (OSError, ValueError, AttributeError):
-        return None, None
+        return None, None, set()
     start = ts if ts is not None and ts.tzinfo is not None else None
-    return start, ({str(p) for p in posts} if isinstance(posts, list) else None)
+    return (start, ({str(p) for p in posts} if isinstance(posts, list) else None),
+            {str(c) for c in comments} if isinstance(comments, list) else set())
 
 
 def extract_from_raw(ctx: RunContext) -> SourceRun:
@@ -441,10 +475,10 @@ def extract_from_raw(ctx: RunContext) -> SourceRun:
         return _finish(ctx, run, "skipped", f"no raw Reddit landing under {directory}")
     run.raw_path = paths[-1].relative_to(ctx.settings.data_dir).as_posix()
     try:
-        start, posts = _recorded_scope(ctx)
+        start, posts, comments = _recorded_scope(ctx)
         result = parse_landing(ctx, paths, start)
         if posts is not None:
-            result = only_fetched(result, posts)
+            result = only_fetched(result, posts, comments)
     except Exception as exc:  # noqa: BLE001 - corrupt gzip/JSON: recorded, not raised
         run.error(run.raw_path, "parse", f"{type(exc).__name__}: {exc}")
         return _finish(ctx, run, "failed", "could not parse the raw landing")

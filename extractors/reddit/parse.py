@@ -8,6 +8,12 @@ Recognised shapes (as Reddit sends them): a ``Listing`` of ``t3``/``t1`` things 
 listings, search); ``[post Listing, comment Listing]`` (``/comments/{id}``, also "continue this
 thread"); ``{"json": {"data": {"things": [...]}}}`` (``/api/morechildren``). Later records win
 for the same fullname, so an edited post updates its row instead of duplicating it.
+
+A flat ``Listing`` of ``t1`` things (``/r/{sub}/comments``, the newest-comments stream) carries
+comments whose parent post or comment was delivered on an earlier night, or never: such a comment
+is still a document, its ``parent_id`` the fullname Reddit gives (the warehouse keys documents by
+fullname, a parent need not be in the same batch). Its depth is then unknown, so the depth limit
+(which bounds tree fetching) cannot apply to it.
 """
 
 from __future__ import annotations
@@ -113,22 +119,32 @@ def collect(
     return things, rejected, n
 
 
-def _depth(name: str, things: dict[str, _Thing], memo: dict[str, int | None]) -> int | None:
-    """Depth below the post (0 = top-level), from parent links; falls back to Reddit's ``depth``."""
+UNKNOWN_DEPTH = -1  # a comment whose ancestors were not landed (e.g. from the comments stream)
+_CYCLE = -2
+
+
+def _depth(name: str, things: dict[str, _Thing], memo: dict[str, int]) -> int:
+    """Depth below the post (0 = top-level), from parent links; falls back to Reddit's ``depth``.
+
+    ``UNKNOWN_DEPTH`` when the chain reaches a comment that was not landed and carries no
+    ``depth``; ``_CYCLE`` for parent links that loop (corrupt data).
+    """
     if name in memo:
         return memo[name]
-    memo[name] = None  # cycle guard
+    memo[name] = _CYCLE  # cycle guard
     thing = things[name]
     parent = str(thing.data.get("parent_id") or "")
-    result: int | None
+    raw = thing.data.get("depth")
+    result: int
     if parent.startswith("t3_"):
         result = 0
     elif parent in things:
         up = _depth(parent, things, memo)
-        result = None if up is None else up + 1
+        result = up if up < 0 else up + 1
+    elif isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+        result = raw
     else:
-        raw = thing.data.get("depth")
-        result = raw if isinstance(raw, int) and raw >= 0 else None
+        result = UNKNOWN_DEPTH
     memo[name] = result
     return result
 
@@ -146,50 +162,57 @@ def parse_records(
     """Documents for posts and comments created in ``[window_start, window_end)``.
 
     Comments deeper than ``comment_depth`` (0-based depth < comment_depth) or beyond
-    ``comment_limit`` per post (shallowest, then oldest first, so a kept comment's parent is
-    always kept) are dropped. Rows are sorted by doc_id: re-parsing gives identical files.
+    ``comment_limit`` per post (shallowest, then oldest first, unknown depth last, so a kept
+    comment's parent is always kept) are dropped, and so is any reply below a dropped comment.
+    A comment whose parent is simply not here (outside the window, or never landed) is kept.
+    Rows are sorted by doc_id: re-parsing gives identical files.
     """
     things, rejected, n_things = collect(records)
     docs: dict[str, Document] = {}
-    memo: dict[str, int | None] = {}
+    memo: dict[str, int] = {}
     per_post: dict[str, list[tuple[int, float, str]]] = {}
+    dropped: set[str] = set()  # things we refused or cut; their replies must go too
 
     for name, thing in things.items():
         data = thing.data
         created = _ts(data.get("created_utc"))
         if created is None:
             rejected.append((thing.raw_ref, f"{name}: missing or bad created_utc"))
+            dropped.add(name)
             continue
         if not (window_start <= created < window_end):
             continue
         if thing.kind == "t1":
             depth = _depth(name, things, memo)
-            if depth is None:
-                rejected.append((thing.raw_ref, f"{name}: parent {data.get('parent_id')} not landed"))
+            if depth == _CYCLE:
+                rejected.append((thing.raw_ref, f"{name}: parent links loop ({data.get('parent_id')})"))
+                dropped.add(name)
                 continue
             if depth >= comment_depth:
+                dropped.add(name)
                 continue
-            per_post.setdefault(str(data.get("link_id") or ""), []).append((depth, created.timestamp(), name))
+            rank = depth if depth >= 0 else comment_depth  # unknown depth: after every known one
+            per_post.setdefault(str(data.get("link_id") or ""), []).append((rank, created.timestamp(), name))
         try:
             docs[name] = _document(thing, created, run_id=run_id, logical_date=logical_date)
         except (KeyError, TypeError, ValueError) as exc:
             rejected.append((thing.raw_ref, f"{name}: {type(exc).__name__}: {exc}"))
+            dropped.add(name)
 
     for entries in per_post.values():
         entries.sort()
-        kept = {n for _, _, n in entries[:comment_limit]}
-        for _, _, n in entries:
-            if n not in kept:
-                docs.pop(n, None)
-    # A comment whose parent comment was dropped (limit, bad data) would dangle: drop it too.
+        for _, _, n in entries[comment_limit:]:
+            docs.pop(n, None)
+            dropped.add(n)
+    # A reply below a dropped comment (limit, depth, bad data) would dangle: drop it too.
     changed = True
     while changed:
         changed = False
         for name in list(docs):
             doc = docs[name]
-            if doc.kind == "comment" and doc.parent_id and doc.parent_id.startswith("t1_") \
-                    and doc.parent_id not in docs:
+            if doc.kind == "comment" and doc.parent_id in dropped:
                 del docs[name]
+                dropped.add(name)
                 changed = True
     return ParseResult(sorted(docs.values(), key=lambda d: d.doc_id), rejected, n_things)
 

@@ -5,7 +5,8 @@ token, paging with ``after``, comment trees with ``more`` stubs resolved by ``re
 X-Ratelimit headers) with no network and no real credentials. The JSON shapes follow Reddit's
 (checked against the Betamax cassettes in ``../shared/data/reddit-api``): ``Listing`` of ``t3``
 things, ``[post listing, comment listing]`` for ``/comments/{id}``, ``{"json": {"data":
-{"things": [...]}}}`` for ``/api/morechildren``.
+{"things": [...]}}}`` for ``/api/morechildren``, and a flat ``Listing`` of ``t1`` things, newest
+first, for a subreddit's newest comments ``/r/{sub}/comments`` (PRAW ``subreddit.comments``).
 
 Faults (429 with Retry-After, 500/503, stalled responses, truncated JSON, empty listings) are
 injected per route with :class:`Fault`, so every failure mode of the extractor is testable.
@@ -37,7 +38,7 @@ LISTING_CAP = 1000  # Reddit serves at most ~1000 items of any listing or search
 _UNAUTHORIZED = {"message": "Unauthorized", "error": 401}
 _NOT_FOUND = {"message": "Not Found", "error": 404}
 _JSON = "application/json; charset=UTF-8"
-_LISTING_ROUTE = re.compile(r"^/r/(?P<sub>[A-Za-z0-9_+]+)/(?P<kind>new|hot|top|search)$")
+_LISTING_ROUTE = re.compile(r"^/r/(?P<sub>[A-Za-z0-9_+]+)/(?P<kind>new|hot|top|search|comments)$")
 _COMMENTS_ROUTE = re.compile(r"^/comments/(?P<post>[a-z0-9]+)(?:/[^/]*)?(?:/(?P<comment>[a-z0-9]+))?$")
 
 
@@ -159,6 +160,28 @@ class _RedditCorpus:
                 "distinguished": None,
             },
         }
+
+    def t1_flat(self, cid: str) -> dict[str, Any]:
+        """A comment as ``/r/{sub}/comments`` lists it: no ``depth``, no replies, plus the
+        ``link_*`` fields Reddit adds about the post (title, author, permalink, url)."""
+        thing = self.t1(cid, 0)
+        fields = thing["data"]
+        del fields["depth"]  # only tree renders carry depth
+        pid = self.comment_post[cid]
+        post = self.t3(pid)["data"]
+        fields.update({
+            "link_title": post["title"],
+            "link_author": post["author"],
+            "link_permalink": f"https://www.reddit.com{post['permalink']}",
+            "link_url": post["url"],
+            "num_comments": post["num_comments"],
+            "over_18": post["over_18"],
+            "quarantine": False,
+            "subreddit_id": post["subreddit_id"],
+            "subreddit_name_prefixed": post["subreddit_name_prefixed"],
+            "subreddit_type": "public",
+        })
+        return thing
 
     def t1(self, cid: str, depth: int) -> dict[str, Any]:
         c = self.comments[cid]
@@ -289,7 +312,8 @@ def make_handler(
             return sorted(posts, key=lambda p: (-int(data.posts[p].get("score") or 0), p))
         return sorted(posts, key=lambda p: (-float(data.posts[p]["created_utc"]), p))
 
-    def page(posts: list[str], query: dict[str, str]) -> dict[str, Any]:
+    def page(posts: list[str], query: dict[str, str], kind: str = "t3") -> dict[str, Any]:
+        """One page of a listing of post ids (``t3``) or comment ids (``t1``), paged by ``after``."""
         try:
             limit = max(1, min(max_listing_limit, int(query.get("limit") or 25)))
         except ValueError:
@@ -298,11 +322,18 @@ def make_handler(
         start = 0
         after = query.get("after")
         if after:
-            names = [f"t3_{p}" for p in posts]
+            names = [f"{kind}_{p}" for p in posts]
             start = names.index(after) + 1 if after in names else len(posts)
         chunk = posts[start:start + limit]
         more = start + limit < len(posts)
-        return _listing([data.t3(p) for p in chunk], after=f"t3_{chunk[-1]}" if chunk and more else None)
+        render_one = data.t3 if kind == "t3" else data.t1_flat
+        after_name = f"{kind}_{chunk[-1]}" if chunk and more else None
+        return _listing([render_one(p) for p in chunk], after=after_name)
+
+    def newest_comments(sub: str) -> list[str]:
+        ids = [c for c, pid in data.comment_post.items()
+               if data.posts[pid]["subreddit"].lower() == sub.lower()]
+        return sorted(ids, key=lambda c: (-float(data.comments[c]["created_utc"]), c))
 
     def search(sub: str | None, query: dict[str, str]) -> list[str]:
         terms = [t for t in re.split(r"\s+", query.get("q", "").replace('"', " ").lower()) if t]
@@ -371,6 +402,8 @@ def make_handler(
         m = _LISTING_ROUTE.match(path)
         if m and req.method == "GET":
             sub, kind = m.group("sub"), m.group("kind")
+            if kind == "comments":
+                return ReplayResponse.json(page(newest_comments(sub), req.query, "t1"), headers=headers())
             if kind == "search":
                 posts = search(sub, req.query)
             else:
@@ -509,6 +542,10 @@ def make_cassette_handler(interactions: list[dict[str, Any]]) -> Handler:
         item = items[min(n, len(items) - 1)]
         headers = {"Content-Type": item["content_type"], "X-Ratelimit-Used": "1",
                    "X-Ratelimit-Remaining": "599.0", "X-Ratelimit-Reset": "600"}
+        if key[1] == "/api/v1/access_token":
+            # As in make_handler: prawcore sends "Connection: close" on token requests; without it
+            # echoed back, urllib3 may reuse the socket the server closes (a flaky ConnectionError).
+            headers["Connection"] = "close"
         return ReplayResponse(status=item["status"], body=item["text"].encode("utf-8"), headers=headers)
 
     return handle
