@@ -3,12 +3,18 @@
 Why this comparison: raw ``nlp.pipe`` on the same model is the ceiling; the gap between it and the
 full stage (language routing, gazetteer ruler, sentiment, canonicalisation, themes) is what our own
 code costs. Issue 5 asks for >= 0.85x raw on 2 processes, and flat memory (spaCy memory zones):
-``--rss`` runs the full stage over the corpus N times and prints peak RSS after each pass.
+``--rss`` runs the full stage over the corpus N times and prints RSS and peak RSS after each pass
+(run it with ``--processes`` and no counts, so the timing runs do not set the peak).
+
+The raw run uses the stage's own zones (<= ZONE_SIZE texts or ZONE_WORDS words) and per-zone batch
+sizes, so the ratio measures only what our components and language routing add. Results vary with
+the load on the machine; the best of ``--repeat`` runs is kept.
 
 Texts: article bodies (../shared/data/articles/ground-truth.json) and the tweets/NYT snippets
 (../shared/data/sentiment). Skips cleanly when ../shared/data is absent.
 
-Run: .venv/bin/python -m bench.nlp [--limit N] [--processes 1 2] [--rss 10]
+Run: .venv/bin/python -m bench.nlp [--limit N] [--processes 1 2] [--repeat 2]
+     .venv/bin/python -m bench.nlp --processes --rss 10
 """
 
 from __future__ import annotations
@@ -43,14 +49,39 @@ def load_corpus(limit: int | None = None) -> list[str]:
 
 
 def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far (Linux reports ru_maxrss in KB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def current_rss_mb() -> float:
+    """Resident set size now (VmRSS), to show whether memory grows pass after pass."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return float("nan")
+
+
+def timed_words_per_s(run, words: int, repeat: int) -> float:
+    """Best of ``repeat`` runs: on a shared machine the best run is the least disturbed one."""
+    best = 0.0
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        best = max(best, words / (time.perf_counter() - started))
+    return best
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None, help="use only the first N texts")
-    parser.add_argument("--processes", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--rss", type=int, default=0, metavar="N", help="also run the full stage N times")
+    parser.add_argument("--processes", type=int, nargs="*", default=[1, 2],
+                        help="process counts to time (none: only the --rss run, in a fresh process)")
+    parser.add_argument("--rss", type=int, default=0, metavar="N",
+                        help="also run the full stage N times over the corpus (10 for the issue's figure)")
+    parser.add_argument("--repeat", type=int, default=1, help="timed runs per measurement (best is kept)")
     args = parser.parse_args(argv)
     if not DATA.is_dir():
         print(f"SKIP: {DATA.resolve()} not present")
@@ -58,36 +89,61 @@ def main(argv: list[str] | None = None) -> int:
     import spacy
 
     from pipeline.config import Settings
-    from transforms.enrich import Enricher
+    from transforms.enrich import ZONE_SIZE, ZONE_WORDS, Enricher, adaptive_batch_size
 
     texts = load_corpus(args.limit)
     words = sum(len(t.split()) for t in texts)
     settings = Settings(data_dir=REPO / "data")
     print(f"corpus: {len(texts)} texts, {words} words; model {settings.nlp.spacy_model}")
-    raw_nlp = spacy.load(settings.nlp.spacy_model)
+    raw_nlp = spacy.load(settings.nlp.spacy_model) if args.processes else None
     enricher = Enricher(settings)
     _ = enricher.nlp
-    results = {}
-    for n in args.processes:
-        started = time.perf_counter()
-        with raw_nlp.memory_zone():
-            for _doc in raw_nlp.pipe(texts, batch_size=settings.nlp.batch_size, n_process=n):
-                pass
-        raw_wps = words / (time.perf_counter() - started)
-        started = time.perf_counter()
+    results: dict[str, dict] = {}
+
+    zones: list[list[str]] = [[]]
+    zone_words = 0
+    for t in texts:  # the stage's zoning rule (transforms.enrich.Enricher.analyze_texts)
+        zones[-1].append(t)
+        zone_words += len(t.split())
+        if len(zones[-1]) >= ZONE_SIZE or zone_words >= ZONE_WORDS:
+            zones.append([])
+            zone_words = 0
+    zones = [z for z in zones if z]
+
+    def raw_run(n: int) -> None:
+        # Same zones and batch sizes as the stage (transforms.enrich), so the ratio measures only
+        # the work our components add, not a batching difference.
+        for zone in zones:
+            with raw_nlp.memory_zone():
+                for _doc in raw_nlp.pipe(zone, batch_size=adaptive_batch_size(zone, settings.nlp.batch_size),
+                                         n_process=n):
+                    pass
+
+    def full_run(n: int) -> None:
         for _a in enricher.analyze_texts(texts, n_process=n):
             pass
-        full_wps = words / (time.perf_counter() - started)
-        results[n] = {"raw_words_per_s": round(raw_wps), "full_words_per_s": round(full_wps),
-                      "ratio": round(full_wps / raw_wps, 3)}
+
+    for n in args.processes:
+        raw_wps = timed_words_per_s(lambda n=n: raw_run(n), words, args.repeat)
+        full_wps = timed_words_per_s(lambda n=n: full_run(n), words, args.repeat)
+        results[f"n_process={n}"] = {"raw_words_per_s": round(raw_wps), "full_words_per_s": round(full_wps),
+                                     "ratio": round(full_wps / raw_wps, 3)}
         print(f"n_process={n}: raw nlp.pipe {raw_wps:,.0f} words/s | full enrich {full_wps:,.0f} words/s | "
               f"ratio {full_wps / raw_wps:.2f}", flush=True)
     if args.rss:
-        print(f"peak RSS before long run: {peak_rss_mb():.0f} MB")
+        # One process, so this process's RSS is the whole stage's memory (workers would hide it).
+        print(f"long run: full enrich over {args.rss}x the corpus ({args.rss * words:,} words), memory zones "
+              f"of <= {ZONE_SIZE} texts / {ZONE_WORDS:,} words;\n"
+              f"  RSS now {current_rss_mb():.0f} MB, peak so far {peak_rss_mb():.0f} MB")
+        per_pass = []
         for i in range(args.rss):
-            for _a in enricher.analyze_texts(texts, n_process=1):
-                pass
-            print(f"  pass {i + 1}/{args.rss}: peak RSS {peak_rss_mb():.0f} MB", flush=True)
+            full_run(1)
+            per_pass.append(round(current_rss_mb()))
+            print(f"  pass {i + 1}/{args.rss}: RSS {per_pass[-1]} MB, peak {peak_rss_mb():.0f} MB",
+                  flush=True)
+        results["long_run"] = {"passes": args.rss, "words": args.rss * words, "rss_mb_after_pass": per_pass,
+                               "peak_rss_mb": round(peak_rss_mb()),
+                               "growth_mb_pass1_to_last": per_pass[-1] - per_pass[0]}
     print(json.dumps(results))
     return 0
 

@@ -57,23 +57,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_enrich(args: argparse.Namespace) -> int:
-    from transforms.enrich import Enricher, text_from_path
+    from transforms.enrich import Enricher, enrich_jsonl_lines, text_from_path
 
     enricher = Enricher(load_settings())
     if args.jsonl:
+        if args.jsonl != "-" and not Path(args.jsonl).is_file():
+            raise UserError(f"no such file: {args.jsonl}")
         stream = sys.stdin if args.jsonl == "-" else open(args.jsonl, encoding="utf-8")  # noqa: SIM115
         with stream:
-            for n, line in enumerate(stream, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    item = json.loads(line)
-                    text = item["text"]
-                except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                    print(json.dumps({"line": n, "error": f"bad input line: {exc}"}), flush=True)
-                    continue
-                result = enricher.enrich_text(text)
-                print(json.dumps({"id": item.get("id"), **result}, ensure_ascii=False), flush=True)
+            # Batched (nlp.pipe over up to 64 texts), one model load, ids kept, input order kept.
+            for row in enrich_jsonl_lines(enricher, stream):
+                print(json.dumps(row, ensure_ascii=False), flush=True)
         return 0
     if not args.path:
         raise UserError("give a PATH (text or HTML file) or --jsonl FILE")

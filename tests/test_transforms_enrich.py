@@ -76,6 +76,19 @@ def test_whatnot_is_case_sensitive(enricher: Enricher) -> None:
     assert "platform/whatnot" in _ids(out)
 
 
+def test_three_sentiment_levels(enricher: Enricher) -> None:
+    out = enricher.enrich_text("Whatnot auctions are wonderful fun.\n\n"
+                               "TikTok Shop refunds are a horrible mess.")
+    assert [s["text"] for s in out["sentences"]] == ["Whatnot auctions are wonderful fun.",
+                                                      "TikTok Shop refunds are a horrible mess."]
+    first, second = (s["sentiment"] for s in out["sentences"])
+    assert first > 0 > second
+    ids = _ids(out)
+    assert ids["platform/whatnot"]["sentiment"] == first
+    assert ids["platform/tiktok-shop"]["sentiment"] == second
+    assert -1.0 <= out["sentiment"] <= 1.0
+
+
 def test_sentiment_signs(enricher: Enricher) -> None:
     pos = enricher.enrich_text("I absolutely love this live shopping app, the hosts are wonderful.")
     neg = enricher.enrich_text("This was a terrible, awful experience and the seller was rude.")
@@ -106,7 +119,7 @@ def test_themes(enricher: Enricher) -> None:
 
 def test_non_english_skipped(enricher: Enricher) -> None:
     out = enricher.enrich_text("Las ventas en vivo de TikTok Shop crecen muy rápido en México este año.")
-    assert out == {"language": "es", "sentiment": None, "themes": [], "entities": []}
+    assert out == {"language": "es", "sentiment": None, "themes": [], "entities": [], "sentences": []}
 
 
 def test_enrich_documents_tombstone_and_offsets(enricher: Enricher) -> None:
@@ -167,3 +180,62 @@ def test_text_from_html(tmp_path: Path) -> None:
     plain = tmp_path / "a.txt"
     plain.write_text("hello")
     assert text_from_path(plain) == "hello"
+
+
+def test_jsonl_lines_batched_in_order_with_ids_and_errors(enricher: Enricher,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from transforms.enrich import enrich_jsonl_lines
+
+    calls: list[int] = []
+    real = enricher.enrich_texts
+
+    def counting(texts):  # type: ignore[no-untyped-def]
+        texts = list(texts)
+        calls.append(len(texts))
+        return real(texts)
+
+    monkeypatch.setattr(enricher, "enrich_texts", counting)
+    lines = ['{"id": "a", "text": "Whatnot is great."}', "", "not json",
+             '{"id": 7, "text": "TikTok Shop is awful."}', '{"id": "c", "text": 5}',
+             "[1, 2]", '{"id": "d", "text": "I love QVC."}']
+    rows = list(enrich_jsonl_lines(enricher, lines, batch_size=2))
+    assert [r.get("id") for r in rows] == ["a", None, 7, "c", None, "d"]
+    assert rows[1] == {"line": 3, "error": rows[1]["error"]} and "not JSON" in rows[1]["error"]
+    assert rows[3]["line"] == 5 and "text" in rows[3]["error"]
+    assert rows[4]["line"] == 6 and "object" in rows[4]["error"]
+    assert {e["id"] for e in rows[0]["entities"]} == {"platform/whatnot"}
+    assert rows[2]["sentiment"] < 0 < rows[0]["sentiment"]
+    assert set(rows[5]) == {"id", "language", "sentiment", "themes", "entities", "sentences"}
+    assert calls == [2, 1]  # two batched calls for three good texts, not one call per line
+
+
+def test_cli_enrich_jsonl_stdin(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    stdin = ('{"id": "x1", "text": "TSL hosts were wonderful."}\n'
+             '{"id": "x2", "text": "Shopee Live was slow."}\n')
+    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "enrich", "--jsonl", "-"], input=stdin,
+                          capture_output=True, text=True, cwd=root, timeout=300,
+                          env={"PATH": "/usr/bin:/bin", "PULSE_DATA_DIR": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["id"] for r in rows] == ["x1", "x2"]
+    assert rows[0]["entities"][0]["id"] == "platform/talkshoplive"
+    assert rows[0]["entities"][0]["mentions"] == 1 and rows[0]["entities"][0]["sentiment"] > 0
+    page = tmp_path / "p.html"
+    page.write_text("<html><body><nav>Subscribe</nav><article><h1>Whatnot grows</h1>"
+                    "<p>Whatnot's breaks are wonderful.</p></article></body></html>")
+    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "enrich", str(page)], capture_output=True,
+                          text=True, cwd=root, timeout=300,
+                          env={"PATH": "/usr/bin:/bin", "PULSE_DATA_DIR": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert {"language", "sentiment", "themes", "entities"} <= set(out) and out["language"] == "en"
+    assert [(e["id"], e["mentions"]) for e in out["entities"]] == [("platform/whatnot", 2)]
+    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "enrich", "--jsonl", str(tmp_path / "nope")],
+                          capture_output=True, text=True, cwd=root, timeout=300,
+                          env={"PATH": "/usr/bin:/bin", "PULSE_DATA_DIR": str(tmp_path)})
+    assert proc.returncode != 0 and "no such file" in proc.stderr

@@ -9,6 +9,7 @@ through ``nlp.pipe`` inside spaCy memory zones so memory stays flat over a long 
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterable, Iterator
@@ -25,6 +26,11 @@ from transforms.sentiment import mean_or_none
 log = logging.getLogger(__name__)
 
 ZONE_SIZE = 500  # documents per spaCy memory zone: bounded memory, negligible zone overhead
+# Words per nlp.pipe batch. Why: tok2vec/parser activations scale with the words in a batch, so 64
+# long articles at once peaked at ~890 MB where 16 stayed under 400 MB; short comments still get
+# the configured batch size. The batch size is chosen per zone from its mean text length.
+WORDS_PER_BATCH = 10_000
+ZONE_WORDS = 50_000  # a zone also ends at this many words, so long articles share zones (and batch sizes)
 PROGRESS_EVERY_S = 10.0
 
 
@@ -38,6 +44,14 @@ class EnrichResult:
 
 def _word_count(text: str) -> int:
     return len(text.split())
+
+
+def adaptive_batch_size(texts: list[str], configured: int, words_per_batch: int = WORDS_PER_BATCH) -> int:
+    """``configured`` texts per batch, fewer when the texts are long (see WORDS_PER_BATCH)."""
+    if not texts:
+        return max(1, configured)
+    mean_words = sum(len(t.split()) for t in texts) / len(texts)
+    return max(1, min(configured, int(words_per_batch // max(1.0, mean_words))))
 
 
 class Enricher:
@@ -55,6 +69,9 @@ class Enricher:
 
         self._gazetteer = load_gazetteer(self.gazetteer_path)
         self.themes = load_themes(self.themes_path)
+        from transforms.sentiment_model import cached_model
+
+        self.sentiment_model = cached_model()  # 34 KB of JSON; a missing/stale model fails here, clearly
 
     @property
     def nlp(self) -> Any:
@@ -73,42 +90,58 @@ class Enricher:
     def analyze_texts(self, texts: Iterable[str], n_process: int | None = None) -> Iterator[dict[str, Any]]:
         """One analysis dict per input text, in order.
 
-        Keys: language, sentiment, themes, mentions (list), n_words, skipped (None, "empty" or
-        "non-english"). English texts go through ``nlp.pipe`` in memory zones.
+        Keys: language, sentiment, themes, mentions (list), sentences (list), n_words, skipped
+        (None, "empty" or "non-english"). English texts go through ``nlp.pipe`` in memory zones.
+
+        Language detection runs lazily inside the generator that feeds ``nlp.pipe``: with
+        ``n_process=2`` spaCy pulls input as its workers need it, so the parent detects the
+        language of the next texts while the workers parse the previous ones (detecting a whole
+        zone up front left both workers idle meanwhile and capped the stage at 1-process speed).
         """
         from transforms.language import detect_language
         from transforms.nlp import USER_KEY
 
         nlp = self.nlp
         n_process = n_process or self.settings.nlp.n_process
-        batch: list[tuple[int, str]] = []
-        out: dict[int, dict[str, Any]] = {}
+        zone: list[str] = []
+
+        def skipped(text: str) -> dict[str, Any] | None:
+            if not text or not text.strip():
+                return {"language": "und", "skipped": "empty", "sentiment": None, "themes": [],
+                        "mentions": [], "n_words": 0}
+            lang = detect_language(text)
+            if lang != "en":
+                return {"language": lang, "skipped": "non-english", "sentiment": None, "themes": [],
+                        "mentions": [], "n_words": _word_count(text)}
+            return None
 
         def flush() -> Iterator[dict[str, Any]]:
-            english = [(t, i) for i, t in batch if out.get(i) is None]
-            if english:
-                with nlp.memory_zone():
-                    for doc, i in nlp.pipe(english, as_tuples=True, batch_size=self.settings.nlp.batch_size,
-                                           n_process=n_process):
-                        data = doc.user_data.get(USER_KEY) or {}
-                        out[i] = {"language": "en", "skipped": None, **data}
-            for i, _ in batch:
-                yield out.pop(i)
-            batch.clear()
+            out: dict[int, dict[str, Any]] = {}
 
-        for i, text in enumerate(texts):
-            if not text or not text.strip():
-                out[i] = {"language": "und", "skipped": "empty", "sentiment": None, "themes": [],
-                          "mentions": [], "n_words": 0}
-            else:
-                lang = detect_language(text)
-                if lang != "en":
-                    out[i] = {"language": lang, "skipped": "non-english", "sentiment": None, "themes": [],
-                              "mentions": [], "n_words": _word_count(text)}
-            batch.append((i, text))
-            if len(batch) >= ZONE_SIZE:
+            def english() -> Iterator[tuple[str, int]]:
+                for i, text in enumerate(zone):
+                    routed = skipped(text)
+                    if routed is None:
+                        yield text, i
+                    else:
+                        out[i] = routed
+
+            batch_size = adaptive_batch_size([t for t in zone if t], self.settings.nlp.batch_size)
+            with nlp.memory_zone():
+                for doc, i in nlp.pipe(english(), as_tuples=True, batch_size=batch_size, n_process=n_process):
+                    out[i] = {"language": "en", "skipped": None, **(doc.user_data.get(USER_KEY) or {})}
+            for i in range(len(zone)):
+                yield out.pop(i)
+            zone.clear()
+
+        zone_words = 0
+        for text in texts:
+            zone.append(text if isinstance(text, str) else "")
+            zone_words += _word_count(zone[-1])
+            if len(zone) >= ZONE_SIZE or zone_words >= ZONE_WORDS:
                 yield from flush()
-        if batch:
+                zone_words = 0
+        if zone:
             yield from flush()
 
     def enrich_documents(self, docs: Iterable[Document]) -> EnrichResult:
@@ -174,13 +207,15 @@ class Enricher:
         return result
 
     def enrich_text(self, text: str) -> dict[str, Any]:
-        """What `pulse enrich PATH` prints: language, sentiment, themes, entities with mentions."""
+        """What `pulse enrich PATH` prints: language, sentiment (document level), themes, entities
+        with mentions and entity-level sentiment, and sentences with sentence-level sentiment."""
         return self.enrich_texts([text])[0]
 
     def enrich_texts(self, texts: Iterable[str]) -> list[dict[str, Any]]:
         """Batch form of :meth:`enrich_text` (the model loads once for all texts)."""
         out = []
-        for a in self.analyze_texts(texts):
+        texts = list(texts)
+        for text, a in zip(texts, self.analyze_texts(texts), strict=True):
             grouped: dict[str, dict[str, Any]] = {}
             scores: dict[str, list[float]] = {}
             for m in a["mentions"]:
@@ -198,8 +233,59 @@ class Enricher:
                 "sentiment": None if sentiment is None else round(sentiment, 4),
                 "themes": list(a["themes"]),
                 "entities": sorted(grouped.values(), key=lambda e: (-e["mentions"], e["id"])),
+                "sentences": [
+                    {"text": text[s["start_char"]:s["end_char"]].strip(), "sentiment": s["sentiment"]}
+                    for s in a.get("sentences", ())
+                ],
             })
         return out
+
+
+JSONL_BATCH = 64  # texts per enrich_texts call in `pulse enrich --jsonl`: nlp.pipe batching, bounded memory
+
+
+def enrich_jsonl_lines(enricher: Enricher, lines: Iterable[str], batch_size: int = JSONL_BATCH
+                       ) -> Iterator[dict[str, Any]]:
+    """What `pulse enrich --jsonl` writes: one object per non-blank input line, in input order.
+
+    Each good line ``{"id", "text"}`` gives ``{"id", language, sentiment, themes, entities}``; a bad
+    line gives ``{"line", "id" (if any), "error"}`` instead of stopping the run. Texts are enriched
+    in batches through one Enricher (model loaded once, ``nlp.pipe`` batching), but results are
+    still streamed batch by batch, so a long stdin stream is not held in memory.
+    """
+    pending: list[tuple[int, Any, str | None, str | None]] = []  # (line, id, text, error)
+
+    def flush() -> Iterator[dict[str, Any]]:
+        texts = [t for _, _, t, err in pending if err is None]
+        results = iter(enricher.enrich_texts(texts)) if texts else iter(())
+        for n, item_id, _, err in pending:
+            if err is not None:
+                row: dict[str, Any] = {"line": n, "error": err}
+                if item_id is not None:
+                    row["id"] = item_id
+                yield row
+            else:
+                yield {"id": item_id, **next(results)}
+        pending.clear()
+
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            pending.append((n, None, None, f"bad input line: not JSON ({exc.msg})"))
+        else:
+            if not isinstance(item, dict):
+                pending.append((n, None, None, "bad input line: not a JSON object"))
+            elif not isinstance(item.get("text"), str):
+                pending.append((n, item.get("id"), None, 'bad input line: "text" missing or not a string'))
+            else:
+                pending.append((n, item.get("id"), item["text"], None))
+        if sum(1 for p in pending if p[3] is None) >= batch_size:
+            yield from flush()
+    if pending:
+        yield from flush()
 
 
 def text_from_path(path: Path) -> str:

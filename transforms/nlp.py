@@ -14,13 +14,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from transforms.canonical import KIND_BY_LABEL, junk_reason, ner_entity_id, normalize_surface
 from transforms.gazetteer import Gazetteer, load_gazetteer
-from transforms.sentiment import SentimentScorer, document_score
+from transforms.sentiment import SentimentScorer
 from transforms.themes import ThemeTagger, load_themes
 
 USER_KEY = "pulse"
@@ -63,11 +64,13 @@ class PulseAnalyzer:
     def __call__(self, doc: Doc) -> Doc:
         sents = list(doc.sents)
         sent_index = {s.start: i for i, s in enumerate(sents)}
-        sent_scores = [self.scorer.score(s.text) for s in sents]
+        sent_parts = [self.scorer.parts(s.text) for s in sents]
+        sent_scores = [self.scorer.score_parts([p]) for p in sent_parts]
         words = [t.lower_ for t in doc if not (t.is_space or t.is_punct)]
         lemmas = [(t.lemma_ or t.text).lower() for t in doc if not (t.is_space or t.is_punct)]
         mentions: list[dict[str, Any]] = []
         rejected: list[tuple[str, str]] = []
+        clause_cache: dict[int, list[tuple[int, int, float]]] = {}
         for ent in doc.ents:
             info = self._resolve(ent, rejected)
             if info is None:
@@ -75,8 +78,10 @@ class PulseAnalyzer:
             start, end, surface = self._trim(ent)
             sent = ent.sent
             idx = sent_index.get(sent.start, 0)
+            if idx not in clause_cache:  # several mentions in one sentence share its clauses
+                clause_cache[idx] = self.scorer.clause_scores(sent.text, sent_scores[idx])
             score = self.scorer.mention_score(
-                sent.text, start - sent.start_char, end - sent.start_char, sent_scores[idx]
+                sent.text, start - sent.start_char, end - sent.start_char, sent_scores[idx], clause_cache[idx]
             )
             mentions.append(
                 {
@@ -90,13 +95,18 @@ class PulseAnalyzer:
                 }
             )
         doc.user_data[USER_KEY] = {
-            "sentiment": document_score(sent_scores),
-            "sentences": [round(s, 4) for s in sent_scores],
+            "sentiment": self.scorer.score_parts(sent_parts) if sent_parts else None,
+            # sentence level: character offsets into the text and the sentence's score
+            "sentences": [{"start_char": s.start_char, "end_char": s.end_char, "sentiment": round(v, 4)}
+                          for s, v in zip(sents, sent_scores, strict=True) if s.text.strip()],
             "themes": self.tagger.tag(words, lemmas),
             "mentions": mentions,
             "rejected": rejected,
             "n_words": len(words),
         }
+        # Nothing downstream reads the tok2vec tensor (96 floats per token); with n_process > 1
+        # every Doc is serialised back to the parent, so dropping it here cuts that traffic.
+        doc.tensor = numpy.zeros((0,), dtype="float32")
         return doc
 
     @staticmethod
@@ -135,8 +145,13 @@ def make_analyzer(nlp: Language, name: str, gazetteer_path: str, themes_path: st
     return PulseAnalyzer(nlp, gazetteer_path, themes_path)
 
 
-def build_pipeline(model: str, gazetteer_path: Path, themes_path: str | Path) -> Language:
+def build_pipeline(
+    model: str, gazetteer_path: Path, themes_path: str | Path, analyzer: bool = True
+) -> Language:
     """Load ``model`` (an installed package name or a path; never downloaded) and add our parts.
+
+    ``analyzer=False`` leaves out our analysis component: bench/train_sentiment.py uses that to
+    split training texts into sentences exactly as production does, before any model exists.
 
     Raises a clear error if the model is not installed, instead of spaCy's hint to download it.
     """
@@ -158,6 +173,8 @@ def build_pipeline(model: str, gazetteer_path: Path, themes_path: str | Path) ->
         ruler.add_patterns(gazetteer.ruler_patterns(nlp.tokenizer))
     if "parser" in nlp.pipe_names:
         nlp.add_pipe("pulse_paragraph_breaks", before="parser")
+    if not analyzer:
+        return nlp
     nlp.add_pipe(
         "pulse_analyzer",
         last=True,
