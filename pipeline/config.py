@@ -189,14 +189,18 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path, error: type[Exception] = ConfigError, what: str = "config file") -> dict[str, Any]:
+    """Read a TOML file, turning "missing" and "malformed" into one clear error of the caller's type.
+
+    Shared by the settings, the gazetteer and the theme taxonomy so all three fail the same way.
+    """
     try:
         with open(path, "rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError as exc:
-        raise ConfigError(f"config file not found: {path}") from exc
+        raise error(f"{what} not found: {path}") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+        raise error(f"{what} {path} is not valid TOML: {exc}") from exc
 
 
 def _section(cls: type, raw: dict[str, Any], name: str) -> Any:
@@ -222,13 +226,13 @@ def _env_overrides() -> dict[str, Any]:
 
 def load_settings(overlay: str | Path | None = None) -> Settings:
     """Load config/pipeline.toml, then the overlay (argument or PULSE_CONFIG), then env vars."""
-    raw = _read_toml(CONFIG_DIR / "pipeline.toml")
+    raw = read_toml(CONFIG_DIR / "pipeline.toml")
     overlay = overlay or os.environ.get("PULSE_CONFIG")
     if overlay:
         path = Path(overlay)
         if not path.is_absolute() and not path.exists():
             path = PROJECT_ROOT / path
-        raw = _merge(raw, _read_toml(path))
+        raw = _merge(raw, read_toml(path))
     raw = _expand(_merge(raw, _env_overrides()))
 
     pipe = dict(raw.get("pipeline", {}))

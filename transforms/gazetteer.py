@@ -10,11 +10,11 @@ statistical model fills in only what the list does not know.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.config import read_toml
 from transforms.canonical import canonical_key
 
 KINDS = frozenset(
@@ -134,13 +134,7 @@ def _entry(raw: dict[str, Any], index: int) -> GazetteerEntry:
 
 def load_gazetteer(path: Path) -> Gazetteer:
     """Parse and validate the gazetteer TOML; bad files raise GazetteerError naming the entry."""
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError as exc:
-        raise GazetteerError(f"gazetteer not found: {path}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise GazetteerError(f"gazetteer {path} is not valid TOML: {exc}") from exc
+    data = read_toml(path, GazetteerError, "gazetteer")
     raw_entries = data.get("entity", [])
     if not isinstance(raw_entries, list) or not raw_entries:
         raise GazetteerError(f"gazetteer {path} has no [[entity]] entries")

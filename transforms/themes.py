@@ -9,11 +9,12 @@ word or on its lemma, so "refunds", "refunded" and "Refund" all hit "refund".
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from pipeline.config import read_toml
 
 _WORD = re.compile(r"[\w\-]+(?:'[\w]+)?", re.UNICODE)
 
@@ -38,13 +39,7 @@ class Taxonomy:
 
 
 def load_themes(path: Path) -> Taxonomy:
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError as exc:
-        raise ThemesError(f"themes file not found: {path}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ThemesError(f"themes file {path} is not valid TOML: {exc}") from exc
+    data = read_toml(path, ThemesError, "themes file")
     themes = []
     seen: set[str] = set()
     for i, raw in enumerate(data.get("theme", [])):
