@@ -48,6 +48,20 @@ def _ctx(context):
     return run_context_from_airflow(context)
 
 
+def _no_pointless_retry(stage, ctx):
+    """Run an extract stage; a failure no retry can fix (bad credentials) fails the task at once."""
+    from extractors.source_run import SourceFailed
+
+    try:
+        return stage(ctx)
+    except SourceFailed as exc:
+        if exc.retryable:
+            raise
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(str(exc)) from None
+
+
 @dag(
     dag_id="live_commerce_nightly",
     schedule="0 2 * * *",
@@ -63,13 +77,13 @@ def live_commerce_nightly():
     def extract_reddit(**context) -> dict:
         from pipeline import stages
 
-        return stages.extract_reddit(_ctx(context))
+        return _no_pointless_retry(stages.extract_reddit, _ctx(context))
 
     @task
     def extract_news(**context) -> dict:
         from pipeline import stages
 
-        return stages.extract_news(_ctx(context))
+        return _no_pointless_retry(stages.extract_news, _ctx(context))
 
     @task(trigger_rule="all_done")
     def enrich(**context) -> dict:

@@ -69,5 +69,14 @@ class SourceRun:
         return cls.from_dict(read_json(path))
 
 
+# Failures that another try cannot fix (bad credentials): the DAG fails these at once instead of
+# spending its retries and their backoff on them.
+PERMANENT_STAGES = frozenset({"auth"})
+
+
 class SourceFailed(RuntimeError):
     """Raised by an extract task when its source produced nothing usable (after recording why)."""
+
+    def __init__(self, message: str, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable

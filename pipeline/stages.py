@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from extractors.source_run import SourceFailed, SourceRun
+from extractors.source_run import PERMANENT_STAGES, SourceFailed, SourceRun
 from pipeline.context import RunContext
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,9 @@ def _finish_extract(run: SourceRun) -> dict[str, Any]:
         log.info(line + (f" ({run.message})" if run.message else ""))
     if run.status == "failed":
         # Recorded in work/<night>/<source>.source_run.json first; load puts it into ops.*.
-        raise SourceFailed(f"{run.source} extraction failed: {run.message or 'see ops.errors'}")
+        permanent = bool(run.errors) and all(e.stage in PERMANENT_STAGES for e in run.errors)
+        raise SourceFailed(f"{run.source} extraction failed: {run.message or 'see ops.errors'}",
+                           retryable=not permanent)
     return {"source": run.source, "status": run.status, "documents": run.n_documents,
             "errors": len(run.errors)}
 
