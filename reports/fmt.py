@@ -29,8 +29,12 @@ def pp(value: float | None) -> str:
     return DASH if value is None else f"{value:+.1f} pp"
 
 
-def sent(value: float | None) -> str:
-    return DASH if value is None else f"{value:+.2f}"
+def sent(value: float | None, missing: str = DASH) -> str:
+    """Signed, two decimals; a value that rounds to zero prints as +0.00, never "-0.00"."""
+    if value is None:
+        return missing
+    rounded = round(value, 2)
+    return f"{rounded + 0.0 if rounded else 0.0:+.2f}"
 
 
 def day(iso: str) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from reports import fmt
+
 
 def _day(iso: str) -> str:
     d = date.fromisoformat(iso)
@@ -25,7 +27,7 @@ def _change(pct: float | None, previous: int) -> str:
 
 
 def _sent(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:+.2f}"
+    return fmt.sent(value, missing="n/a")
 
 
 def _plural(n: int, word: str) -> str:
