@@ -55,9 +55,10 @@ def run_all(ctx: RunContext, from_raw: bool = False, echo: Callable[[str], None]
         echo(f"[{name}] done in {time.monotonic() - started:.1f}s: {_short(result)}")
         return True
 
-    step("extract_reddit", lambda: stages.extract_reddit(ctx, from_raw=from_raw), fatal=False)
-    step("extract_news", lambda: stages.extract_news(ctx, from_raw=from_raw), fatal=False)
-    for name in ("enrich", "validate", "load", "build_marts", "report"):
+    extracts, downstream = stages.STAGES[:2], stages.STAGES[2:]
+    for name in extracts:  # independent: one failing does not stop the other
+        step(name, lambda n=name: getattr(stages, n)(ctx, from_raw=from_raw), fatal=False)
+    for name in downstream:
         if not step(name, lambda n=name: getattr(stages, n)(ctx)):
             break
     return outcome

@@ -114,4 +114,5 @@ def report(ctx: RunContext) -> dict[str, Any]:
     return {fmt: str(path) for fmt, path in paths.items()}
 
 
+# DAG order; the two extracts come first and are independent (pipeline.runner relies on this).
 STAGES = ("extract_reddit", "extract_news", "enrich", "validate", "load", "build_marts", "report")
