@@ -66,8 +66,12 @@ class PulseAnalyzer:
         sent_index = {s.start: i for i, s in enumerate(sents)}
         sent_parts = [self.scorer.parts(s.text) for s in sents]
         sent_scores = [self.scorer.score_parts([p]) for p in sent_parts]
-        words = [t.lower_ for t in doc if not (t.is_space or t.is_punct)]
-        lemmas = [(t.lemma_ or t.text).lower() for t in doc if not (t.is_space or t.is_punct)]
+        words: list[str] = []
+        lemmas: list[str] = []
+        for t in doc:  # one pass: Token objects are built on each iteration, so don't iterate twice
+            if not (t.is_space or t.is_punct):
+                words.append(t.lower_)
+                lemmas.append((t.lemma_ or t.text).lower())
         mentions: list[dict[str, Any]] = []
         rejected: list[tuple[str, str]] = []
         clause_cache: dict[int, list[tuple[int, int, float]]] = {}

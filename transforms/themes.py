@@ -95,13 +95,19 @@ class ThemeTagger:
         for theme_id, variants in self._terms.items():
             for v in variants:
                 self._index.setdefault(v, set()).add(theme_id)
+        # Words that can start a term: most positions of a text start none, and are skipped
+        # before any n-gram tuple is built (the n-gram loop was the tagger's whole cost).
+        self._first_words = frozenset(v[0] for v in self._index)
 
     def hits(self, words: Sequence[str], lemmas: Sequence[str] | None = None) -> dict[str, int]:
         """Theme id -> number of term matches in the token sequence(s). Sequences are case-folded
         words (and optionally their lemmas, aligned)."""
         out: dict[str, int] = {}
         n = len(words)
+        first = self._first_words
         for i in range(n):
+            if words[i] not in first and (lemmas is None or lemmas[i] not in first):
+                continue
             for k in range(1, min(self._max_len, n - i) + 1):
                 forms = {tuple(words[i : i + k])}
                 if lemmas is not None:
