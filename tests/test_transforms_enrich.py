@@ -62,6 +62,21 @@ def test_ner_only_entity_and_junk(enricher: Enricher) -> None:
     assert not any(e["name"].lower().startswith("subscribe") for e in out["entities"])
 
 
+@pytest.mark.parametrize("text", [
+    "Retailers said they would review results after the Christmas season.",
+    "Conversion has been nice for us, around 6 percent of viewers.",
+    "Seller blocked me after I asked for a refund. Worst seller ever.",
+    "Congrats! That stream was fun.",
+])
+def test_sentence_initial_common_words_are_not_entities(enricher: Enricher, text: str) -> None:
+    assert enricher.enrich_text(text)["entities"] == []
+
+
+def test_sentence_initial_names_survive(enricher: Enricher) -> None:
+    names = {e["name"] for e in enricher.enrich_text("Pyrex is great. German buyers love it.")["entities"]}
+    assert {"Pyrex", "German"} <= names
+
+
 def test_run_together_entities_are_split_or_dropped(enricher: Enricher) -> None:
     out = enricher.enrich_text("Sellers compared Facebook and YouTube for live selling.")
     names = {e["name"] for e in out["entities"]}

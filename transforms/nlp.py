@@ -11,6 +11,7 @@ This module imports spaCy at top level, so only import it lazily (transforms.enr
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
@@ -68,15 +69,18 @@ class PulseAnalyzer:
         sent_scores = [self.scorer.score_parts([p]) for p in sent_parts]
         words: list[str] = []
         lemmas: list[str] = []
+        lowercase_forms: set[str] = set()  # words this doc writes in lower case somewhere
         for t in doc:  # one pass: Token objects are built on each iteration, so don't iterate twice
             if not (t.is_space or t.is_punct):
                 words.append(t.lower_)
                 lemmas.append((t.lemma_ or t.text).lower())
+                if t.is_lower:
+                    lowercase_forms.add(t.text)
         mentions: list[dict[str, Any]] = []
         rejected: list[tuple[str, str]] = []
         clause_cache: dict[int, list[tuple[int, int, float]]] = {}
         for ent in doc.ents:
-            info = self._resolve(ent, rejected)
+            info = self._resolve(ent, rejected, lowercase_forms)
             if info is None:
                 continue
             start, end, surface = self._trim(ent)
@@ -123,7 +127,8 @@ class PulseAnalyzer:
         start = ent.start_char + pos
         return start, start + len(name), name
 
-    def _resolve(self, ent: Any, rejected: list[tuple[str, str]]) -> dict[str, Any] | None:
+    def _resolve(self, ent: Any, rejected: list[tuple[str, str]], lowercase_forms: AbstractSet[str]
+                 ) -> dict[str, Any] | None:
         """Gazetteer entity (by ruler id, or by canonical key for NER spans), NER entity, or junk."""
         if ent.ent_id_:
             entry = self.gazetteer.get(ent.ent_id_)
@@ -139,9 +144,41 @@ class PulseAnalyzer:
         if entry is not None:
             return {"entity_id": entry.id, "name": entry.name, "label": entry.label,
                     "kind": entry.kind, "origin": "gazetteer"}
+        reason = sentence_initial_common_word(ent, lowercase_forms)
+        if reason is not None:
+            rejected.append((ent.text, reason))
+            return None
         name = normalize_surface(ent.text)
         return {"entity_id": ner_entity_id(ent.label_, name), "name": name, "label": ent.label_,
                 "kind": KIND_BY_LABEL.get(ent.label_, "other"), "origin": "ner"}
+
+
+_PROPER_TAGS = frozenset({"NNP", "NNPS"})
+
+
+def sentence_initial_common_word(ent: Any, lowercase_forms: AbstractSet[str]) -> str | None:
+    """Why a one-word NER span at the start of a sentence is an ordinary word, or None.
+
+    Why: the small model takes a capitalised first word for a name ("Retailers said...",
+    "Based in Germany...", "Congrats!", "Mod post."), and these polluted the report's places and
+    organisations. Such a word is junk when the tagger does not call it a proper noun (nationality
+    adjectives like "German" excepted), or when the same document writes it in lower case
+    elsewhere ("Seller blocked me... the seller never answered"). Acronyms and words inside a
+    sentence are left to NER; gazetteer names never reach this check.
+    """
+    if len(ent) != 1:
+        return None
+    token = ent[0]
+    if token.text.isupper() or not token.text[:1].isupper():
+        return None
+    sent = token.sent
+    if any(not (t.is_punct or t.is_space) for t in sent[: token.i - sent.start]):
+        return None  # not the sentence's first word (opening quotes and dashes are skipped)
+    if token.tag_ not in _PROPER_TAGS and not (ent.label_ == "NORP" and token.tag_ == "JJ"):
+        return "sentence-initial common word"
+    if token.text.lower() in lowercase_forms:
+        return "sentence-initial common word (lower case elsewhere)"
+    return None
 
 
 @Language.factory("pulse_analyzer", default_config={"gazetteer_path": "", "themes_path": ""})
