@@ -254,3 +254,21 @@ def test_cli_enrich_jsonl_stdin(tmp_path: Path) -> None:
                           capture_output=True, text=True, cwd=root, timeout=300,
                           env={"PATH": "/usr/bin:/bin", "PULSE_DATA_DIR": str(tmp_path)})
     assert proc.returncode != 0 and "no such file" in proc.stderr
+
+
+def test_two_processes_keep_order_and_routing(enricher: Enricher) -> None:
+    """With n_process=2 the Docs come back from worker processes; each result must still belong
+    to its own input text, with skipped (empty, non-English) texts in their places."""
+    texts = [
+        "Whatnot sellers love the new live auction tools.",
+        "",
+        "Compré unos zapatos en el live de TikTok Shop y llegaron rotos, qué decepción con el vendedor.",
+        "TikTok Shop refunds are slow and the seller never answered.",
+    ] * 3
+    one = list(enricher.analyze_texts(texts, n_process=1))
+    two = list(enricher.analyze_texts(texts, n_process=2))
+    assert [a["skipped"] for a in two] == [None, "empty", "non-english", None] * 3
+    assert [(a["language"], a["sentiment"], a["themes"], [m["entity_id"] for m in a["mentions"]])
+            for a in two] == [(a["language"], a["sentiment"], a["themes"],
+                               [m["entity_id"] for m in a["mentions"]]) for a in one]
+    assert two[0]["mentions"][0]["entity_id"] == "platform/whatnot"

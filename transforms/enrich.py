@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,19 +118,25 @@ class Enricher:
 
         def flush() -> Iterator[dict[str, Any]]:
             out: dict[int, dict[str, Any]] = {}
+            pending: deque[int] = deque()  # zone positions of the texts sent to spaCy, in order
 
-            def english() -> Iterator[tuple[str, int]]:
+            def english() -> Iterator[str]:
                 for i, text in enumerate(zone):
                     routed = skipped(text)
                     if routed is None:
-                        yield text, i
+                        pending.append(i)
+                        yield text
                     else:
                         out[i] = routed
 
             batch_size = adaptive_batch_size([t for t in zone if t], self.settings.nlp.batch_size)
             with nlp.memory_zone():
-                for doc, i in nlp.pipe(english(), as_tuples=True, batch_size=batch_size, n_process=n_process):
-                    out[i] = {"language": "en", "skipped": None, **(doc.user_data.get(USER_KEY) or {})}
+                # Plain strings, not as_tuples: spaCy tokenises and serialises as_tuples input in the
+                # parent process, which capped 2 processes at 1.1x one process. nlp.pipe keeps input
+                # order, so the positions queue says which text each Doc is.
+                for doc in nlp.pipe(english(), batch_size=batch_size, n_process=n_process):
+                    out[pending.popleft()] = {"language": "en", "skipped": None,
+                                              **(doc.user_data.get(USER_KEY) or {})}
             for i in range(len(zone)):
                 yield out.pop(i)
             zone.clear()

@@ -186,6 +186,28 @@ def make_analyzer(nlp: Language, name: str, gazetteer_path: str, themes_path: st
     return PulseAnalyzer(nlp, gazetteer_path, themes_path)
 
 
+def freeze_msgpack_extensions() -> None:
+    """Make srsly's msgpack extension look-up a dictionary read instead of a package scan.
+
+    Why: every ``srsly.msgpack_dumps``/``msgpack_loads`` (three per Doc each way when a Doc carries
+    ``user_data``, as ours do, to come back from a worker process) calls ``get_all()`` on two
+    catalogue registries, which scans the entry points of every installed distribution and copies
+    catalogue's whole global registry. With Airflow's ~180 packages installed that took ~1.3 ms
+    per call: most of the parent's CPU at ``n_process=2``, enough to cap the stage at 0.74x raw
+    spaCy. Registrations are snapshotted once (entry-point extensions included), so behaviour is
+    unchanged unless a package registering a msgpack extension is installed mid-run. Applied
+    process-wide, so raw spaCy in the same process (bench/nlp.py's baseline) gains it too.
+    """
+    import srsly.msgpack as srsly_msgpack
+
+    for registry in (srsly_msgpack.msgpack_encoders, srsly_msgpack.msgpack_decoders):
+        if getattr(registry, "_pulse_frozen", False):
+            continue
+        snapshot = dict(registry.get_all())
+        registry.get_all = lambda snapshot=snapshot: snapshot  # type: ignore[method-assign]
+        registry._pulse_frozen = True  # type: ignore[attr-defined]
+
+
 def build_pipeline(
     model: str, gazetteer_path: Path, themes_path: str | Path, analyzer: bool = True
 ) -> Language:
@@ -196,6 +218,7 @@ def build_pipeline(
 
     Raises a clear error if the model is not installed, instead of spaCy's hint to download it.
     """
+    freeze_msgpack_extensions()
     try:
         nlp = spacy.load(model)
     except OSError as exc:
