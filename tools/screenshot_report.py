@@ -9,6 +9,8 @@ shows whether the 600px layout, inline CSS and base64 charts actually display. U
 The page is rendered in a tall window, then the empty page background below the newsletter is
 trimmed, so the PNG shows the whole newsletter whatever its length. ``--crop-height`` keeps only
 the top (for a README picture) and ``--max-kb`` re-encodes it as a 256-colour PNG to keep it small.
+The README picture is made with ``--crop-height 1790 --max-kb 290`` from the demo's newsletter
+(tests/test_reports_screenshot.py checks it stays under 300 KB).
 
 Needs Debian's ``chromium`` package (or PULSE_CHROMIUM=/path/to/chrome); exits with status 3 and a
 clear message when no browser or no report is there. The newsletter has no script and its own
