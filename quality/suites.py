@@ -154,6 +154,25 @@ def _types(out: list[Any], types: dict[str, list[str]], severity: str = CRITICAL
             meta=_meta(severity, f"{column} values are of type {' or '.join(type_list)}")))
 
 
+def _kind_and_time(out: list[Any]) -> None:
+    """The row checks every document suite shares: kind allowed, timestamps ISO-8601 UTC,
+    published_at inside the batch window and not in the future (all critical)."""
+    import great_expectations.expectations as gxe
+
+    add = out.append
+    add(gxe.ExpectColumnValuesToBeInSet(
+        column="kind", value_set=list(KINDS), meta=_meta(CRITICAL, f"kind is one of {', '.join(KINDS)}")))
+    for column in ("published_at", "fetched_at"):
+        add(gxe.ExpectColumnValuesToMatchRegex(
+            column=column, regex=ISO_UTC, meta=_meta(CRITICAL, f"{column} is ISO-8601 with a UTC offset")))
+    add(gxe.ExpectColumnValuesToBeBetween(
+        column=PUBLISHED_TS, min_value=_param(P_PUBLISHED_MIN), max_value=_param(P_WINDOW_END),
+        strict_max=True, meta=_meta(CRITICAL, "published_at is inside the batch window (with slack)")))
+    add(gxe.ExpectColumnValuesToBeBetween(
+        column=PUBLISHED_TS, max_value=_param(P_NOW),
+        meta=_meta(CRITICAL, "published_at is not in the future")))
+
+
 def enriched_documents_suite(settings: Settings) -> Any:
     """Checks on ``enriched/documents.jsonl``: schema, keys, allowed values, window, ranges, volume."""
     import great_expectations.expectations as gxe
@@ -174,18 +193,7 @@ def enriched_documents_suite(settings: Settings) -> Any:
     add(gxe.ExpectColumnValuesToBeInSet(
         column="source", value_set=list(SOURCES),
         meta=_meta(CRITICAL, f"source is one of {', '.join(SOURCES)}")))
-    add(gxe.ExpectColumnValuesToBeInSet(
-        column="kind", value_set=list(KINDS), meta=_meta(CRITICAL, f"kind is one of {', '.join(KINDS)}")))
-    for column in ("published_at", "fetched_at"):
-        add(gxe.ExpectColumnValuesToMatchRegex(
-            column=column, regex=ISO_UTC, meta=_meta(CRITICAL, f"{column} is ISO-8601 with a UTC offset")))
-    add(gxe.ExpectColumnValuesToBeBetween(
-        column=PUBLISHED_TS, min_value=_param(P_PUBLISHED_MIN), max_value=_param(P_WINDOW_END),
-        strict_max=True,
-        meta=_meta(CRITICAL, "published_at is inside the batch window (with slack)")))
-    add(gxe.ExpectColumnValuesToBeBetween(
-        column=PUBLISHED_TS, max_value=_param(P_NOW),
-        meta=_meta(CRITICAL, "published_at is not in the future")))
+    _kind_and_time(out)
     add(gxe.ExpectColumnValuesToBeBetween(
         column=FETCHED_TS, max_value=_param(P_FETCHED_MAX),
         meta=_meta(WARNING, "fetched_at is not in the future (clock skew)")))
@@ -236,17 +244,7 @@ def source_documents_suite(settings: Settings, source: str) -> Any:
         column="doc_id", meta=_meta(WARNING, "doc_id is unique within the batch")))
     add(gxe.ExpectColumnValuesToBeInSet(
         column="source", value_set=[source], meta=_meta(CRITICAL, f"source is {source}")))
-    add(gxe.ExpectColumnValuesToBeInSet(
-        column="kind", value_set=list(KINDS), meta=_meta(CRITICAL, f"kind is one of {', '.join(KINDS)}")))
-    for column in ("published_at", "fetched_at"):
-        add(gxe.ExpectColumnValuesToMatchRegex(
-            column=column, regex=ISO_UTC, meta=_meta(CRITICAL, f"{column} is ISO-8601 with a UTC offset")))
-    add(gxe.ExpectColumnValuesToBeBetween(
-        column=PUBLISHED_TS, min_value=_param(P_PUBLISHED_MIN), max_value=_param(P_WINDOW_END),
-        strict_max=True, meta=_meta(CRITICAL, "published_at is inside the batch window (with slack)")))
-    add(gxe.ExpectColumnValuesToBeBetween(
-        column=PUBLISHED_TS, max_value=_param(P_NOW),
-        meta=_meta(CRITICAL, "published_at is not in the future")))
+    _kind_and_time(out)
     add(gxe.ExpectColumnValueLengthsToBeBetween(
         column="body", min_value=0, max_value=q.max_body_chars,
         meta=_meta(WARNING, f"body is at most {q.max_body_chars} characters")))

@@ -154,8 +154,10 @@ _DOC_COLUMNS = (
 )
 
 
-def notable_by_engagement(con: duckdb.DuckDBPyConnection, span: Period, limit: int) -> list[dict[str, Any]]:
-    """Engagement = score + num_comments (both as the source reports them); tombstones skipped."""
+def _notable(con: duckdb.DuckDBPyConnection, span: Period, limit: int, condition: str,
+             order_by: str) -> list[dict[str, Any]]:
+    """Documents of the period (tombstones skipped) meeting ``condition``, with their engagement
+    (score + num_comments, as the source reports them), first ``limit`` by ``order_by``."""
     lo, hi = span.bounds()
     return _rows(
         con,
@@ -163,32 +165,28 @@ def notable_by_engagement(con: duckdb.DuckDBPyConnection, span: Period, limit: i
         SELECT {_DOC_COLUMNS}, coalesce(d.score, 0) + coalesce(d.num_comments, 0) AS engagement
         FROM core.documents d
         WHERE d.published_at >= ? AND d.published_at < ? AND NOT coalesce(d.is_deleted, false)
-          AND (d.score IS NOT NULL OR d.num_comments IS NOT NULL)
-        ORDER BY engagement DESC, d.doc_id LIMIT ?
+          AND {condition}
+        ORDER BY {order_by}, d.doc_id LIMIT ?
         """,
         [lo, hi, limit],
     )
+
+
+def notable_by_engagement(con: duckdb.DuckDBPyConnection, span: Period, limit: int) -> list[dict[str, Any]]:
+    """Engagement = score + num_comments (both as the source reports them); tombstones skipped."""
+    return _notable(con, span, limit, "(d.score IS NOT NULL OR d.num_comments IS NOT NULL)",
+                    "engagement DESC")
 
 
 def notable_by_sentiment(
     con: duckdb.DuckDBPyConnection, span: Period, limit: int, positive: bool
 ) -> list[dict[str, Any]]:
     """Sentiment extremes, only among documents that mention at least one entity (on topic)."""
-    lo, hi = span.bounds()
     order = "DESC" if positive else "ASC"
     cmp = "> 0" if positive else "< 0"
-    return _rows(
-        con,
-        f"""
-        SELECT {_DOC_COLUMNS}, coalesce(d.score, 0) + coalesce(d.num_comments, 0) AS engagement
-        FROM core.documents d
-        WHERE d.published_at >= ? AND d.published_at < ? AND NOT coalesce(d.is_deleted, false)
-          AND d.sentiment {cmp}
-          AND EXISTS (SELECT 1 FROM core.entity_sentiment es WHERE es.doc_id = d.doc_id)
-        ORDER BY d.sentiment {order}, engagement DESC, d.doc_id LIMIT ?
-        """,
-        [lo, hi, limit],
-    )
+    on_topic = "EXISTS (SELECT 1 FROM core.entity_sentiment es WHERE es.doc_id = d.doc_id)"
+    return _notable(con, span, limit, f"d.sentiment {cmp} AND {on_topic}",
+                    f"d.sentiment {order}, engagement DESC")
 
 
 def doc_entity_names(con: duckdb.DuckDBPyConnection, doc_ids: list[str]) -> dict[str, list[str]]:

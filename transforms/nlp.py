@@ -201,11 +201,8 @@ def freeze_msgpack_extensions() -> None:
     import srsly.msgpack as srsly_msgpack
 
     for registry in (srsly_msgpack.msgpack_encoders, srsly_msgpack.msgpack_decoders):
-        if getattr(registry, "_pulse_frozen", False):
-            continue
-        snapshot = dict(registry.get_all())
+        snapshot = dict(registry.get_all())  # a second call snapshots the snapshot: harmless
         registry.get_all = lambda snapshot=snapshot: snapshot  # type: ignore[method-assign]
-        registry._pulse_frozen = True  # type: ignore[attr-defined]
 
 
 def build_pipeline(
