@@ -1,11 +1,27 @@
-"""Article body extraction benchmark: F1/precision/recall and pages per second.
+"""Article body extraction benchmark: ours beside trafilatura 2.3.1, on the tune and test halves.
 
-Usage: ``python -m bench.extraction [FOLDER]`` where FOLDER has the layout of
-``../shared/data/articles`` (``html/<id>.html.gz`` + ``ground-truth.json`` mapping id to
-``{"articleBody", "url"}``). The metric is the public article-extraction benchmark's (see
-../shared/README.md): ``\\w+`` tokens in 4-token shingles with counts; per page tp/fp/fn are
-normalised to sum to 1; precision and recall are averaged over pages; F1 comes from those
-averages. Speed is timed over extraction only (files are read and decompressed first), on one core.
+Usage: ``python -m bench.extraction [FOLDER] [--worst] [--tune-gate]`` where FOLDER has the layout
+of ``../shared/data/articles`` (``html/<id>.html.gz`` + ``ground-truth.json`` mapping id to
+``{"articleBody", "url"}``). Pages are split by :func:`bench.split.half_of`; the *test* half is
+the reported figure and the target, the *tune* half is the only one anything was tuned on.
+
+The metric is the public article-extraction benchmark's (see ../shared/README.md): ``\\w+`` tokens
+in 4-token shingles with counts; per page tp/fp/fn are normalised to sum to 1; precision and recall
+are averaged over pages; F1 comes from those averages. Speed is CPU time of extraction only (pages
+are read and decompressed first, and each extractor is warmed up on one page so that importing a
+library is not billed to the first page), i.e. pages/s on one core.
+
+Why trafilatura is printed beside ours, in the same run on the same pages: a figure without an
+anchor cannot be defended, and the anchors (default and ``favor_precision``) are what a client
+would otherwise use. ``--tune-gate`` re-runs the leave-one-out cross-validation, on the tune half
+only, that chose the second-opinion gate in extractors/news/article.py.
+
+Caveat printed with the figures: the lxml scorer's rules were written, before the split existed,
+while looking at all 94 pages, so its share of "ours" on the test half is optimistic. On further
+held-out pages of the same benchmark the scorer alone measured 0.934 (issue 11).
+
+Exit status: 0 when the test half meets F1 >= 0.96 and >= 60 pages/s, 1 when a target is missed,
+2 when the data folder is absent.
 """
 
 from __future__ import annotations
@@ -20,9 +36,33 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-DEFAULT_FOLDER = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "articles"
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # `python bench/extraction.py` as well as `python -m bench.extraction`
+    sys.path.insert(0, str(REPO))
+
+from bench.split import half_of  # noqa: E402
+
+DEFAULT_FOLDER = REPO / ".." / "shared" / "data" / "articles"
+TARGET_F1 = 0.96
+TARGET_PAGES_PER_S = 60.0
+HALVES = ("tune", "test")
+OURS = "ours"
+ANCHORS = ("trafilatura default", "trafilatura favor_precision")
+# Speed budget for the gate search: the scorer plus metadata cost ~8-10 ms a page and trafilatura's
+# fast mode ~18 ms (quiet machine), so 60 pages/s (16.7 ms) leaves trafilatura for at most ~35% of
+# pages; 25% keeps a margin for pages that differ from the tune half and for a shared machine.
+GATE_BUDGET = 0.25
+REPEAT = 3  # timing passes per extractor and half; the fastest is reported
 _TOKEN = re.compile(r"\w+")
+
+Extractor = Callable[[bytes, "str | None"], "str | None"]
+Page = tuple[str, bytes, str, "str | None"]
+
+
+class DataAbsent(RuntimeError):
+    """The benchmark folder (../shared/data/articles) is not there: nothing can be measured."""
 
 
 def shingles(text: str | None, n: int = 4) -> Counter[tuple[str, ...]]:
@@ -44,6 +84,20 @@ def page_scores(predicted: str | None, expected: str | None) -> tuple[float, flo
     return tp / total, fp / total, fn / total
 
 
+def page_pr(predicted: str | None, expected: str | None) -> tuple[float, float]:
+    tp, fp, fn = page_scores(predicted, expected)
+    return (tp / (tp + fp) if tp + fp else 0.0), (tp / (tp + fn) if tp + fn else 0.0)
+
+
+def f1_of(pr: Sequence[tuple[float, float]]) -> tuple[float, float, float]:
+    """(F1, precision, recall) from per-page (precision, recall): averages first, then F1."""
+    if not pr:
+        return 0.0, 0.0, 0.0
+    p = sum(x[0] for x in pr) / len(pr)
+    r = sum(x[1] for x in pr) / len(pr)
+    return (2 * p * r / (p + r) if p + r else 0.0), p, r
+
+
 @dataclass
 class BenchResult:
     pages: int
@@ -60,9 +114,15 @@ class BenchResult:
         )
 
 
-def load_folder(folder: Path) -> list[tuple[str, bytes, str, str | None]]:
+def load_folder(folder: Path) -> list[Page]:
     """[(id, html bytes, expected body, url)] for every id that has both truth and a page."""
-    truth = json.loads((folder / "ground-truth.json").read_text(encoding="utf-8"))
+    truth_path = folder / "ground-truth.json"
+    if not truth_path.exists():
+        raise DataAbsent(
+            f"no ground-truth.json in {folder}: the shared benchmark pages (../shared/data/articles) "
+            "are absent, so article extraction cannot be measured"
+        )
+    truth = json.loads(truth_path.read_text(encoding="utf-8"))
     out = []
     for page_id, item in sorted(truth.items()):
         path = folder / "html" / f"{page_id}.html.gz"
@@ -74,53 +134,201 @@ def load_folder(folder: Path) -> list[tuple[str, bytes, str, str | None]]:
         if path.suffix == ".gz":
             data = gzip.decompress(data)
         out.append((page_id, data, item.get("articleBody") or "", item.get("url")))
+    if not out:
+        raise DataAbsent(f"no pages with ground truth in {folder}")
     return out
 
 
-def run(folder: Path, extract: Callable[[bytes, str | None], str | None] | None = None) -> BenchResult:
-    if extract is None:
-        from extractors.news.article import extract_article
+def extractors() -> dict[str, Extractor]:
+    """Ours and the two trafilatura anchors, each called the way a user would call it."""
+    import trafilatura
 
-        def extract(data: bytes, url: str | None) -> str | None:
-            return extract_article(data, url).body
+    from extractors.news.article import extract_article
 
-    pages = load_folder(folder)
+    return {
+        OURS: lambda data, url: extract_article(data, url).body,
+        ANCHORS[0]: lambda data, url: trafilatura.extract(data, url=url),
+        ANCHORS[1]: lambda data, url: trafilatura.extract(data, url=url, favor_precision=True),
+    }
+
+
+def measure(pages: Sequence[Page], extract: Extractor, repeat: int = REPEAT) -> BenchResult:
+    """Score and time one extractor over ``pages`` (CPU time of the extraction calls only).
+
+    Why the fastest of ``repeat`` passes: the machine is shared, and contention inflates even CPU
+    time (caches, SMT siblings); the fastest pass is the least disturbed one (as ``timeit`` does).
+    """
     if not pages:
-        raise SystemExit(f"no pages with ground truth in {folder}")
+        raise DataAbsent("no pages to measure")
+    extract(pages[0][1], pages[0][3])  # warm-up: imports and lazy tables are not a page's cost
     predictions: list[str | None] = []
-    start = time.process_time()  # CPU time of this process: "pages/s on one core"
-    for _, data, _, url in pages:
-        predictions.append(extract(data, url))
-    elapsed = max(time.process_time() - start, 1e-9)
-    precisions, recalls, per_page = [], [], []
-    for (page_id, _, expected, _), predicted in zip(pages, predictions, strict=True):
-        tp, fp, fn = page_scores(predicted, expected)
-        p = tp / (tp + fp) if tp + fp else 0.0
-        r = tp / (tp + fn) if tp + fn else 0.0
-        precisions.append(p)
-        recalls.append(r)
-        per_page.append((page_id, 2 * p * r / (p + r) if p + r else 0.0))
-    precision = sum(precisions) / len(precisions)
-    recall = sum(recalls) / len(recalls)
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    elapsed = float("inf")
+    for n in range(max(repeat, 1)):
+        start = time.process_time()
+        out = [extract(data, url) for _, data, _, url in pages]
+        elapsed = min(elapsed, max(time.process_time() - start, 1e-9))
+        if n == 0:
+            predictions = out
+    pr = [page_pr(pred, expected) for (_, _, expected, _), pred in zip(pages, predictions, strict=True)]
+    f1, precision, recall = f1_of(pr)
+    per_page = [(p[0], 2 * a * b / (a + b) if a + b else 0.0) for p, (a, b) in zip(pages, pr, strict=True)]
     worst = sorted(per_page, key=lambda x: x[1])[:5]
     return BenchResult(len(pages), precision, recall, f1, len(pages) / elapsed, worst)
+
+
+def run(
+    folder: Path = DEFAULT_FOLDER,
+    extract: Extractor | None = None,
+    half: str | None = None,
+    repeat: int = REPEAT,
+) -> BenchResult:
+    """One extractor (ours by default) on one half (or all pages when ``half`` is None)."""
+    pages = load_folder(folder)
+    if half is not None:
+        pages = [p for p in pages if half_of(p[0]) == half]
+    return measure(pages, extract or extractors()[OURS], repeat)
+
+
+def compare(folder: Path = DEFAULT_FOLDER) -> dict[tuple[str, str], BenchResult]:
+    """{(extractor name, half): result} for ours and both anchors, same pages, same run."""
+    pages = load_folder(folder)
+    by_half = {h: [p for p in pages if half_of(p[0]) == h] for h in HALVES}
+    return {(name, h): measure(by_half[h], fn) for name, fn in extractors().items() for h in HALVES}
+
+
+def passed(results: dict[tuple[str, str], BenchResult]) -> bool:
+    test = results[(OURS, "test")]
+    return test.f1 >= TARGET_F1 and test.pages_per_s >= TARGET_PAGES_PER_S
+
+
+def summary_rows(
+    results: dict[tuple[str, str], BenchResult] | None = None, folder: Path = DEFAULT_FOLDER
+) -> list[dict[str, Any]]:
+    """Rows for `make bench`'s closing table: name, target, measured, anchor, passed.
+
+    Two rows, both on the test half: body F1 (anchor: trafilatura default / favor_precision on
+    the same pages) and pages/s on one core (anchor: trafilatura default's pages/s). Runs the
+    bench when ``results`` is not given; raises :class:`DataAbsent` when the folder is missing.
+    """
+    results = results or compare(folder)
+    test = results[(OURS, "test")]
+    default, precise = (results[(a, "test")] for a in ANCHORS)
+    return [
+        {
+            "name": "article body F1 (test half)",
+            "target": f">= {TARGET_F1:.2f}",
+            "measured": round(test.f1, 4),
+            "anchor": f"trafilatura {default.f1:.4f} / favor_precision {precise.f1:.4f}",
+            "passed": test.f1 >= TARGET_F1,
+        },
+        {
+            "name": "article extraction pages/s, one core (test half)",
+            "target": f">= {TARGET_PAGES_PER_S:.0f}",
+            "measured": round(test.pages_per_s, 1),
+            "anchor": f"trafilatura {default.pages_per_s:.1f} / favor_precision {precise.pages_per_s:.1f}",
+            "passed": test.pages_per_s >= TARGET_PAGES_PER_S,
+        },
+    ]
+
+
+# ------------------------------------------------------------------------------ gate selection (tune)
+def tune_gate(folder: Path = DEFAULT_FOLDER) -> dict[str, Any]:
+    """Leave-one-out CV, on the tune half only, of the gate share in extractors/news/article.py.
+
+    For each held-out tune page, the share with the best F1 on the other tune pages, among shares
+    that send at most GATE_BUDGET of them to trafilatura, picks its body (ties: fewer trafilatura
+    calls). Returns the CV F1 and the share chosen on the whole tune half (``_GATE_SHARE``).
+    """
+    from extractors.news import article as A
+
+    pages = [p for p in load_folder(folder) if half_of(p[0]) == "tune"]
+    shares = (0.0, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0, float("inf"))
+    rows = []
+    for _, data, expected, url in pages:
+        text = A.decode_html(data)
+        ours = A._heuristic_body(A._parse(text))
+        second = A._pick(ours.text, A._trafilatura_body(text, url))
+        rows.append((ours, page_pr(ours.text, expected), page_pr(second, expected)))
+
+    def choose(i: int, share: float) -> tuple[tuple[float, float], bool]:
+        ours, ours_pr, second_pr = rows[i]
+        fires = A._needs_second_opinion(ours, share)
+        return (second_pr if fires else ours_pr), fires
+
+    def best(ids: list[int]) -> float:
+        scored = []
+        for share in shares:
+            out = [choose(i, share) for i in ids]
+            frac = sum(f for _, f in out) / len(ids)
+            if frac <= GATE_BUDGET:
+                scored.append((f1_of([x for x, _ in out])[0], -frac, share))
+        return max(scored)[2]
+
+    held = [choose(i, best([j for j in range(len(rows)) if j != i]))[0] for i in range(len(rows))]
+    share = best(list(range(len(rows))))
+    return {
+        "cv_f1": f1_of(held)[0],
+        "scorer_only_f1": f1_of([r[1] for r in rows])[0],
+        "share": share,
+        "fired": sum(choose(i, share)[1] for i in range(len(rows))) / len(rows),
+        "current": A._GATE_SHARE,
+    }
+
+
+def _print_table(results: dict[tuple[str, str], BenchResult]) -> None:
+    print(f"{'extractor':<30} {'half':<5} {'pages':>5} {'F1':>7} {'P':>7} {'R':>7} {'pages/s':>8}")
+    for (name, half), r in results.items():
+        print(
+            f"{name:<30} {half:<5} {r.pages:>5} {r.f1:>7.4f} {r.precision:>7.4f} {r.recall:>7.4f} "
+            f"{r.pages_per_s:>8.1f}"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Article body extraction benchmark")
     parser.add_argument("folder", nargs="?", type=Path, default=DEFAULT_FOLDER)
-    parser.add_argument("--worst", action="store_true", help="also list the five worst pages")
+    parser.add_argument("--worst", action="store_true", help="also list the tune half's five worst pages")
+    parser.add_argument("--tune-gate", action="store_true", help="re-run the gate's LOO-CV on the tune half")
     args = parser.parse_args(argv)
-    if not (args.folder / "ground-truth.json").exists():
-        print(f"no ground-truth.json in {args.folder}", file=sys.stderr)
+    try:
+        from bench import summary
+    except ImportError:  # the collector is optional when the script runs on its own
+        summary = None
+    try:
+        results = compare(args.folder)
+    except DataAbsent as exc:
+        print(f"bench.extraction: {exc}", file=sys.stderr)
+        if summary is not None:
+            summary.missing("extraction", "article body F1 (test half)", f">= {TARGET_F1:.2f}", str(exc))
         return 2
-    result = run(args.folder)
-    print(result.summary())
+    _print_table(results)
+    print(
+        "note: the lxml scorer inside 'ours' was written looking at all 94 pages before the split, so "
+        "its test-half figure is optimistic; on further held-out pages it scored 0.934 alone (issue 11)."
+    )
     if args.worst:
-        for page_id, f1 in result.worst:
-            print(f"  worst: {page_id} F1={f1:.3f}")
-    return 0
+        for page_id, f1 in results[(OURS, "tune")].worst:
+            print(f"  worst (tune): {page_id} F1={f1:.3f}")
+    if args.tune_gate:
+        g = tune_gate(args.folder)
+        print(
+            f"gate LOO-CV on the tune half: F1 {g['cv_f1']:.4f} (scorer alone {g['scorer_only_f1']:.4f}); "
+            f"chosen share {g['share']}, trafilatura on {g['fired']:.0%} of tune pages; "
+            f"article.py uses share {g['current']}"
+        )
+    rows = summary_rows(results)
+    for row in rows:
+        if summary is not None:
+            summary.record(
+                "extraction", row["name"], row["target"], str(row["measured"]), row["anchor"], row["passed"]
+            )
+    ok = passed(results)
+    test = results[(OURS, "test")]
+    print(
+        f"target on the test half: F1 >= {TARGET_F1} and >= {TARGET_PAGES_PER_S:.0f} pages/s; measured "
+        f"F1 {test.f1:.4f}, {test.pages_per_s:.1f} pages/s: {'MET' if ok else 'NOT MET'}"
+    )
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

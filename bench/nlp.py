@@ -16,6 +16,11 @@ it). Results vary with the load on the machine: raw and full alternate, and the 
 Texts: article bodies (../shared/data/articles/ground-truth.json) and the tweets/NYT snippets
 (../shared/data/sentiment). Skips cleanly when ../shared/data is absent.
 
+Issue 11 adds a third timing, "with embedding sentiment": the full stage plus the MiniLM document
+sentiment the enrich stage computes for routed documents (news by default; here the article bodies
+and NYT snippets count as news, the tweets as social text). The issue allows the stage to drop to
+0.6x raw spaCy for that.
+
 Run: .venv/bin/python -m bench.nlp [--limit N] [--processes 1 2] [--repeat 2]
      .venv/bin/python -m bench.nlp --processes --rss 10
 """
@@ -34,21 +39,24 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / ".." / "shared" / "data"
 
 
-def load_corpus(limit: int | None = None) -> list[str]:
-    texts: list[str] = []
+def load_corpus(limit: int | None = None, with_sources: bool = False) -> list[str] | list[tuple[str, str]]:
+    """The texts (or (source, text) pairs): article bodies and NYT snippets count as "news",
+    tweets as social text ("reddit"), which is how the sentiment router would treat them."""
+    texts: list[tuple[str, str]] = []
     truth = DATA / "articles" / "ground-truth.json"
     if truth.exists():
         for item in json.loads(truth.read_text(encoding="utf-8")).values():
             body = item.get("articleBody") if isinstance(item, dict) else None
             if body:
-                texts.append(body)
-    for name in ("tweets_dev.tsv", "nytEditorialSnippets_dev.tsv"):
+                texts.append(("news", body))
+    for name, source in (("tweets_dev.tsv", "reddit"), ("nytEditorialSnippets_dev.tsv", "news")):
         path = DATA / "sentiment" / name
         if path.exists():
             with open(path, encoding="utf-8", newline="") as fh:
-                texts += [r["text"] for r in csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
-                          if r.get("text")]
-    return texts[:limit] if limit else texts
+                rows = csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
+                texts += [(source, r["text"]) for r in rows if r.get("text")]
+    texts = texts[:limit] if limit else texts
+    return texts if with_sources else [t for _, t in texts]
 
 
 def peak_rss_mb() -> float:
@@ -99,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline.config import Settings
     from transforms.enrich import ZONE_SIZE, ZONE_WORDS, Enricher, adaptive_batch_size
 
-    texts = load_corpus(args.limit)
+    sourced = load_corpus(args.limit, with_sources=True)
+    texts = [t for _, t in sourced]
     words = sum(len(t.split()) for t in texts)
     settings = Settings(data_dir=REPO / "data")
     print(f"corpus: {len(texts)} texts, {words} words; model {settings.nlp.spacy_model}")
@@ -131,13 +140,34 @@ def main(argv: list[str] | None = None) -> int:
         for _a in enricher.analyze_texts(texts, n_process=n):
             pass
 
+    # Issue 11: what the stage does after spaCy for documents routed to the embedding sentiment
+    # model (Enricher.enrich_documents): embed them, batched, and re-score their document sentiment.
+    router = enricher.sentiment_router
+    routed = [i for i, (source, text) in enumerate(sourced) if router.routes(source, text)]
+    routed_words = sum(len(texts[i].split()) for i in routed)
+
+    def stage_run(n: int) -> None:
+        analyses = list(enricher.analyze_texts(texts, n_process=n))
+        keep = [i for i in routed if analyses[i]["skipped"] is None]
+        router.score_analyses([texts[i] for i in keep], [analyses[i].get("sentences") or [] for i in keep])
+
+    if routed:
+        print(f"sentiment routing: {len(routed)} texts ({routed_words} words) from sources "
+              f"{router.config.sources} get the MiniLM model (<= {router.model.max_tokens} word pieces each, "
+              f"{router.embedder.threads} onnxruntime threads)")
     for n in args.processes:
-        raw_wps, full_wps = paired_words_per_s((lambda n=n: raw_run(n), lambda n=n: full_run(n)), words,
-                                               args.repeat)
+        runs = (lambda n=n: raw_run(n), lambda n=n: full_run(n))
+        if routed:
+            runs += (lambda n=n: stage_run(n),)
+        raw_wps, full_wps, *stage = paired_words_per_s(runs, words, args.repeat)
+        stage_wps = stage[0] if stage else full_wps
         results[f"n_process={n}"] = {"raw_words_per_s": round(raw_wps), "full_words_per_s": round(full_wps),
-                                     "ratio": round(full_wps / raw_wps, 3)}
+                                     "ratio": round(full_wps / raw_wps, 3),
+                                     "stage_with_embedding_words_per_s": round(stage_wps),
+                                     "stage_with_embedding_ratio": round(stage_wps / raw_wps, 3)}
         print(f"n_process={n}: raw nlp.pipe {raw_wps:,.0f} words/s | full enrich {full_wps:,.0f} words/s | "
-              f"ratio {full_wps / raw_wps:.2f}", flush=True)
+              f"ratio {full_wps / raw_wps:.2f} | with embedding sentiment for routed texts "
+              f"{stage_wps:,.0f} words/s, ratio {stage_wps / raw_wps:.2f}", flush=True)
     if args.rss:
         # One process, so this process's RSS is the whole stage's memory (workers would hide it).
         print(f"long run: full enrich over {args.rss}x the corpus ({args.rss * words:,} words), memory zones "

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import summary
 from extractors.reddit.parse import parse_records, things_in_payload
 from pipeline.config import load_settings
 
@@ -93,7 +94,7 @@ def requests_per_night(settings: Any, posts_per_source: int,
                 split_sources * math.ceil(cfg.listing_cap / 100)}
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cassettes", type=Path, default=DEFAULT_CASSETTES)
     parser.add_argument("--config", default=None, help="settings overlay (default: config/pipeline.toml)")
@@ -106,8 +107,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         things, docs, rate = parse_speed(records)
         print(f"parse: {len(records)} recorded responses, {things} things -> {docs} documents; "
               f"{rate:,.0f} items/s (best of 5, one core)")
+        summary.record("reddit", "recorded listings parsed", "all cassettes parse", f"{docs} documents",
+                       "", docs > 0)
     else:
         print(f"parse: skipped, no cassettes at {args.cassettes}")
+        summary.missing("reddit", "recorded listings parsed", "all cassettes parse",
+                        f"no cassettes at {args.cassettes}")
 
     est = requests_per_night(load_settings(args.config), args.posts_per_source, args.comments_per_subreddit)
     capped = "; capped by max_items_per_listing: streams stay incomplete" if est["streams_capped"] else ""
@@ -122,7 +127,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"per-run cap: {est['cap']} requests ({est['cap'] / BUDGET_PER_MINUTE:.0f} min); "
           f"the estimate {verdict}; each search that hits the listing cap adds up to "
           f"{est['split_pages_per_capped_search']} listing pages")
+    # The target is that a typical night (the low estimate) completes within one run's cap; the high
+    # estimate (every comment tree expanded) may not, by design: the run stops partial and resumes.
+    fits = est["low"] <= est["cap"]
+    summary.record("reddit", "requests/night (typical)", f"<= {est['cap']} per-run cap",
+                   f"{est['low']} (worst case {est['high']})", f"Reddit budget {BUDGET_PER_MINUTE}/min", fits)
+    return 0 if fits else 1
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

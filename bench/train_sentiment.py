@@ -1,17 +1,27 @@
-"""Train the sentiment model on the human-rated sets and report grouped k-fold CV figures.
+"""Train the two sentiment models on the *tune* half of the human-rated sets; measure on the *test* half.
 
-Why grouped CV: the NYT snippets come several per editorial (id "12_3" is snippet 3 of editorial
-12) and a few texts appear twice; if snippets of one editorial sat in both train and test, the
-model could learn the editorial's topic words and the figure would flatter it. Groups are the
-editorial (NYT) or the tweet, merged when two rows have the same text; a group's fold is
-crc32(group) % k, so folds are deterministic. Only these out-of-fold figures are ever reported;
-the shipped model is then fitted on all rows (its in-sample score is meaningless and not printed).
+The models (transforms/sentiment_model.py):
+- ``lexicon``: ridge over VADER-derived sentence features + 4,096 hashed words
+  (transforms/sentiment_model.json). Cheap; scores every sentence and every document not routed.
+- ``embedding``: the same features plus a 384-d all-MiniLM-L6-v2 embedding of the text
+  (transforms/sentiment_embed_model.json). Costs a transformer pass, so only documents routed to
+  it get it (transforms.sentiment.DocumentSentimentRouter: news articles by default).
 
-Both sets are trained together (one model serves Reddit comments and news articles alike), and r is
-reported per set on the out-of-fold predictions, passed through the product's -1..1 scale.
+Protocol (issue 11, ../shared/README.md):
+- Split once by bench/split.py ``half_of(row id)``. Everything fitted or chosen (coefficients,
+  ridge penalties) sees the tune half only; the test half is scored once, by the shipped models.
+- Penalties are chosen by grouped k-fold CV inside the tune half. The tune-half figure we print
+  is *nested*: for each outer fold, penalties are re-chosen by an inner CV on the outer training
+  part only, so the figure does not flatter the selection.
+- Why grouped folds: NYT snippets come several per editorial (id "12_3" is snippet 3 of editorial
+  12) and a few texts appear twice; folds keep a group together (groups = editorial / tweet,
+  merged on equal text; fold = crc32(salt + group) % k). The split rule itself is per row id, as
+  the project fixed it, so snippets of one editorial can sit in both halves.
+- Both sets train one model (the pipeline cannot tell a "tweet" from a "snippet"); r is
+  reported per set, on predictions passed through the product's -1..1 scale.
 
-Run: .venv/bin/python -m bench.train_sentiment [--folds 5] [--write] [--limit N]
-     (--write rewrites transforms/sentiment_model.json; skips cleanly when the data is absent)
+Run: .venv/bin/python -m bench.train_sentiment [--write] [--limit N] [--cache DIR]
+     (--write rewrites both model JSON files; exits 2 when the data is absent)
 """
 
 from __future__ import annotations
@@ -22,15 +32,21 @@ import json
 import sys
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / ".." / "shared" / "data" / "sentiment"
 SETS = {"tweets": "tweets_dev.tsv", "nyt": "nytEditorialSnippets_dev.tsv"}
-LAMBDA = 1.0
-BOW_PENALTY = 3.0
+FOLDS = 5
+INNER_FOLDS = 3
+# Penalty grids searched by CV on the tune half. Lexicon model: lam on the dense block, lam *
+# bow_penalty on the hashed words (kernel solves cost seconds each, so the grid is small).
+# Embedding model: lam on the dense block, lam * emb_penalty on the embedding (cheap primal solves).
+GRID_LEXICON = tuple((lam, bow, 1.0) for lam in (0.3, 1.0, 3.0) for bow in (1.0, 3.0, 10.0))
+GRID_EMBEDDING = tuple((lam, 1.0, emb) for lam in (1.0, 3.0, 10.0, 30.0, 100.0)
+                       for emb in (0.01, 0.03, 0.1, 0.3, 1.0, 3.0))
 
 
 @dataclass
@@ -39,6 +55,12 @@ class RatedSet:
     ratings: list[float]
     sets: list[str]  # "tweets" / "nyt" per row
     groups: list[str]
+    ids: list[str] = field(default_factory=list)  # the row's `id` column (the split key)
+
+    def subset(self, rows: list[int]) -> RatedSet:
+        return RatedSet([self.texts[i] for i in rows], [self.ratings[i] for i in rows],
+                        [self.sets[i] for i in rows], [self.groups[i] for i in rows],
+                        [self.ids[i] for i in rows] if self.ids else [])
 
 
 def load_rated(data_dir: Path = DATA, limit: int | None = None) -> RatedSet:
@@ -47,6 +69,7 @@ def load_rated(data_dir: Path = DATA, limit: int | None = None) -> RatedSet:
     ratings: list[float] = []
     sets: list[str] = []
     groups: list[str] = []
+    ids: list[str] = []
     for name, fname in SETS.items():
         n = 0
         with open(data_dir / fname, encoding="utf-8", newline="") as fh:
@@ -62,6 +85,7 @@ def load_rated(data_dir: Path = DATA, limit: int | None = None) -> RatedSet:
                 texts.append(text)
                 ratings.append(rating)
                 sets.append(name)
+                ids.append(rid)
                 groups.append(f"{name}:{rid.split('_')[0] if name == 'nyt' else rid}")
                 n += 1
                 if limit and n >= limit:
@@ -83,11 +107,21 @@ def load_rated(data_dir: Path = DATA, limit: int | None = None) -> RatedSet:
                 parent[a] = b
         else:
             first[key] = g
-    return RatedSet(texts, ratings, sets, [find(g) for g in groups])
+    return RatedSet(texts, ratings, sets, [find(g) for g in groups], ids)
 
 
-def fold_of(group: str, k: int) -> int:
-    return zlib.crc32(group.encode("utf-8")) % k
+def halves(data: RatedSet) -> dict[str, list[int]]:
+    """Row indices of the tune and test halves (bench/split.py's rule on the row id)."""
+    from bench.split import half_of
+
+    out: dict[str, list[int]] = {"tune": [], "test": []}
+    for i, rid in enumerate(data.ids):
+        out[half_of(rid)].append(i)
+    return out
+
+
+def fold_of(group: str, k: int, salt: str = "") -> int:
+    return zlib.crc32(f"{salt}{group}".encode()) % k
 
 
 def sentence_parts_for(texts: list[str]) -> list[list[Any]]:
@@ -108,84 +142,263 @@ def sentence_parts_for(texts: list[str]) -> list[list[Any]]:
     return out
 
 
+def embeddings_for(texts: list[str], max_tokens: int, cache: Path | None = None) -> Any:
+    """[n, 384] MiniLM embeddings (the product's embedder); cached as .npy keyed by the texts'
+    hash when ``cache`` is a directory, because embedding both sets takes about a minute."""
+    import hashlib
+
+    import numpy as np
+
+    from transforms.embeddings import MiniLMEmbedder
+
+    path = None
+    if cache is not None:
+        key = hashlib.sha256(("\x00".join(texts) + f"|{max_tokens}").encode()).hexdigest()[:16]
+        path = Path(cache) / f"minilm-{key}.npy"
+        if path.exists():
+            return np.load(path)
+    emb = MiniLMEmbedder(max_tokens=max_tokens).embed(texts)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, emb)
+    return emb
+
+
 def pearson(xs: Any, ys: Any) -> float:
     import numpy as np
 
     return float(np.corrcoef(np.asarray(xs, float), np.asarray(ys, float))[0, 1])
 
 
-def cross_validate(data: RatedSet, parts: list[list[Any]], k: int = 5, lam: float = LAMBDA,
-                   bow_penalty: float = BOW_PENALTY) -> dict[str, Any]:
-    """Grouped k-fold CV; returns per-set out-of-fold r (ours, product -1..1 scale) and VADER's r."""
+# ------------------------------------------------------------------ fast ridge CV (kernel form)
+class _Grams:
+    """The lexicon model's CV in kernel form: the hashed-word Gram matrix over the tune rows is
+    computed once, so each fold and penalty costs one n x n solve (n = training rows < 4,112
+    features)."""
+
+    def __init__(self, dense: Any, bow: Any) -> None:
+        self.dense = dense
+        self.gb = bow @ bow.T
+
+    def predict_grid(self, tr: Any, ev: Any, y: Any, grid: list[tuple[float, float, float]]) -> list[Any]:
+        """For each (lam, bow_penalty, _) in ``grid``: ridge fitted on rows ``tr`` (penalties as
+        transforms.sentiment_model.fit), predicted ratings on rows ``ev``. Centering and the dense
+        z-scoring use ``tr`` only."""
+        import numpy as np
+
+        zc = _zscored(self.dense, tr)
+        idx = np.r_[tr, ev]
+        n = len(tr)
+        sub = self.gb[np.ix_(idx, tr)]
+        col = sub.mean(1)  # x_i . mu for every row i (mu: mean of the training rows)
+        kb = sub - col[:, None] - col[:n][None, :] + col[:n].mean()
+        kz = zc[idx] @ zc[tr].T
+        ym = y[tr].mean()
+        out = []
+        for lam, bow_penalty, _ in grid:
+            k = kz + kb / bow_penalty
+            alpha = np.linalg.solve(k[:n] + lam * np.eye(n), y[tr] - ym)
+            out.append(ym + k[n:] @ alpha)
+        return out
+
+
+class _Primal:
+    """The embedding model's CV in primal form: 16 dense + 384 embedding features, so each fold
+    and penalty is a 400 x 400 solve."""
+
+    def __init__(self, dense: Any, emb: Any) -> None:
+        self.dense = dense
+        self.emb = emb
+
+    def predict_grid(self, tr: Any, ev: Any, y: Any, grid: list[tuple[float, float, float]]) -> list[Any]:
+        import numpy as np
+
+        zc = _zscored(self.dense, tr)
+        e = self.emb - self.emb[tr].mean(0)
+        x = np.hstack([zc, e])
+        xtx = x[tr].T @ x[tr]
+        xty = x[tr].T @ (y[tr] - y[tr].mean())
+        d = zc.shape[1]
+        out = []
+        for lam, _, emb_penalty in grid:
+            pen = np.r_[np.full(d, lam), np.full(e.shape[1], lam * emb_penalty)]
+            w = np.linalg.solve(xtx + np.diag(pen), xty)
+            out.append(y[tr].mean() + x[ev] @ w)
+        return out
+
+
+def _zscored(dense: Any, tr: Any) -> Any:
+    """Dense features z-scored and centred with the training rows' statistics (as fit does)."""
+    mean, scale = dense[tr].mean(0), dense[tr].std(0)
+    scale[scale < 1e-9] = 1.0
+    z = (dense - mean) / scale
+    return z - z[tr].mean(0)
+
+
+def _grid(with_emb: bool) -> list[tuple[float, float, float]]:
+    return list(GRID_EMBEDDING if with_emb else GRID_LEXICON)
+
+
+def _clip(r: Any) -> Any:
     import numpy as np
 
-    from transforms.sentiment_model import design_matrix, fit
+    from transforms.sentiment_model import RATING_SCALE
 
-    dense, bow = design_matrix(parts)
-    y = np.asarray(data.ratings, float)
-    folds = np.array([fold_of(g, k) for g in data.groups])
-    pred = np.zeros(len(y))
+    return np.clip(r / RATING_SCALE, -1.0, 1.0)
+
+
+def _folds(rows: Any, groups: list[str], k: int, salt: str) -> Any:
+    import numpy as np
+
+    folds = np.array([fold_of(groups[i], k, salt) for i in rows])
     for f in range(k):
-        test = folds == f
-        if not test.any() or test.all():
+        if not (folds == f).any() or (folds == f).all():
             raise ValueError(f"fold {f} is empty or holds everything: too few groups for {k} folds")
-        model = fit(dense[~test], bow[~test], y[~test], lam, bow_penalty)
-        pred[test] = [model.predict(parts[i]) for i in np.flatnonzero(test)]
-    names = np.array(data.sets)
-    from transforms.sentiment import vader_compound
+    return folds
 
+
+def _cv_choose(grams: _Grams | _Primal, rows: Any, groups: list[str], y: Any, k: int, salt: str,
+               with_emb: bool) -> tuple[float, float, float]:
+    """Penalties with the best grouped k-fold CV r (product -1..1 scale) over ``rows``."""
+    import numpy as np
+
+    grid = _grid(with_emb)
+    folds = _folds(rows, groups, k, salt)
+    preds = np.zeros((len(grid), len(rows)))
+    for f in range(k):
+        ev = folds == f
+        for g, p in enumerate(grams.predict_grid(rows[~ev], rows[ev], y, grid)):
+            preds[g, ev] = p
+    scores = [pearson(_clip(p), y[rows]) for p in preds]
+    return grid[int(np.argmax(scores))]
+
+
+def nested_cv(grams: _Grams | _Primal, rows: Any, groups: list[str], y: Any, with_emb: bool,
+              k: int = FOLDS, inner: int = INNER_FOLDS) -> tuple[Any, list[tuple[float, float, float]]]:
+    """Out-of-fold predictions over ``rows`` where each outer fold's penalties were chosen by an
+    inner grouped CV on that fold's training rows only; also the penalties each fold chose."""
+    import numpy as np
+
+    folds = _folds(rows, groups, k, "")
+    pred = np.zeros(len(rows))
+    chosen = []
+    for f in range(k):
+        ev = folds == f
+        params = _cv_choose(grams, rows[~ev], groups, y, inner, f"inner{f}-", with_emb)
+        chosen.append(params)
+        pred[ev] = grams.predict_grid(rows[~ev], rows[ev], y, [params])[0]
+    return _clip(pred), chosen
+
+
+# ------------------------------------------------------------------ the whole protocol
+@dataclass
+class Features:
+    parts: list[list[Any]]
+    dense: Any
+    bow: Any
+    emb: Any
+
+
+def features_for(data: RatedSet, max_tokens: int, cache: Path | None = None) -> Features:
+    from transforms.sentiment_model import design_matrix
+
+    parts = sentence_parts_for(data.texts)
+    dense, bow = design_matrix(parts)
+    return Features(parts, dense, bow, embeddings_for(data.texts, max_tokens, cache))
+
+
+def run_protocol(data: RatedSet, feats: Features, max_tokens: int) -> dict[str, Any]:
+    """Nested CV on the tune half, penalties chosen by CV on the whole tune half, both models
+    fitted on the tune half and scored once on the test half. Returns figures and the models."""
+    import numpy as np
+
+    from transforms.sentiment import vader_compound
+    from transforms.sentiment_model import fit
+
+    split = halves(data)
+    tune, test = np.array(split["tune"]), np.array(split["test"])
+    if len(tune) < 20 or len(test) < 3:
+        raise ValueError(f"too few rows: tune {len(tune)}, test {len(test)}")
+    y = np.asarray(data.ratings, float)
+    sets = np.array(data.sets)
     vader = np.array([vader_compound(t) for t in data.texts])
-    out: dict[str, Any] = {"folds": k, "lambda": lam, "bow_penalty": bow_penalty, "sets": {}}
-    for name in SETS:
-        m = names == name
-        if m.sum() < 3:
-            continue
-        out["sets"][name] = {"n": int(m.sum()), "groups": len({g for g, s in zip(data.groups, data.sets,
-                                                                                 strict=True) if s == name}),
-                             "r_cv": round(pearson(pred[m], y[m]), 4),
-                             "r_vader": round(pearson(vader[m], y[m]), 4)}
+    out: dict[str, Any] = {"folds": FOLDS, "inner_folds": INNER_FOLDS, "models": {}, "vader": {},
+                           "n": {}, "split": "bench/split.py half_of(row id)"}
+    for half, rows in (("tune", tune), ("test", test)):
+        for name in SETS:
+            m = rows[sets[rows] == name]
+            out["n"][f"{half}/{name}"] = int(len(m))
+            out["vader"][f"{half}/{name}"] = round(pearson(vader[m], y[m]), 4) if len(m) > 2 else None
+    shipped = {}
+    for model_name, with_emb in (("lexicon", False), ("embedding", True)):
+        grams = _Primal(feats.dense[tune], feats.emb[tune]) if with_emb else _Grams(feats.dense[tune],
+                                                                                       feats.bow[tune])
+        local = np.arange(len(tune))
+        y_t = y[tune]
+        nested_pred, per_fold = nested_cv(grams, local, [data.groups[i] for i in tune], y_t, with_emb)
+        params = _cv_choose(grams, local, [data.groups[i] for i in tune], y_t, FOLDS, "", with_emb)
+        lam, bow_pen, emb_pen = params
+        res: dict[str, Any] = {"lambda": lam, "bow_penalty": None if with_emb else bow_pen,
+                               "emb_penalty": emb_pen if with_emb else None,
+                               "nested_fold_choices": per_fold, "r": {}}
+        for name in SETS:
+            m = sets[tune] == name
+            res["r"][f"tune_cv/{name}"] = round(pearson(nested_pred[m], y_t[m]), 4) if m.sum() > 2 else None
+        model = fit(feats.dense[tune], None if with_emb else feats.bow[tune], y_t, lam, bow_pen,
+                    emb=feats.emb[tune] if with_emb else None, emb_penalty=emb_pen,
+                    max_tokens=max_tokens if with_emb else 0)
+        # Test half: through the shipped model's own predict (the product path), once.
+        pred = np.array([model.predict(feats.parts[i], feats.emb[i] if with_emb else None) for i in test])
+        for name in SETS:
+            m = sets[test] == name
+            res["r"][f"test/{name}"] = round(pearson(pred[m], y[test][m]), 4) if m.sum() > 2 else None
+        out["models"][model_name] = res
+        shipped[model_name] = model
+    out["_shipped"] = shipped
     return out
 
 
-def train(data: RatedSet, parts: list[list[Any]], cv: dict[str, Any]) -> Any:
-    """The production model: fitted on every row; carries the CV figures as provenance only."""
-    import numpy as np
-
-    from transforms.sentiment_model import design_matrix, fit
-
-    dense, bow = design_matrix(parts)
-    meta = {"trained_on": {s: cv["sets"].get(s, {}).get("n") for s in SETS}, "cv": cv,
-            "note": "figures in cv are grouped k-fold out-of-fold; in-sample scores are not reported"}
-    return fit(dense, bow, np.asarray(data.ratings, float), cv["lambda"], cv["bow_penalty"], meta)
+def provenance(result: dict[str, Any], model_name: str) -> dict[str, Any]:
+    """What the model file records about how it was fitted (figures for reference only: the bench
+    and the tests recompute them)."""
+    res = result["models"][model_name]
+    return {"trained_on": "tune half of ../shared/data/sentiment (bench/split.py)",
+            "n": result["n"], "lambda": res["lambda"], "bow_penalty": res["bow_penalty"],
+            "emb_penalty": res["emb_penalty"], "r": res["r"], "vader": result["vader"]}
 
 
 def main(argv: list[str] | None = None) -> int:
+    from transforms.embeddings import DEFAULT_MAX_TOKENS
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--limit", type=int, default=None, help="rows per set (default: all)")
-    parser.add_argument("--write", action="store_true", help="fit on all rows and write the model JSON")
-    parser.add_argument("--out", type=Path, default=None, help="model path (default: transforms/...)")
+    parser.add_argument("--write", action="store_true", help="write both model JSON files")
+    parser.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS)
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="directory to cache embeddings in (e.g. /tmp)")
     args = parser.parse_args(argv)
     if not DATA.is_dir():
-        print(f"SKIP: {DATA.resolve()} not present (third-party sentiment sets live in ../shared)")
-        return 0
-    from transforms.sentiment_model import DEFAULT_MODEL
+        print(f"ERROR: {DATA.resolve()} not present (third-party sentiment sets live in ../shared)")
+        return 2
+    from transforms.sentiment_model import DEFAULT_EMBED_MODEL, DEFAULT_MODEL
 
     started = time.perf_counter()
     data = load_rated(DATA, args.limit)
-    print(f"{len(data.texts)} rated texts, {len(set(data.groups))} groups; sentence-splitting...", flush=True)
-    parts = sentence_parts_for(data.texts)
-    cv = cross_validate(data, parts, args.folds)
-    for name, res in cv["sets"].items():
-        print(f"{name:7s} n={res['n']:5d} groups={res['groups']:5d}  {args.folds}-fold CV r={res['r_cv']:.3f}"
-              f"  (VADER r={res['r_vader']:.3f})")
+    print(f"{len(data.texts)} rated texts; sentence-splitting and embedding...", flush=True)
+    feats = features_for(data, args.max_tokens, args.cache)
+    result = run_protocol(data, feats, args.max_tokens)
+    for name, res in result["models"].items():
+        print(f"{name:9s} lam={res['lambda']} bow={res['bow_penalty']} emb={res['emb_penalty']}  " +
+              "  ".join(f"{k}={v:.3f}" for k, v in res["r"].items()))
+    print("vader     " + "  ".join(f"{k}={v:.3f}" for k, v in result["vader"].items()))
     if args.write:
-        model = train(data, parts, cv)
-        out = args.out or DEFAULT_MODEL
-        out.write_text(json.dumps(model.to_json(), separators=(",", ":")) + "\n", encoding="utf-8")
-        print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KB)")
+        for name, path in (("lexicon", DEFAULT_MODEL), ("embedding", DEFAULT_EMBED_MODEL)):
+            model = result["_shipped"][name]
+            model = type(model)(**{**model.__dict__, "meta": provenance(result, name)})
+            path.write_text(json.dumps(model.to_json(), separators=(",", ":")) + "\n", encoding="utf-8")
+            print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KB)")
     print(f"done in {time.perf_counter() - started:.0f}s")
-    print(json.dumps(cv))
+    print(json.dumps({k: v for k, v in result.items() if k != "_shipped"}))
     return 0
 
 

@@ -23,6 +23,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+from bench import summary
 from pipeline.config import Settings
 from pipeline.context import RunContext
 from warehouse.db import connect
@@ -92,6 +93,8 @@ def bench_load(root: Path, n_mentions: int) -> None:
     dt2 = time.perf_counter() - t0
     n = con.execute("SELECT count(*) FROM core.mentions").fetchone()[0]
     _say(f"[load] same night again (replace, idempotent): {dt2:.2f} s, core.mentions still {n:,}")
+    summary.record("warehouse", "re-load of a night adds no rows", f"core.mentions = {counts['mentions']:,}",
+                   f"{n:,} ({counts['mentions'] / dt:,.0f} mention rows/s)", "", n == counts["mentions"])
     con.close()
 
 
@@ -161,9 +164,14 @@ def main(argv: list[str] | None = None) -> int:
         t365 = bench_marts(root, 365, args.docs_per_night)
         _say(f"[marts] ratio 365/30 = {t365 / t30:.2f} "
              "(about 1 means cost follows the new night, not the history)")
+        ratio = t365 / t30
+        summary.record("warehouse", "mart refresh, 365 vs 30 nights of history", "ratio <= 1.5",
+                       f"{ratio:.2f} ({t30 * 1000:.0f} / {t365 * 1000:.0f} ms)",
+                       "full rebuild grows with history",
+                       ratio <= 1.5)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    return 0
+    return 0 if all(r.passed for r in summary.ROWS if r.bench == "warehouse") else 1
 
 
 if __name__ == "__main__":

@@ -12,9 +12,11 @@ Nightly social listening for live-stream commerce (TikTok Shop, Whatnot, TalkSho
 | `load` | swaps the night into DuckDB (`core.*`, `ops.*`) in one transaction |
 | `build_marts` | refreshes `marts.*` for the days this night touched |
 | `report` | writes the newsletter (Markdown, HTML, JSON, charts) to `data/reports/<night>/` |
+| `record_night` | always runs last (`all_done`): whatever failed, the night's source runs, per-URL errors and per-document outcomes reach `ops.*`, and `ops.runs` says which stage failed and why |
 
 The two extract tasks are independent: `enrich` runs when both are done, whatever their state,
-and works with what landed. A run with logical date *D* processes the night *D - 1 day* (UTC).
+and works with what landed. Deterministic failures (quality gate, bad config or credentials) fail
+at once; only transient ones are retried. A run with logical date *D* processes the night *D - 1 day* (UTC).
 Settings come from `config/` (overlay with `PULSE_CONFIG`); Reddit credentials from
 `PULSE_REDDIT_CLIENT_ID`/`PULSE_REDDIT_CLIENT_SECRET` or the connection `reddit_default`.
 
@@ -48,18 +50,25 @@ def _ctx(context):
     return run_context_from_airflow(context)
 
 
-def _no_pointless_retry(stage, ctx):
-    """Run an extract stage; a failure no retry can fix (bad credentials) fails the task at once."""
-    from extractors.source_run import SourceFailed
+def _run(name, context, **kwargs):
+    """Run one stage; a failure no retry can fix fails the task at once, others keep the retries.
+
+    Deterministic failures (quality gate, bad config, bad credentials, a batch breaking the load
+    contract: ``pipeline.airflow_support.is_deterministic``) raise AirflowFailException instead of
+    waiting out two retries with backoff. ``stages.run_stage`` notes the failure for the final
+    ``record_night`` task.
+    """
+    from pipeline import stages
+    from pipeline.airflow_support import is_deterministic
 
     try:
-        return stage(ctx)
-    except SourceFailed as exc:
-        if exc.retryable:
+        return stages.run_stage(name, _ctx(context), **kwargs)
+    except Exception as exc:
+        if not is_deterministic(exc):
             raise
         from airflow.sdk.exceptions import AirflowFailException
 
-        raise AirflowFailException(str(exc)) from None
+        raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
 
 
 @dag(
@@ -75,49 +84,51 @@ def _no_pointless_retry(stage, ctx):
 def live_commerce_nightly():
     @task
     def extract_reddit(**context) -> dict:
-        from pipeline import stages
-
-        return _no_pointless_retry(stages.extract_reddit, _ctx(context))
+        return _run("extract_reddit", context)
 
     @task
     def extract_news(**context) -> dict:
-        from pipeline import stages
-
-        return _no_pointless_retry(stages.extract_news, _ctx(context))
+        return _run("extract_news", context)
 
     @task(trigger_rule="all_done")
     def enrich(**context) -> dict:
-        from pipeline import stages
-
-        return stages.enrich(_ctx(context))
+        return _run("enrich", context)
 
     @task
     def validate(**context) -> dict:
-        from pipeline import stages
-
-        return stages.validate(_ctx(context))
+        return _run("validate", context)
 
     @task
     def load(**context) -> dict:
-        from pipeline import stages
-
-        return stages.load(_ctx(context))
+        return _run("load", context)
 
     @task
     def build_marts(**context) -> dict:
-        from pipeline import stages
-
-        return stages.build_marts(_ctx(context))
+        return _run("build_marts", context)
 
     @task
     def report(**context) -> dict:
+        return _run("report", context)
+
+    @task(trigger_rule="all_done")
+    def record_night(**context) -> dict:
+        """Always runs last: the night's source runs, per-URL errors and per-document outcomes
+        reach ops.* whatever failed, and ops.runs says which stage failed and why. Fails (without
+        retry) when the night failed, so the DAG run is marked failed too."""
         from pipeline import stages
 
-        return stages.report(_ctx(context))
+        try:
+            return stages.record_night(_ctx(context))
+        except stages.NightFailed as exc:
+            from airflow.sdk.exceptions import AirflowFailException
 
+            raise AirflowFailException(str(exc)) from None
+
+    extracts = [extract_reddit(), extract_news()]
     enriched = enrich()
-    [extract_reddit(), extract_news()] >> enriched
-    enriched >> validate() >> load() >> build_marts() >> report()
+    extracts >> enriched
+    reported = enriched >> validate() >> load() >> build_marts() >> report()
+    [*extracts, reported] >> record_night()
 
 
 live_commerce_nightly()

@@ -46,7 +46,10 @@ class RawLanding:
         """Land one exchange; returns its raw_ref."""
         record = {"fetched_at": datetime.now(UTC).isoformat(), **record}
         with self._lock:
-            self._fh.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+            # ensure_ascii: every character, lone surrogates (JSON "\ud800") and controls included,
+            # becomes a plain-ASCII escape that json.loads turns back into the same str. With
+            # ensure_ascii=False a lone surrogate raised UnicodeEncodeError and lost the whole page.
+            self._fh.write(json.dumps(record, ensure_ascii=True, sort_keys=True) + "\n")
             self.lines += 1
             return f"{self._relative}:{self.lines}"
 

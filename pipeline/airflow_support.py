@@ -23,3 +23,30 @@ def run_context_from_airflow(context: dict[str, Any]) -> RunContext:
     if logical is None:
         raise ValueError("this task needs a logical date (trigger the DAG with one)")
     return RunContext.for_night(load_settings(), night_for_logical_date(logical), run_id=context["run_id"])
+
+
+def is_deterministic(exc: BaseException) -> bool:
+    """Would another try of the same task fail the same way? Then the DAG fails it at once.
+
+    Why: retries (with exponential backoff) delayed a quality-gate failure by ~15 minutes and
+    helped nothing. Deterministic: the quality gate, bad configuration (settings, gazetteer,
+    themes, sentiment model), bad credentials, a batch breaking the load contract, and the final
+    recording task's report of a failed night. Everything else (network, a locked warehouse, a
+    killed worker) keeps Airflow's retries. Imports are lazy: the DAG file imports this module.
+    """
+    from extractors.source_run import SourceFailed
+    from pipeline.config import ConfigError
+
+    if isinstance(exc, SourceFailed):
+        return not exc.retryable
+    if isinstance(exc, ConfigError):
+        return True
+    name = type(exc).__name__
+    if name in ("QualityGateFailed", "NightFailed", "AuthError", "GazetteerError", "ThemesError",
+                "SentimentModelError", "MigrationError"):
+        return True
+    if name == "LoadError":
+        # A contract violation is deterministic; a DuckDB I/O error underneath (disk, lock) is not.
+        cause = exc.__cause__
+        return not (cause is not None and type(cause).__name__ in ("IOException", "OutOfMemoryException"))
+    return False

@@ -57,6 +57,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_enrich(args: argparse.Namespace) -> int:
+    from pipeline.jsonl import dumps_line
     from transforms.enrich import Enricher, enrich_jsonl_lines, text_from_path
 
     enricher = Enricher(load_settings())
@@ -67,7 +68,7 @@ def cmd_enrich(args: argparse.Namespace) -> int:
         with stream:
             # Batched (nlp.pipe over up to 64 texts), one model load, ids kept, input order kept.
             for row in enrich_jsonl_lines(enricher, stream):
-                print(json.dumps(row, ensure_ascii=False), flush=True)
+                print(dumps_line(row), flush=True)  # ASCII escapes if an id holds a lone surrogate
         return 0
     if not args.path:
         raise UserError("give a PATH (text or HTML file) or --jsonl FILE")

@@ -75,6 +75,26 @@ class NewsSettings:
     per_host_delay_s: float = 1.0
     # Private/loopback hosts are refused unless listed here (the demo allows 127.0.0.1).
     allow_private_hosts: tuple[str, ...] = ()
+    # Absolute deadline for one response (headers + body), enforced while reading: a server that
+    # drips a byte every few seconds never trips the per-read timeout, so only this cuts it.
+    response_deadline_s: float = 60.0
+    # Same-run retries of transient answers (500/502/503/504, 429, connection resets): at most
+    # max_retries more tries per URL, waiting retry_backoff_s * 2**n, or the server's Retry-After
+    # capped at max_retry_after_s; every try still goes through robots and the per-host delay.
+    max_retries: int = 2
+    retry_backoff_s: float = 1.0
+    max_retry_after_s: float = 30.0
+    # Every HTTP exchange of one news run (feeds, robots, pages, retries): past it, URLs are
+    # recorded as "budget" errors instead of fetched.
+    max_requests_per_run: int = 2000
+
+    def __post_init__(self) -> None:
+        problems = [f"{name} must be >= 0" for name in
+                    ("max_retries", "retry_backoff_s", "max_retry_after_s") if getattr(self, name) < 0]
+        problems += [f"{name} must be > 0" for name in
+                     ("response_deadline_s", "max_requests_per_run") if getattr(self, name) <= 0]
+        if problems:
+            raise ConfigError(f"bad [news] settings: {'; '.join(problems)}")
 
 
 @dataclass(frozen=True)
@@ -84,6 +104,25 @@ class NlpSettings:
     themes: str = "themes.toml"
     batch_size: int = 64
     n_process: int = 1
+    # NLP input cap per document (characters; spaCy refuses > nlp.max_length = 1,000,000 and its
+    # parser needs ~1 GB per 100k characters). A longer text is analysed up to the last paragraph
+    # or word break before the cap; the document keeps its full text and records the cap
+    # (extra.nlp_capped_from = the full length).
+    max_text_chars: int = 100_000
+    # Document sentiment from MiniLM embeddings (transforms/embeddings.py) for these sources; the
+    # cheap lexicon model scores everything else, and every sentence and mention. () turns it off.
+    sentiment_embed_sources: tuple[str, ...] = ("news",)
+    sentiment_embed_min_words: int = 0       # shorter documents stay on the lexicon model
+    sentiment_embed_max_tokens: int = 0      # word pieces embedded per document; 0 = the model's 256
+    sentiment_embed_threads: int = 0         # onnxruntime intra-op threads; 0 = min(2, cores)
+
+    def __post_init__(self) -> None:
+        if min(self.sentiment_embed_min_words, self.sentiment_embed_max_tokens,
+               self.sentiment_embed_threads) < 0:
+            raise ConfigError("bad [nlp] settings: sentiment_embed_* numbers must be >= 0")
+        if not 1_000 <= self.max_text_chars <= 1_000_000:
+            raise ConfigError("bad [nlp] settings: max_text_chars must be within 1000..1000000 "
+                              f"(spaCy's max_length), got {self.max_text_chars}")
 
 
 @dataclass(frozen=True)
@@ -122,6 +161,31 @@ class QualitySettings:
 
 
 @dataclass(frozen=True)
+class RelevanceSettings:
+    """Which documents count in trend figures (transforms/relevance.py explains the score).
+
+    ``channels`` empty means "the configured subreddits": the operator chose them as live-commerce
+    communities, so everything posted there is on topic.
+    """
+
+    min_score: float = 0.5
+    exclude_off_topic: bool = True
+    channels: tuple[str, ...] = ()
+    terms: tuple[str, ...] = (
+        "live shopping", "livestream shopping", "live stream shopping", "live-stream shopping",
+        "live commerce", "livestream commerce", "live-stream commerce", "live selling",
+        "sell live", "selling live", "livestream sales", "live auction", "live auctions",
+        "live break", "live breaks", "shoppable video", "shoppable livestream", "shoppable live",
+        "livestreamer", "live seller", "live sellers", "live host", "live hosts",
+    )
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.min_score <= 1:
+            raise ConfigError(
+                f"bad [relevance] settings: min_score must be within 0..1, got {self.min_score}")
+
+
+@dataclass(frozen=True)
 class ReportSettings:
     period_days: int = 7
     top_n: int = 10
@@ -138,6 +202,7 @@ class Settings:
     nlp: NlpSettings = field(default_factory=NlpSettings)
     quality: QualitySettings = field(default_factory=QualitySettings)
     report: ReportSettings = field(default_factory=ReportSettings)
+    relevance: RelevanceSettings = field(default_factory=RelevanceSettings)
 
     # --- where things live (design.md: "Where things live") -------------------------------
     @property
@@ -212,6 +277,14 @@ def _section(cls: type, raw: dict[str, Any], name: str) -> Any:
     return cls(**values)
 
 
+def _relevance(raw: dict[str, Any], reddit: dict[str, Any]) -> RelevanceSettings:
+    settings = _section(RelevanceSettings, raw, "relevance")
+    if not settings.channels:
+        subs = tuple(reddit.get("subreddits", ()))
+        settings = RelevanceSettings(**{**settings.__dict__, "channels": subs})
+    return settings
+
+
 def _env_overrides() -> dict[str, Any]:
     """PULSE_DATA_DIR, PULSE_SPACY_MODEL, PULSE_BACKFILL_DAYS: the knobs operators flip most."""
     over: dict[str, Any] = {}
@@ -253,6 +326,7 @@ def load_settings(overlay: str | Path | None = None) -> Settings:
             nlp=_section(NlpSettings, raw.get("nlp", {}), "nlp"),
             quality=_section(QualitySettings, raw.get("quality", {}), "quality"),
             report=_section(ReportSettings, raw.get("report", {}), "report"),
+            relevance=_relevance(raw.get("relevance", {}), raw.get("reddit", {})),
         )
     except TypeError as exc:
         raise ConfigError(f"bad config value: {exc}") from exc

@@ -17,6 +17,36 @@ SOURCES = ("reddit", "news")
 KINDS = ("post", "comment", "article")
 
 _WS = re.compile(r"\s+")
+# Characters no title, body or author may carry into the warehouse or the reports: C0 controls but
+# tab and newline, DEL and C1 controls, bidi embeddings/overrides (U+202A-202E) and isolates
+# (U+2066-2069, "Trojan Source"-style reordering), and surrogates (in a str only lone ones remain:
+# JSON "\ud800" or a bad decode). Carriage returns become newlines first.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(value: str | None) -> str | None:
+    """``value`` without control, bidi-override or lone-surrogate characters (see ``_UNSAFE``).
+
+    Why here: every extractor builds a Document, so sanitising at construction covers every source
+    and ``--from-raw`` alike, while the raw landing keeps what the source sent. A lone surrogate
+    becomes U+FFFD (something was there); the rest is dropped. Clean text is returned unchanged.
+    """
+    if not isinstance(value, str) or (not _UNSAFE.search(value) and "\r" not in value):
+        return value
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return _UNSAFE.sub("", _SURROGATE.sub("\ufffd", value))
+
+
+def _clean_extra(value: Any) -> Any:
+    """Strings inside ``extra`` (flair, link URLs, ...) cleaned the same way, keys included."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(k) if isinstance(k, str) else k: _clean_extra(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_extra(v) for v in value]
+    return value
 
 
 def utc_iso(value: datetime) -> str:
@@ -78,6 +108,10 @@ class Document:
             raise ValueError(f"unknown source {self.source!r}")
         if self.kind not in KINDS:
             raise ValueError(f"unknown kind {self.kind!r}")
+        for name in ("title", "body", "author", "channel", "url", "canonical_url", "parent_id"):
+            setattr(self, name, clean_text(getattr(self, name)))
+        if self.extra:
+            self.extra = _clean_extra(self.extra)
         if self.content_hash is None:
             self.content_hash = content_hash(self.title, self.body)
 

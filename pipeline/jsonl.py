@@ -21,6 +21,20 @@ def _open(path: Path, mode: str):
     return open(path, mode, encoding="utf-8")
 
 
+def dumps_line(row: Any) -> str:
+    """One JSON line: readable UTF-8, or ASCII escapes when the row holds a lone surrogate.
+
+    Why the fallback: a str with a lone surrogate cannot be encoded as UTF-8, and one such value
+    must not make a whole batch unwritable (Documents are sanitised, but not every row is one).
+    """
+    line = json.dumps(row, ensure_ascii=False, sort_keys=True, default=str)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(row, ensure_ascii=True, sort_keys=True, default=str)
+    return line
+
+
 def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
     """Write rows atomically; returns how many were written."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -32,7 +46,7 @@ def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
     try:
         with _open(tmp_path, "w") as fh:
             for row in rows:
-                fh.write(json.dumps(row, ensure_ascii=False, sort_keys=True, default=str))
+                fh.write(dumps_line(row))
                 fh.write("\n")
                 count += 1
         os.replace(tmp_path, path)

@@ -57,11 +57,27 @@ def run_all(ctx: RunContext, from_raw: bool = False, echo: Callable[[str], None]
 
     extracts, downstream = stages.STAGES[:2], stages.STAGES[2:]
     for name in extracts:  # independent: one failing does not stop the other
-        step(name, lambda n=name: getattr(stages, n)(ctx, from_raw=from_raw), fatal=False)
+        step(name, lambda n=name: stages.run_stage(n, ctx, from_raw=from_raw), fatal=False)
     for name in downstream:
-        if not step(name, lambda n=name: getattr(stages, n)(ctx)):
+        if not step(name, lambda n=name: stages.run_stage(n, ctx)):
             break
+    _record(ctx, outcome, echo)
     return outcome
+
+
+def _record(ctx: RunContext, outcome: RunOutcome, echo: Callable[[str], None]) -> None:
+    """Like the DAG's final all_done task: whatever failed, the night's source runs, per-URL
+    errors and per-document outcomes reach ops.*, and ops.runs says which stage failed and why.
+    A recording failure is reported, never raised over the stage's own error."""
+    try:
+        stages.record_night(ctx)
+    except stages.NightFailed as exc:
+        echo(f"[record] {exc}")
+    except Exception as exc:  # noqa: BLE001
+        outcome.ok = False
+        outcome.errors["record"] = f"{type(exc).__name__}: {exc}"
+        log.debug("recording the night failed", exc_info=True)
+        echo(f"[record] FAILED to record the night in ops.*: {type(exc).__name__}: {exc}")
 
 
 def _short(result: dict[str, Any]) -> str:

@@ -17,7 +17,23 @@ from pipeline.context import RunContext
 log = logging.getLogger(__name__)
 
 
-def _finish_extract(run: SourceRun) -> dict[str, Any]:
+def _window_gate(ctx: RunContext, run: SourceRun) -> int:
+    """Issue 12: set aside, one by one, documents dated outside the window rule (future, or long
+    before the window), so they never quarantine the night at validate. Returns how many."""
+    from pipeline.outcomes import apply_window_gate
+
+    moved = apply_window_gate(ctx, run.source)
+    if moved:
+        run.n_documents = max(0, run.n_documents - len(moved))
+        note = f"{len(moved)} document(s) dated outside the window quarantined alone"
+        run.message = f"{run.message}; {note}" if run.message else note
+        run.save(ctx.work_dir)
+        log.warning("%s: %s", run.source, note)
+    return len(moved)
+
+
+def _finish_extract(run: SourceRun, ctx: RunContext | None = None) -> dict[str, Any]:
+    outside = _window_gate(ctx, run) if ctx is not None else 0
     if run.status != "skipped":  # a skipping extractor already said why, in one line
         line = f"{run.source}: {run.status} - {run.n_documents} documents, {len(run.errors)} errors"
         log.info(line + (f" ({run.message})" if run.message else ""))
@@ -26,8 +42,11 @@ def _finish_extract(run: SourceRun) -> dict[str, Any]:
         permanent = bool(run.errors) and all(e.stage in PERMANENT_STAGES for e in run.errors)
         raise SourceFailed(f"{run.source} extraction failed: {run.message or 'see ops.errors'}",
                            retryable=not permanent)
-    return {"source": run.source, "status": run.status, "documents": run.n_documents,
-            "errors": len(run.errors)}
+    summary = {"source": run.source, "status": run.status, "documents": run.n_documents,
+               "errors": len(run.errors)}
+    if outside:
+        summary["outside_window"] = outside
+    return summary
 
 
 def extract_reddit(ctx: RunContext, from_raw: bool = False) -> dict[str, Any]:
@@ -35,7 +54,7 @@ def extract_reddit(ctx: RunContext, from_raw: bool = False) -> dict[str, Any]:
     from extractors import reddit
 
     run = reddit.extract_from_raw(ctx) if from_raw else reddit.extract(ctx)
-    return _finish_extract(run)
+    return _finish_extract(run, ctx)
 
 
 def extract_news(ctx: RunContext, from_raw: bool = False) -> dict[str, Any]:
@@ -43,7 +62,7 @@ def extract_news(ctx: RunContext, from_raw: bool = False) -> dict[str, Any]:
     from extractors import news
 
     run = news.extract_from_raw(ctx) if from_raw else news.extract(ctx)
-    return _finish_extract(run)
+    return _finish_extract(run, ctx)
 
 
 def enrich(ctx: RunContext) -> dict[str, Any]:
@@ -99,7 +118,8 @@ def build_marts(ctx: RunContext) -> dict[str, Any]:
 
     con = connect(ctx.settings.warehouse_path)
     try:
-        result = refresh_marts(con, affected_days(con, ctx.night))
+        result = refresh_marts(con, affected_days(con, ctx.night),
+                               on_topic_only=ctx.settings.relevance.exclude_off_topic)
         result["published"] = str(publish(ctx.settings.warehouse_path, con))
         return result
     finally:
@@ -116,3 +136,103 @@ def report(ctx: RunContext) -> dict[str, Any]:
 
 # DAG order; the two extracts come first and are independent (pipeline.runner relies on this).
 STAGES = ("extract_reddit", "extract_news", "enrich", "validate", "load", "build_marts", "report")
+# Stages whose failure means the night never reached (or never finished) the load.
+_BEFORE_LOAD = ("extract_reddit", "extract_news", "enrich", "validate", "load")
+
+
+# --- issue 12: every night leaves a record ---------------------------------------------------
+def run_stage(name: str, ctx: RunContext, **kwargs: Any) -> dict[str, Any]:
+    """Run one stage by name, noting a failure for :func:`record_night` (and clearing this
+    stage's note when it succeeds, e.g. on an Airflow retry). The DAG and the runner both use it.
+
+    An extract's SourceFailed is not noted: its source-run file already says why, and the night
+    goes on with the other source. An extract that crashes is noted and also leaves a failed
+    source-run record, so ops.source_runs shows the source even though the night goes on.
+    """
+    from pipeline.outcomes import clear_failure, note_failure
+
+    try:
+        result = globals()[name](ctx, **kwargs)
+    except SourceFailed:
+        clear_failure(ctx, name)
+        raise
+    except BaseException as exc:
+        note_failure(ctx, name, exc)
+        if name in _EXTRACTS and isinstance(exc, Exception):
+            _crashed_source_run(ctx, name, exc)
+        raise
+    clear_failure(ctx, name)
+    return result
+
+
+_EXTRACTS = ("extract_reddit", "extract_news")
+
+
+def _crashed_source_run(ctx: RunContext, stage: str, exc: BaseException) -> None:
+    try:
+        run = SourceRun(stage.removeprefix("extract_"))
+        run.error(None, "crash", f"{type(exc).__name__}: {exc}"[:500])
+        run.finish("failed", f"the extractor crashed: {type(exc).__name__}: {exc}"[:500])
+        run.save(ctx.work_dir)
+    except Exception:  # noqa: BLE001 - the crash itself is what must surface
+        log.warning("could not record the crash of %s", stage, exc_info=True)
+
+
+class NightFailed(RuntimeError):
+    """Raised by :func:`record_night` after recording a night that failed, so the DAG run that
+    ends with the recording task is still marked failed."""
+
+
+def record_night(ctx: RunContext) -> dict[str, Any]:
+    """The last task of every night, whatever happened before (trigger rule all_done).
+
+    Why: extract tasks never write the warehouse, so a night that stopped at enrich left its
+    source runs and per-URL errors only in ``work/<night>/*.source_run.json``. This copies them to
+    ``ops.source_runs`` / ``ops.errors`` (with the per-document quarantine rows) and makes
+    ``ops.runs`` say which stage failed and why. A night that loaded already has its record; a
+    failure after the load (marts, report) only updates its ``ops.runs`` row, and a crashed
+    extract on a night that still loaded marks it ``partial``. Raises :class:`NightFailed` after
+    recording a night that failed.
+    """
+    from pipeline.outcomes import read_failures
+    from warehouse.db import connect
+    from warehouse.load import record_source_runs
+
+    notes = read_failures(ctx, STAGES)
+    crashed = [n for n in notes if n.get("stage") in _EXTRACTS]
+    stopped = next((n for n in notes if n.get("stage") not in _EXTRACTS), None)
+    crash_text = "; ".join(f"{n['stage']} crashed: {n.get('error')}" for n in crashed)
+    con = connect(ctx.settings.warehouse_path)
+    try:
+        row = con.execute("SELECT status, message FROM ops.runs WHERE run_id = ?", [ctx.run_id]).fetchone()
+        if stopped is None and row is not None:
+            if crashed:  # the night loaded without that source
+                con.execute("UPDATE ops.runs SET status = 'partial', message = ? WHERE run_id = ?",
+                            [f"{row[1]}; {crash_text}"[:4000], ctx.run_id])
+                return {"recorded": True, "status": "partial"}
+            return {"recorded": False, "status": row[0]}
+        if stopped is not None and stopped.get("stage") not in _BEFORE_LOAD:
+            stage, error = stopped["stage"], str(stopped.get("error") or "")
+            message = f"{stage} failed: {error}"
+            con.execute("UPDATE ops.runs SET status = 'failed', message = ?, finished_at = current_timestamp "
+                        "WHERE run_id = ?", [message[:4000], ctx.run_id])
+            n = 0
+    finally:
+        con.close()
+    if stopped is None:
+        stage, message = None, ("the night never reached the load and no stage said why "
+                                "(a task killed, skipped or still upstream_failed?)")
+        status = "failed"
+    else:
+        stage = stopped["stage"]
+        message = f"{stage} failed: {stopped.get('error') or ''}"
+        status = "quarantined" if stage == "validate" and stopped.get("kind") == "QualityGateFailed" \
+            else "failed"
+    if crash_text:
+        message = f"{message}; {crash_text}"
+    if stage is None or stage in _BEFORE_LOAD:
+        n = record_source_runs(ctx, status=status, message=message[:4000])
+    log.error("night %s recorded as %s: %s", ctx.night, status, message.splitlines()[0][:300])
+    raise NightFailed(f"night {ctx.night} {status} at {stage or 'an unknown stage'}: "
+                      f"{message.splitlines()[0][:300]} (recorded in ops.runs; {n} source run(s))")
+# --- end issue 12 ----------------------------------------------------------------------------

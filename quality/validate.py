@@ -32,6 +32,7 @@ from pipeline.config import QualitySettings, Settings
 from pipeline.context import RunContext
 from pipeline.documents import SOURCES
 from pipeline.jsonl import read_json, write_json
+from pipeline.outcomes import published_bounds
 from quality import frames as fr
 from quality import suites as su
 
@@ -141,10 +142,12 @@ def _volume_bounds(history: list[int], q: QualitySettings) -> dict[str, int]:
 def suite_parameters(ctx: RunContext, now: datetime, history: list[int]) -> dict[str, Any]:
     """The run-time values of the suites' ``$PARAMETER`` placeholders for this night."""
     q = ctx.settings.quality
-    slack = timedelta(hours=max(q.window_slack_hours, ctx.settings.lookback_hours))
+    # One rule with the extract's window gate (pipeline.outcomes), which sets aside, per document,
+    # what these bounds would otherwise fail the whole night for.
+    published_min, window_end = published_bounds(ctx)
     return {
-        su.P_PUBLISHED_MIN: ctx.window_start - slack,
-        su.P_WINDOW_END: ctx.window_end,
+        su.P_PUBLISHED_MIN: published_min,
+        su.P_WINDOW_END: window_end,
         su.P_NOW: now,
         su.P_FETCHED_MAX: now + timedelta(minutes=q.clock_skew_minutes),
         su.P_FRESH_MIN: ctx.window_end - timedelta(hours=q.freshness_hours),

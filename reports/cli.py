@@ -129,7 +129,7 @@ def _explain(settings, entity: str, end: date, days: int, markdown: bool = False
 
     con = open_warehouse(settings.warehouse_path)
     try:
-        rows = explain_entity(con, entity, end, days)
+        rows = explain_entity(con, entity, end, days, settings.relevance.exclude_off_topic)
     finally:
         con.close()
     if markdown:

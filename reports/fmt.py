@@ -63,10 +63,22 @@ def entity_kind(report: dict[str, Any], eid: str) -> str:
 
 def rising_rule(report: dict[str, Any]) -> str:
     r = report["parameters"]["rising"]
-    return (f"Rising = at least {r['min_mentions']} mentions in {r['min_documents']}+ documents this "
-            f"period, more than the previous period, and z ≥ {r['min_z']:g}, where z = (daily mean now − "
-            "baseline daily mean) / max(baseline daily sd, √max(baseline mean, 1)); the baseline is the "
-            "previous period.")
+    return (f"Rising = at least {r['min_documents']} documents this period and z ≥ {r['min_z']:g}, where "
+            "z = (daily documents now − baseline daily mean) / "
+            "max(baseline daily sd, √max(baseline mean, 1)); "
+            f"the baseline is the previous period (days with data only, at least {r['min_baseline_days']}). "
+            "A document counts once however often it names the entity; marts.trending_entities uses the "
+            "same rule.")
+
+
+def off_topic_note(report: dict[str, Any]) -> str | None:
+    """One sentence on the documents left out as off topic, or None when none were (or none scored)."""
+    n = report["headline"].get("off_topic_documents")
+    if not n:
+        return None
+    return (f"{n:,} off-topic document{'s' if n != 1 else ''} (no live-commerce platform, term or channel) "
+            "published in this period {} left out of every figure; they stay in core.documents."
+            .format("was" if n == 1 else "were"))
 
 
 def other_places(report: dict[str, Any]) -> str:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from reports import queries as q
 from reports.queries import Period, ReportError
 from reports.safety import one_line, safe_url
-from reports.scoring import RisingRule, pct_change, rising_z, rnd
+from reports.scoring import RisingRule, pct_change, rnd
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -162,14 +162,16 @@ def _share_rows(
 
 
 def build_report(
-    con: duckdb.DuckDBPyConnection, end_day: date, period_days: int = 7, top_n: int = 10
+    con: duckdb.DuckDBPyConnection, end_day: date, period_days: int = 7, top_n: int = 10,
+    on_topic_only: bool = True,
 ) -> dict[str, Any]:
     """All figures for the ``period_days`` ending on ``end_day`` (inclusive, UTC) vs the period before.
 
     Pure data: JSON-serialisable, sorted and rounded, so the same warehouse gives the same dict.
     Entity figures count ``core.entity_sentiment`` rows (one per document and entity); the
     ``provenance`` map lists, per entity shown anywhere, the doc ids behind its current and
-    previous figures.
+    previous figures. With ``on_topic_only`` (the default, config ``[relevance]``) documents scored
+    off topic (transforms/relevance.py) are left out of every figure and counted in the headline.
     """
     _validate_args(end_day, period_days, top_n)
     tables = q.check_tables(con)
@@ -179,8 +181,8 @@ def build_report(
     rule = RisingRule()
 
     # --- headline -----------------------------------------------------------------------------
-    doc_rows = q.daily_documents(con, both)
-    ent_rows = q.daily_entities(con, both)
+    doc_rows = q.daily_documents(con, both, on_topic_only)
+    ent_rows = q.daily_entities(con, both, on_topic_only)
     now, before = _aggregate(ent_rows, cur_p), _aggregate(ent_rows, prev_p)
 
     def doc_totals(p: Period) -> dict[str, Any]:
@@ -204,6 +206,7 @@ def build_report(
         "documents": {"current": hc["documents"], "previous": hp["documents"],
                       "change_pct": rnd(pct_change(hc["documents"], hp["documents"]), 1)},
         "deleted_documents": hc["deleted"],
+        "off_topic_documents": q.off_topic_documents(con, cur_p) if on_topic_only else None,
         "mentions": {"current": m_now, "previous": m_before,
                      "change_pct": rnd(pct_change(m_now, m_before), 1)},
         "entities": {"current": len(now), "previous": len(before)},
@@ -221,7 +224,9 @@ def build_report(
     info = q.entities(con, sorted(set(now) | set(before)))
 
     # --- top entities ---------------------------------------------------------------------------
-    ranked = sorted(now, key=lambda e: (-now[e].mentions, -now[e].documents, e))
+    # Ranked by documents, then distinct channels: one article repeating a name 47 times counts once.
+    channels = q.entity_channels(con, cur_p, sorted(now), on_topic_only)
+    ranked = sorted(now, key=lambda e: (-now[e].documents, -channels.get(e, 0), -now[e].mentions, e))
     top = []
     for eid in ranked[:top_n]:
         cur, prev = now[eid], before.get(eid, _EntityAgg())
@@ -229,39 +234,32 @@ def build_report(
             "entity_id": eid,
             "mentions": cur.mentions,
             "documents": cur.documents,
+            "channels": channels.get(eid, 0),
             "mean_sentiment": rnd(cur.mean_sentiment),
             "previous_mentions": prev.mentions,
             "previous_documents": prev.documents,
             "previous_mean_sentiment": rnd(prev.mean_sentiment),
             "mentions_change_pct": rnd(pct_change(cur.mentions, prev.mentions), 1),
+            "documents_change_pct": rnd(pct_change(cur.documents, prev.documents), 1),
             "sentiment_change": None if cur.mean_sentiment is None or prev.mean_sentiment is None
             else rnd(cur.mean_sentiment - prev.mean_sentiment),
         })
 
-    # --- rising -------------------------------------------------------------------------------
-    rising = []
-    for eid, cur in now.items():
-        if cur.mentions < rule.min_mentions or cur.documents < rule.min_documents:
-            continue
-        prev = before.get(eid, _EntityAgg())
-        stats = rising_z([cur.daily.get(d, 0) for d in cur_p.day_list()],
-                         [prev.daily.get(d, 0) for d in prev_p.day_list()])
-        if stats["z"] < rule.min_z or cur.mentions <= prev.mentions:
-            continue
-        rising.append({
-            "entity_id": eid,
-            "mentions": cur.mentions,
-            "documents": cur.documents,
-            "previous_mentions": prev.mentions,
-            "daily_mean": rnd(stats["daily_mean"], 2),
-            "baseline_daily_mean": rnd(stats["baseline_daily_mean"], 2),
-            "baseline_daily_sd": rnd(stats["baseline_daily_sd"], 2),
-            "sigma": rnd(stats["sigma"], 2),
-            "z": rnd(stats["z"], 2),
-            "ratio": rnd((cur.mentions + 1) / (prev.mentions + 1), 2),
-        })
-    rising.sort(key=lambda r: (-r["z"], -r["mentions"], r["entity_id"]))
-    rising = rising[:top_n]
+    # --- rising: marts.rising, the one definition marts.trending_entities uses too -----------
+    rising_rows = (q.rising(con, end_day, period_days, rule.min_documents, rule.min_z, rule.min_baseline_days)
+                   if q.MART_TABLE in tables else [])
+    rising = [{
+        "entity_id": r["entity_id"],
+        "documents": int(r["period_documents"]),
+        "previous_documents": int(r["baseline_documents"]),
+        "mentions": int(r["period_mentions"]),
+        "baseline_days": int(r["baseline_days"]),
+        "daily_mean": rnd(r["daily_mean"], 2),
+        "baseline_daily_mean": rnd(r["baseline_daily_mean"], 2),
+        "baseline_daily_sd": rnd(r["baseline_daily_sd"], 2),
+        "sigma": rnd(r["sigma"], 2),
+        "z": rnd(r["z_score"], 2),
+    } for r in rising_rows][:top_n]
 
     # --- sentiment movers -----------------------------------------------------------------------
     movers = []
@@ -289,9 +287,9 @@ def build_report(
 
     # --- notable documents ------------------------------------------------------------------------
     notable_rows = {
-        "by_engagement": q.notable_by_engagement(con, cur_p, NOTABLE_LIMIT),
-        "most_positive": q.notable_by_sentiment(con, cur_p, 3, positive=True),
-        "most_negative": q.notable_by_sentiment(con, cur_p, 3, positive=False),
+        "by_engagement": q.notable_by_engagement(con, cur_p, NOTABLE_LIMIT, on_topic_only),
+        "most_positive": q.notable_by_sentiment(con, cur_p, 3, True, on_topic_only),
+        "most_negative": q.notable_by_sentiment(con, cur_p, 3, False, on_topic_only),
     }
     all_doc_ids = sorted({r["doc_id"] for rows in notable_rows.values() for r in rows})
     doc_names = q.doc_entity_names(con, all_doc_ids)
@@ -327,8 +325,8 @@ def build_report(
         "mean_sentiment": [rnd(_mean(*daily_docs.get(d, (0, 0.0, 0))[1:])) for d in days],
         "entities": {eid: series(eid) for eid in chart_ids},
     }
-    cur_ids = q.entity_doc_ids(con, cur_p, shown)
-    prev_ids = q.entity_doc_ids(con, prev_p, shown)
+    cur_ids = q.entity_doc_ids(con, cur_p, shown, on_topic_only)
+    prev_ids = q.entity_doc_ids(con, prev_p, shown, on_topic_only)
     provenance = {eid: {"current": cur_ids.get(eid, []), "previous": prev_ids.get(eid, [])} for eid in shown}
     entities_out = {
         eid: {
@@ -347,10 +345,12 @@ def build_report(
         "previous_period": prev_p.to_dict(),
         "parameters": {
             "top_n": top_n,
-            "rising": {"min_mentions": rule.min_mentions, "min_documents": rule.min_documents,
-                       "min_z": rule.min_z,
+            "rising": {"min_documents": rule.min_documents, "min_z": rule.min_z,
+                       "min_baseline_days": rule.min_baseline_days, "unit": "documents",
                        "z": "(current daily mean - baseline daily mean) / max(baseline daily sd, "
-                            "sqrt(max(baseline daily mean, 1))); baseline = previous period"},
+                            "sqrt(max(baseline daily mean, 1))); baseline = previous period, days "
+                            "with history only; same rule as marts.trending_entities (marts.rising)"},
+            "relevance": {"on_topic_only": on_topic_only},
             "movers": {"min_documents_each_period": MOVERS_MIN_DOCUMENTS, "min_change": MOVERS_MIN_CHANGE},
             "engagement": "score + num_comments",
             "regions": {"ner_min_documents": REGION_NER_MIN_DOCUMENTS, "ner_labels": list(REGION_NER_LABELS),
@@ -393,7 +393,8 @@ def _mart_check(
 
 
 def explain_entity(
-    con: duckdb.DuckDBPyConnection, entity: str, end_day: date, period_days: int = 7
+    con: duckdb.DuckDBPyConnection, entity: str, end_day: date, period_days: int = 7,
+    on_topic_only: bool = True,
 ) -> list[dict[str, Any]]:
     """The documents behind an entity's figures in the period and the previous one.
 
@@ -411,7 +412,7 @@ def explain_entity(
     cur_p = Period.ending(end_day, period_days)
     out = []
     for label, span in (("current", cur_p), ("previous", cur_p.previous())):
-        for r in q.entity_documents(con, sorted(names), span):
+        for r in q.entity_documents(con, sorted(names), span, on_topic_only):
             published = r["published_at"]
             out.append({
                 "period": label,
@@ -512,7 +513,8 @@ def write_report(
     target = Path(out_dir) if out_dir is not None else settings.reports_dir / end_day.isoformat()
     con = open_warehouse(settings.warehouse_path)
     try:
-        report = build_report(con, end_day, period_days, settings.report.top_n)
+        report = build_report(con, end_day, period_days, settings.report.top_n,
+                              settings.relevance.exclude_off_topic)
     finally:
         con.close()
     generated_at = datetime.now(UTC).replace(microsecond=0).isoformat()

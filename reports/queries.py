@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
+from warehouse.marts import topic_filter
+
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
@@ -82,7 +84,8 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[d
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def daily_documents(con: duckdb.DuckDBPyConnection, span: Period) -> list[dict[str, Any]]:
+def daily_documents(con: duckdb.DuckDBPyConnection, span: Period, on_topic_only: bool = True
+                    ) -> list[dict[str, Any]]:
     """Per day and source: documents, deleted tombstones, sentiment sum/count (for exact means)."""
     lo, hi = span.bounds()
     return _rows(
@@ -92,14 +95,15 @@ def daily_documents(con: duckdb.DuckDBPyConnection, span: Period) -> list[dict[s
                count(*) FILTER (WHERE coalesce(d.is_deleted, false)) AS deleted,
                sum(d.sentiment) AS sent_sum, count(d.sentiment) AS sent_n
         FROM core.documents d
-        WHERE d.published_at >= ? AND d.published_at < ?
+        WHERE d.published_at >= ? AND d.published_at < ? AND {topic_filter(on_topic_only)}
         GROUP BY ALL ORDER BY day, d.source
         """,
         [lo, hi],
     )
 
 
-def daily_entities(con: duckdb.DuckDBPyConnection, span: Period) -> list[dict[str, Any]]:
+def daily_entities(con: duckdb.DuckDBPyConnection, span: Period, on_topic_only: bool = True
+                   ) -> list[dict[str, Any]]:
     """Per entity and day: documents, mentions (sum of n_mentions), entity-sentiment sum/count."""
     lo, hi = span.bounds()
     return _rows(
@@ -110,7 +114,7 @@ def daily_entities(con: duckdb.DuckDBPyConnection, span: Period) -> list[dict[st
                sum(es.sentiment) AS sent_sum, count(es.sentiment) AS sent_n
         FROM core.entity_sentiment es
         JOIN core.documents d ON d.doc_id = es.doc_id
-        WHERE d.published_at >= ? AND d.published_at < ?
+        WHERE d.published_at >= ? AND d.published_at < ? AND {topic_filter(on_topic_only)}
         GROUP BY ALL ORDER BY es.entity_id, day
         """,
         [lo, hi],
@@ -130,17 +134,18 @@ def entities(con: duckdb.DuckDBPyConnection, entity_ids: list[str]) -> dict[str,
 
 
 def entity_doc_ids(
-    con: duckdb.DuckDBPyConnection, span: Period, entity_ids: list[str]
+    con: duckdb.DuckDBPyConnection, span: Period, entity_ids: list[str], on_topic_only: bool = True
 ) -> dict[str, list[str]]:
     """Sorted doc ids behind each entity's figures for ``span``: the provenance the JSON carries."""
     if not entity_ids:
         return {}
     lo, hi = span.bounds()
     rows = con.execute(
-        """
+        f"""
         SELECT es.entity_id, list(es.doc_id ORDER BY es.doc_id)
         FROM core.entity_sentiment es JOIN core.documents d ON d.doc_id = es.doc_id
         WHERE d.published_at >= ? AND d.published_at < ? AND list_contains(?, es.entity_id)
+          AND {topic_filter(on_topic_only)}
         GROUP BY es.entity_id
         """,
         [lo, hi, sorted(entity_ids)],
@@ -155,7 +160,7 @@ _DOC_COLUMNS = (
 
 
 def _notable(con: duckdb.DuckDBPyConnection, span: Period, limit: int, condition: str,
-             order_by: str) -> list[dict[str, Any]]:
+             order_by: str, on_topic_only: bool = True) -> list[dict[str, Any]]:
     """Documents of the period (tombstones skipped) meeting ``condition``, with their engagement
     (score + num_comments, as the source reports them), first ``limit`` by ``order_by``."""
     lo, hi = span.bounds()
@@ -165,28 +170,29 @@ def _notable(con: duckdb.DuckDBPyConnection, span: Period, limit: int, condition
         SELECT {_DOC_COLUMNS}, coalesce(d.score, 0) + coalesce(d.num_comments, 0) AS engagement
         FROM core.documents d
         WHERE d.published_at >= ? AND d.published_at < ? AND NOT coalesce(d.is_deleted, false)
-          AND {condition}
+          AND {condition} AND {topic_filter(on_topic_only)}
         ORDER BY {order_by}, d.doc_id LIMIT ?
         """,
         [lo, hi, limit],
     )
 
 
-def notable_by_engagement(con: duckdb.DuckDBPyConnection, span: Period, limit: int) -> list[dict[str, Any]]:
+def notable_by_engagement(con: duckdb.DuckDBPyConnection, span: Period, limit: int,
+                          on_topic_only: bool = True) -> list[dict[str, Any]]:
     """Engagement = score + num_comments (both as the source reports them); tombstones skipped."""
     return _notable(con, span, limit, "(d.score IS NOT NULL OR d.num_comments IS NOT NULL)",
-                    "engagement DESC")
+                    "engagement DESC", on_topic_only)
 
 
 def notable_by_sentiment(
-    con: duckdb.DuckDBPyConnection, span: Period, limit: int, positive: bool
+    con: duckdb.DuckDBPyConnection, span: Period, limit: int, positive: bool, on_topic_only: bool = True
 ) -> list[dict[str, Any]]:
     """Sentiment extremes, only among documents that mention at least one entity (on topic)."""
     order = "DESC" if positive else "ASC"
     cmp = "> 0" if positive else "< 0"
-    on_topic = "EXISTS (SELECT 1 FROM core.entity_sentiment es WHERE es.doc_id = d.doc_id)"
-    return _notable(con, span, limit, f"d.sentiment {cmp} AND {on_topic}",
-                    f"d.sentiment {order}, engagement DESC")
+    has_entity = "EXISTS (SELECT 1 FROM core.entity_sentiment es WHERE es.doc_id = d.doc_id)"
+    return _notable(con, span, limit, f"d.sentiment {cmp} AND {has_entity}",
+                    f"d.sentiment {order}, engagement DESC", on_topic_only)
 
 
 def doc_entity_names(con: duckdb.DuckDBPyConnection, doc_ids: list[str]) -> dict[str, list[str]]:
@@ -232,7 +238,7 @@ def resolve_entity(con: duckdb.DuckDBPyConnection, needle: str) -> list[dict[str
 
 
 def entity_documents(
-    con: duckdb.DuckDBPyConnection, entity_ids: list[str], span: Period
+    con: duckdb.DuckDBPyConnection, entity_ids: list[str], span: Period, on_topic_only: bool = True
 ) -> list[dict[str, Any]]:
     """Documents behind the given entities over ``span`` with the first mentioning sentence."""
     lo, hi = span.bounds()
@@ -246,7 +252,47 @@ def entity_documents(
                  ORDER BY m.start_char LIMIT 1) AS first_sentence
         FROM core.entity_sentiment es JOIN core.documents d ON d.doc_id = es.doc_id
         WHERE d.published_at >= ? AND d.published_at < ? AND list_contains(?, es.entity_id)
+          AND {topic_filter(on_topic_only)}
         ORDER BY es.entity_id, d.published_at, d.doc_id
         """,
         [lo, hi, sorted(entity_ids)],
+    )
+
+
+def off_topic_documents(con: duckdb.DuckDBPyConnection, span: Period) -> int:
+    """Documents of the period left out as off topic (kept in core.documents, not counted)."""
+    lo, hi = span.bounds()
+    return int(con.execute(
+        "SELECT count(*) FROM core.documents d WHERE d.published_at >= ? AND d.published_at < ? "
+        "AND NOT coalesce(d.on_topic, true)", [lo, hi]).fetchone()[0])
+
+
+def entity_channels(con: duckdb.DuckDBPyConnection, span: Period, entity_ids: list[str],
+                    on_topic_only: bool = True) -> dict[str, int]:
+    """Distinct channels (subreddits, sites) whose documents mention each entity over ``span``."""
+    if not entity_ids:
+        return {}
+    lo, hi = span.bounds()
+    rows = con.execute(
+        f"""
+        SELECT es.entity_id, count(DISTINCT d.channel)
+        FROM core.entity_sentiment es JOIN core.documents d ON d.doc_id = es.doc_id
+        WHERE d.published_at >= ? AND d.published_at < ? AND list_contains(?, es.entity_id)
+          AND {topic_filter(on_topic_only)}
+        GROUP BY es.entity_id
+        """,
+        [lo, hi, sorted(entity_ids)],
+    ).fetchall()
+    return {eid: int(n) for eid, n in rows}
+
+
+def rising(con: duckdb.DuckDBPyConnection, end_day: date, period_days: int, min_documents: int,
+           min_z: float, min_baseline_days: int) -> list[dict[str, Any]]:
+    """Rows of ``marts.rising`` (migration 004): the one definition of "rising" that
+    ``marts.trending_entities`` also uses. Only entities that pass the rule are returned."""
+    return _rows(
+        con,
+        "SELECT * FROM marts.rising(?, ?, ?, ?, ?) WHERE is_trending "
+        "ORDER BY z_score DESC, period_documents DESC, entity_id",
+        [end_day, period_days, min_documents, min_z, min_baseline_days],
     )

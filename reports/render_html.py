@@ -102,12 +102,14 @@ def render_html(report: dict[str, Any], generated_at: str, charts: dict[str, byt
     ]
     rows = fmt.headline_rows(head)
     parts.append(_table(["", "This period", "Previous", "Change"], "lrrr", [[h(c) for c in r] for r in rows]))
+    if fmt.off_topic_note(report):
+        parts.append(_p(h(fmt.off_topic_note(report)), S_NOTE))
 
     parts.append(f'<h2 style="{S_H2}">Rising</h2>')
     if report["rising"]:
         parts.append(_table(
-            ["Entity", "Mentions", "Previous", "Daily mean (baseline ± sd)", "z"], "lrrrr",
-            [[_ent(report, r["entity_id"]), h(fmt.num(r["mentions"])), h(fmt.num(r["previous_mentions"])),
+            ["Entity", "Documents", "Previous", "Daily mean (baseline ± sd)", "z"], "lrrrr",
+            [[_ent(report, r["entity_id"]), h(fmt.num(r["documents"])), h(fmt.num(r["previous_documents"])),
               h(f"{r['daily_mean']:.1f} ({r['baseline_daily_mean']:.1f} ± {r['baseline_daily_sd']:.1f})"),
               h(f"{r['z']:.1f}")] for r in report["rising"]],
         ))
@@ -130,10 +132,11 @@ def render_html(report: dict[str, Any], generated_at: str, charts: dict[str, byt
     parts.append(f'<h2 style="{S_H2}">Top entities</h2>')
     if report["top_entities"]:
         parts.append(_table(
-            ["Entity", "Kind", "Mentions", "Docs", "Sentiment", "vs previous"], "llrrrr",
+            ["Entity", "Kind", "Docs", "Channels", "Mentions", "Sentiment", "Docs vs previous"], "llrrrrr",
             [[_ent(report, t["entity_id"]), h(fmt.entity_kind(report, t["entity_id"])),
-              h(fmt.num(t["mentions"])), h(fmt.num(t["documents"])), h(fmt.sent(t["mean_sentiment"])),
-              h(fmt.pct(t["mentions_change_pct"]))] for t in report["top_entities"]],
+              h(fmt.num(t["documents"])), h(fmt.num(t["channels"])), h(fmt.num(t["mentions"])),
+              h(fmt.sent(t["mean_sentiment"])), h(fmt.pct(t["documents_change_pct"]))]
+             for t in report["top_entities"]],
         ))
     else:
         parts.append(_p("No entity mentions this period."))

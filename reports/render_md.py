@@ -53,13 +53,15 @@ def render_markdown(report: dict[str, Any], generated_at: str, chart_files: list
     ]
     rows = fmt.headline_rows(head)
     out += _table(["", "This period", "Previous", "Change"], "lrrr", [[md_text(r[0]), *r[1:]] for r in rows])
+    if fmt.off_topic_note(report):
+        out += [f"_{md_text(fmt.off_topic_note(report))}_", ""]
 
     out += ["## Rising", ""]
     if report["rising"]:
         out += _table(
-            ["Entity", "Kind", "Mentions", "Previous", "Daily mean (baseline ± sd)", "z"], "llrrrr",
+            ["Entity", "Kind", "Documents", "Previous", "Daily mean (baseline ± sd)", "z"], "llrrrr",
             [[_ent(report, r["entity_id"]), md_text(fmt.entity_kind(report, r["entity_id"])),
-              fmt.num(r["mentions"]), fmt.num(r["previous_mentions"]),
+              fmt.num(r["documents"]), fmt.num(r["previous_documents"]),
               f"{r['daily_mean']:.1f} ({r['baseline_daily_mean']:.1f} ± {r['baseline_daily_sd']:.1f})",
               f"{r['z']:.1f}"] for r in report["rising"]],
         )
@@ -82,10 +84,12 @@ def render_markdown(report: dict[str, Any], generated_at: str, chart_files: list
     out += ["## Top entities", ""]
     if report["top_entities"]:
         out += _table(
-            ["#", "Entity", "Kind", "Mentions", "Documents", "Sentiment", "Mentions vs previous"], "rllrrrr",
+            ["#", "Entity", "Kind", "Documents", "Channels", "Mentions", "Sentiment",
+             "Documents vs previous"],
+            "rllrrrrr",
             [[str(i), _ent(report, t["entity_id"]), md_text(fmt.entity_kind(report, t["entity_id"])),
-              fmt.num(t["mentions"]), fmt.num(t["documents"]), fmt.sent(t["mean_sentiment"]),
-              fmt.pct(t["mentions_change_pct"])]
+              fmt.num(t["documents"]), fmt.num(t["channels"]), fmt.num(t["mentions"]),
+              fmt.sent(t["mean_sentiment"]), fmt.pct(t["documents_change_pct"])]
              for i, t in enumerate(report["top_entities"], 1)],
         )
     else:

@@ -1,11 +1,14 @@
-"""Explainable trend scores: pure functions over daily counts, so every figure can be re-derived.
+"""Explainable trend figures: the rising rule's parameters and small pure helpers.
 
-Why this z-score: a writer must be able to check it by hand. We compare the *current period's
-mean daily mentions* with the *baseline period's mean daily mentions*, in units of the baseline's
-day-to-day spread. The spread is floored at sqrt(max(baseline mean, 1)) (the Poisson noise of a
-count) so an entity that was silent in the baseline (spread 0) gets a large but finite score, and
-a handful of mentions can never produce z = 50. Minimum support (mentions and documents in the
-current period) stops one chatty thread from "rising".
+The rising score itself is computed in SQL, once, by the table macro ``marts.rising`` (warehouse
+migration 004), which both ``marts.trending_entities`` and the newsletter call, so the two can
+never disagree. Why this z-score: a writer must be able to check it by hand. We compare the
+*current period's mean daily documents* with the *baseline period's mean daily documents*, in
+units of the baseline's day-to-day spread. The spread is floored at sqrt(max(baseline mean, 1))
+(the Poisson noise of a count) so an entity that was silent in the baseline gets a large but
+finite score, and a handful of documents can never produce z = 50. Minimum support stops one
+chatty thread from "rising", and a minimum of baseline days stops a first week from rising
+against no history.
 """
 
 from __future__ import annotations
@@ -16,34 +19,9 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class RisingRule:
-    min_mentions: int = 5
     min_documents: int = 3
     min_z: float = 2.0
-
-
-def mean_sd(values: list[float]) -> tuple[float, float]:
-    """Population mean and standard deviation (0 for fewer than two values)."""
-    if not values:
-        return 0.0, 0.0
-    mean = sum(values) / len(values)
-    if len(values) < 2:
-        return mean, 0.0
-    var = sum((v - mean) ** 2 for v in values) / len(values)
-    return mean, math.sqrt(var)
-
-
-def rising_z(current_daily: list[int], baseline_daily: list[int]) -> dict[str, float]:
-    """z of the current daily mean against the baseline days, with the Poisson floor on spread."""
-    now_mean, _ = mean_sd([float(v) for v in current_daily])
-    base_mean, base_sd = mean_sd([float(v) for v in baseline_daily])
-    sigma = max(base_sd, math.sqrt(max(base_mean, 1.0)))
-    return {
-        "daily_mean": now_mean,
-        "baseline_daily_mean": base_mean,
-        "baseline_daily_sd": base_sd,
-        "sigma": sigma,
-        "z": (now_mean - base_mean) / sigma,
-    }
+    min_baseline_days: int = 3
 
 
 def pct_change(now: float | None, before: float | None) -> float | None:

@@ -64,9 +64,8 @@ def build_summary(report: dict[str, Any]) -> str:
     if rising:
         top = rising[0]
         clause = (
-            f"{names[top['entity_id']]} rose fastest: {_plural(top['mentions'], 'mention')} against "
-            f"{top['previous_mentions']:,} in the previous period (z = {top['z']:.1f}, "
-            f"{_plural(top['documents'], 'document')})"
+            f"{names[top['entity_id']]} rose fastest: {_plural(top['documents'], 'document')} against "
+            f"{top['previous_documents']:,} in the previous period (z = {top['z']:.1f})"
         )
         mover = movers.get(top["entity_id"])
         if mover is not None and mover["change"] is not None and mover["change"] < 0:
@@ -82,7 +81,7 @@ def build_summary(report: dict[str, Any]) -> str:
         rule = report["parameters"]["rising"]
         parts.append(
             f"No entity rose beyond day-to-day noise (z of at least {rule['min_z']:g} with at least "
-            f"{rule['min_mentions']} mentions)."
+            f"{rule['min_documents']} documents)."
         )
 
     first_mover = next(

@@ -90,7 +90,8 @@ def test_settings(parsed):
 
 def test_shape(parsed):
     assert parsed["tasks"] == sorted(
-        ["extract_reddit", "extract_news", "enrich", "validate", "load", "build_marts", "report"]
+        ["extract_reddit", "extract_news", "enrich", "validate", "load", "build_marts", "report",
+         "record_night"]
     )
     up = parsed["upstream"]
     assert up["extract_reddit"] == [] and up["extract_news"] == []  # independent sources
@@ -99,3 +100,6 @@ def test_shape(parsed):
     assert parsed["trigger"]["enrich"].lower().endswith("all_done")
     assert up["validate"] == ["enrich"] and up["load"] == ["validate"]
     assert up["build_marts"] == ["load"] and up["report"] == ["build_marts"]
+    # issue 12: the night's record is written whatever failed, after everything else
+    assert up["record_night"] == ["extract_news", "extract_reddit", "report"]
+    assert parsed["trigger"]["record_night"].lower().endswith("all_done")

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from extractors.news import cli
+from extractors.news import article, cli
 from extractors.news.article import decode_html, extract_article
 
 BODY = [
@@ -65,9 +65,12 @@ def test_fields_from_structure_and_jsonld():
     assert art.canonical_url == "https://daily.example/2026/11/09/live-sales-surge?utm_source=twitter"
 
 
-def test_jsonld_article_body_used_when_sane_and_ignored_when_teaser():
-    full = extract_article(page(ld_body=True, body_html="<p>Only a teaser paragraph here.</p>"))
-    assert full.body == "\n\n".join(BODY)
+def test_jsonld_article_body_is_not_a_body_candidate():
+    """It earned nothing on the tune half (only teasers), so the visible body is what counts."""
+    other = "A different first paragraph in the page itself, long enough."
+    visible = f"<p>{other}</p>" + "".join(f"<p>{p}</p>" for p in BODY[1:])
+    art = extract_article(page(ld_body=True, body_html=visible))
+    assert art.body is not None and other in art.body and BODY[0] not in art.body
     teaser_ld = page(ld_body=False).replace('"headline"', '"articleBody": "Short teaser.", "headline"')
     assert extract_article(teaser_ld).body == "\n\n".join(BODY)
 
@@ -156,3 +159,100 @@ def test_arbitrary_markup_never_crashes(pieces):
     art = extract_article("".join(pieces).encode("utf-8"))
     assert art.published is None or art.published.tzinfo is not None
     assert isinstance(art.authors, list)
+
+
+# --------------------------------------------------------------- second opinion (synthetic pages)
+def test_second_opinion_not_asked_when_scorer_keeps_the_page_text(monkeypatch):
+    def boom(text, url):
+        raise AssertionError("trafilatura must not run when the scorer kept the page's paragraphs")
+
+    monkeypatch.setattr(article, "_trafilatura_body", boom)
+    only_story = page().replace("<p>Subscribe", "<div>Subscribe").replace("<p>Copyright", "<div>Copy")
+    assert extract_article(only_story).body == "\n\n".join(BODY)
+
+
+def _split_page() -> str:
+    """Synthetic: half of the story sits outside the container the scorer picks."""
+    first = "".join(f"<p>{p}</p>" for p in BODY)
+    rest = "".join(f"<p>Second part: {p}</p>" for p in BODY[:2])
+    return page(body_html=first).replace("</article>", f"</article><section>{rest}</section>")
+
+
+def test_gate_fires_and_second_opinion_wins(monkeypatch):
+    calls = []
+    second = " ".join(["Trafilatura found this whole story including the second part."] * 8)
+
+    def fake(text, url):
+        calls.append(url)
+        return second
+
+    monkeypatch.setattr(article, "_trafilatura_body", fake)
+    art = extract_article(_split_page(), "https://daily.example/s")
+    assert calls == ["https://daily.example/s"]
+    assert art.body == second
+
+
+def test_gate_fires_but_failed_second_opinion_keeps_ours(monkeypatch):
+    monkeypatch.setattr(article, "_trafilatura_body", lambda text, url: "Too short to be an article.")
+    short = extract_article(_split_page()).body
+    assert short is not None and "Too short" not in short and BODY[0] in short
+
+
+def test_pick_and_gate_rules():
+    ours = " ".join(BODY)
+    other = " ".join(f"Other text number {i} about a different subject entirely." for i in range(10))
+    assert article._pick(ours, other) == other  # asked and answered: trafilatura's body
+    assert article._pick(ours, "") == ours  # trafilatura failed
+    assert article._pick(ours, "Only nine words here, which is far too few.") == ours
+    assert article._needs_second_opinion(article._Body(text="x" * 79, paragraph_chars=100))
+    assert not article._needs_second_opinion(article._Body(text="x" * 80, paragraph_chars=100))
+    assert not article._needs_second_opinion(article._Body(text="x" * 80, paragraph_chars=0))
+    assert article._needs_second_opinion(article._Body(text="", paragraph_chars=0))
+
+
+def test_real_trafilatura_second_opinion_on_a_split_page():
+    """Synthetic page, real trafilatura: the body is never empty and keeps the main story."""
+    art = extract_article(_split_page(), "https://daily.example/s")
+    assert art.body and BODY[0][:60] in art.body
+
+
+# ----------------------------------------------------------------------------- bylines, language
+def _no_author_page(byline_html: str) -> str:
+    html = page(body_html="".join(f"<p>{p}</p>" for p in BODY))
+    html = html.replace(
+        ', "author": [{"@type": "Person", "name": "Ann Lee"}, {"@type": "Person", "name": "Bo Park"}]', ""
+    )
+    return html.replace('<div class="byline">By Ann Lee and Bo Park</div>', byline_html)
+
+
+def test_visible_byline_becomes_authors_when_jsonld_has_none():
+    art = extract_article(_no_author_page('<div class="byline">By Jane Doe | Updated 3 hours ago</div>'))
+    assert art.authors == ["Jane Doe"]
+    two = extract_article(_no_author_page('<p class="article-byline">By Jane Doe and John Roe, 9 Nov</p>'))
+    assert two.authors == ["Jane Doe", "John Roe"]
+
+
+def test_rel_author_and_itemprop_author():
+    rel = extract_article(_no_author_page('<span>By <a rel="author" href="/staff/jd">Jane Doe</a></span>'))
+    assert rel.authors == ["Jane Doe"]
+    item = _no_author_page(
+        '<span itemprop="author" itemscope><span itemprop="name">Kim Ode</span> Staff Writer</span>'
+    )
+    assert extract_article(item).authors == ["Kim Ode"]
+
+
+def test_byline_roles_are_not_authors_and_structured_authors_win():
+    assert extract_article(_no_author_page('<div class="byline">By Staff Writer</div>')).authors == []
+    assert extract_article(_no_author_page('<div class="byline">Home</div>')).authors == []
+    meta = _no_author_page('<div class="byline">By Jane Doe</div>').replace(
+        "</head>", '<meta name="author" content="Meta Person"></head>'
+    )
+    assert extract_article(meta).authors == ["Meta Person"]
+    assert extract_article(page()).authors == ["Ann Lee", "Bo Park"]  # JSON-LD first
+
+
+def test_language_none_without_lang_attribute():
+    """No detection in the extractor: extractors must not import transforms; enrich detects it."""
+    html = page().replace(' lang="en"', "")
+    assert extract_article(html).language is None
+    assert extract_article(page(lang="de-DE")).language == "de"

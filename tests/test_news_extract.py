@@ -339,3 +339,64 @@ def test_failed_run_keeps_landed_raw(tmp_path, server):
     # refused or aborted fetches (robots, private, ftp, loop, oversize) have no exchange to land.
     assert statuses == [200, 200, 200, 404, 410, 503]
     assert run.status == "partial" and run.n_documents == 1
+
+
+# ------------------------------------------------------------- dates of undated pages (synthetic)
+def _record(entry_published: str | None, page_head: str = "", fetched_at: str = "2026-11-11T02:30:00+00:00"):
+    """A landed article exchange as extract() writes it; the page is synthetic."""
+    import base64
+
+    html = (
+        f"<html><head><title>Undated story</title>{page_head}</head><body><article>"
+        + "".join(f"<p>{p}</p>" for p in PARAS)
+        + "</article></body></html>"
+    )
+    return {
+        "url": "https://undated.example/story",
+        "status": 200,
+        "content_type": "text/html; charset=utf-8",
+        "kind": "article",
+        "feed_url": "https://undated.example/feed.xml",
+        "entry": {"link": "https://undated.example/story", "title": "Undated", "published": entry_published},
+        "fetched_at": fetched_at,
+        "body_b64": base64.b64encode(html.encode()).decode("ascii"),
+    }
+
+
+def _night_ctx(tmp_path: Path) -> RunContext:
+    return RunContext.for_night(Settings(data_dir=tmp_path, backfill_days=3), NIGHT, run_id="scheduled__t")
+
+
+def test_undated_page_takes_its_feed_entry_date_not_the_fetch_time(tmp_path):
+    from extractors.news.extract import _build
+
+    out = _build(_night_ctx(tmp_path), _record("2026-11-09T08:00:00+00:00"), "raw:1")
+    assert out.doc is not None
+    assert out.doc.published_at == "2026-11-09T08:00:00+00:00"
+    assert out.doc.extra["published_from"] == "feed"
+
+
+def test_no_date_anywhere_is_first_seen_inside_the_window_never_the_fetch_time(tmp_path):
+    from extractors.news.extract import _build
+
+    ctx = _night_ctx(tmp_path)
+    out = _build(ctx, _record(None), "raw:1")  # fetched after the window closed
+    assert out.doc is not None
+    assert out.doc.published_at == "2026-11-10T23:59:59+00:00"
+    assert out.doc.published_at != out.doc.fetched_at
+    assert out.doc.extra["published_from"] == "first_seen"
+    during = _build(ctx, _record(None, fetched_at="2026-11-10T18:00:00+00:00"), "raw:1")
+    assert during.doc is not None and during.doc.published_at == "2026-11-10T18:00:00+00:00"
+
+
+def test_page_date_used_when_feed_undated_and_skipped_outside_window(tmp_path):
+    from extractors.news.extract import _build
+
+    ctx = _night_ctx(tmp_path)
+    dated = '<meta property="article:published_time" content="2026-11-09T10:00:00Z">'
+    out = _build(ctx, _record(None, dated), "raw:1")
+    assert out.doc is not None and out.doc.published_at == "2026-11-09T10:00:00+00:00"
+    assert out.doc.extra["published_from"] == "page"
+    old = '<meta property="article:published_time" content="2026-01-01T10:00:00Z">'
+    skipped = _build(ctx, _record(None, old), "raw:1")
+    assert skipped.doc is None and skipped.skip and "outside the window" in skipped.skip

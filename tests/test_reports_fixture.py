@@ -1,17 +1,17 @@
 """A small hand-made warehouse for the report tests, plus a check that it matches the contract.
 
 Why a fixture here rather than warehouse/: the reports are built in parallel with the warehouse,
-so these tests create exactly the tables docs/architecture.md promises (only those the report
-reads). ``test_fixture_matches_contract`` fails if the contract's column lists change, so the
-fixture cannot silently drift from what warehouse/ really builds. Later the fixture can switch to
-``warehouse.db.connect``.
+so these tests fill the real schema (``warehouse.db.connect`` applies the migrations) and refresh
+the mart with ``warehouse.marts.refresh_marts``. ``test_fixture_matches_contract`` fails if the
+contract's column lists in docs/architecture.md drift from what warehouse/ really builds.
 
 The story planted in the data (end day 2026-11-09, two 7-day periods):
 - TikTok Shop: stable, 3 documents a day in both periods, sentiment about +0.3;
 - Whatnot: 3 documents in the previous period (sentiment +0.5), then 4 a day (sentiment -0.4):
   the rising entity with falling sentiment;
 - Shopify: 1 document a day in both periods, sentiment -0.2 -> +0.4 (a mover, not rising);
-- TalkShopLive: every other day, small; United States / United Kingdom: places.
+- TalkShopLive: every other day, small; United States / United Kingdom: places;
+- one off-topic article ("Weather report", relevance 0): kept in core, left out of the figures.
 """
 
 from __future__ import annotations
@@ -26,30 +26,6 @@ import duckdb
 END_DAY = date(2026, 11, 9)
 PERIOD_DAYS = 7
 REPO = Path(__file__).resolve().parents[1]
-
-DDL = """
-CREATE SCHEMA IF NOT EXISTS core;
-CREATE SCHEMA IF NOT EXISTS marts;
-CREATE TABLE core.documents (
-    doc_id VARCHAR PRIMARY KEY, source VARCHAR, kind VARCHAR, channel VARCHAR, url VARCHAR,
-    canonical_url VARCHAR, parent_id VARCHAR, title VARCHAR, body VARCHAR, author VARCHAR,
-    published_at TIMESTAMPTZ, fetched_at TIMESTAMPTZ, score INTEGER, num_comments INTEGER,
-    language VARCHAR, content_hash VARCHAR, is_deleted BOOLEAN, sentiment DOUBLE, themes VARCHAR[],
-    raw_ref VARCHAR, run_id VARCHAR, night DATE);
-CREATE TABLE core.entities (
-    entity_id VARCHAR PRIMARY KEY, name VARCHAR, label VARCHAR, kind VARCHAR, aliases VARCHAR[],
-    origin VARCHAR);
-CREATE TABLE core.mentions (
-    doc_id VARCHAR, entity_id VARCHAR, sentence_idx INTEGER, start_char INTEGER, end_char INTEGER,
-    surface VARCHAR, sentence VARCHAR, sentiment DOUBLE, night DATE, PRIMARY KEY (doc_id, start_char));
-CREATE TABLE core.entity_sentiment (
-    doc_id VARCHAR, entity_id VARCHAR, n_mentions INTEGER, sentiment DOUBLE, night DATE,
-    PRIMARY KEY (doc_id, entity_id));
-CREATE TABLE marts.daily_entity_stats (
-    day DATE, entity_id VARCHAR, name VARCHAR, label VARCHAR, kind VARCHAR, source VARCHAR,
-    mentions INTEGER, documents INTEGER, mean_sentiment DOUBLE, positive INTEGER, negative INTEGER,
-    PRIMARY KEY (day, entity_id, source));
-"""
 
 ENTITIES = [
     ("platform/tiktok-shop", "TikTok Shop", "ORG", "platform", ["TikTok Shop", "TTS"], "gazetteer"),
@@ -78,7 +54,8 @@ class _Builder:
     def doc(self, doc_id: str, day: date, hour: int, entities: list[tuple[str, str, float]], *,
             source: str = "reddit", kind: str = "post", channel: str = "TikTokShop", title: str | None = None,
             body: str | None = None, url: str | None = None, score: int | None = None,
-            num_comments: int | None = None, sentiment: float | None = None, deleted: bool = False) -> None:
+            num_comments: int | None = None, sentiment: float | None = None, deleted: bool = False,
+            on_topic: bool = True) -> None:
         published = datetime(day.year, day.month, day.day, hour, 15, tzinfo=UTC)
         sentences = [f"{surface} was discussed on day {day.isoformat()}." for _, surface, _ in entities]
         body = body if body is not None else (None if deleted else " ".join(sentences))
@@ -91,6 +68,7 @@ class _Builder:
             doc_id, source, kind, channel, url, url, None, title, body, "someone", published,
             published + timedelta(hours=2), score, num_comments, "en", f"hash-{doc_id}", deleted, doc_sent,
             ["live-shopping"], f"raw/{source}/{day}/run.jsonl.gz:1", f"run-{day}", day,
+            1.0 if on_topic else 0.0, on_topic,
         ))
         offset = 0
         for idx, (eid, surface, sent) in enumerate(entities):
@@ -138,38 +116,39 @@ def fixture_rows() -> _Builder:
           sentiment=0.9)
     b.doc("t3_deleted1", CURRENT[3], 9, [], deleted=True, title="[removed]", score=3, num_comments=0)
     b.doc("news_offtopic", CURRENT[4], 9, [], source="news", kind="article", channel="example.com",
-          title="Weather report", sentiment=-0.95)
+          title="Weather report", sentiment=-0.95, on_topic=False)
     return b
 
 
+DOC_COLUMNS = ("doc_id, source, kind, channel, url, canonical_url, parent_id, title, body, author, "
+               "published_at, fetched_at, score, num_comments, language, content_hash, is_deleted, "
+               "sentiment, themes, raw_ref, run_id, night, relevance, on_topic")
+
+
 def build_fixture(con: duckdb.DuckDBPyConnection, builder: _Builder | None = None) -> None:
-    """Create the contract tables and fill them (the mart is derived from core, as warehouse/ does)."""
+    """Fill the migrated schema (the mart is derived from core by warehouse/, as in production)."""
     b = builder or fixture_rows()
-    con.execute(DDL)
     con.executemany("INSERT INTO core.entities VALUES (?, ?, ?, ?, ?, ?)", ENTITIES)
     insert_rows(con, b)
     refresh_mart(con)
 
 
 def insert_rows(con: duckdb.DuckDBPyConnection, b: _Builder) -> None:
-    con.executemany(f"INSERT INTO core.documents VALUES ({', '.join('?' * 22)})", b.docs)
+    con.executemany(f"INSERT INTO core.documents ({DOC_COLUMNS}) VALUES ({', '.join('?' * 24)})", b.docs)
     con.executemany("INSERT INTO core.mentions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", b.mentions)
     con.executemany("INSERT INTO core.entity_sentiment VALUES (?, ?, ?, ?, ?)", b.es)
 
 
 def refresh_mart(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("DELETE FROM marts.daily_entity_stats")
-    con.execute("""
-        INSERT INTO marts.daily_entity_stats
-        SELECT CAST(timezone('UTC', d.published_at) AS DATE), es.entity_id, e.name, e.label, e.kind,
-               d.source, sum(es.n_mentions), count(*), avg(es.sentiment),
-               count(*) FILTER (WHERE es.sentiment > 0.05), count(*) FILTER (WHERE es.sentiment < -0.05)
-        FROM core.entity_sentiment es JOIN core.documents d USING (doc_id)
-        LEFT JOIN core.entities e USING (entity_id) GROUP BY ALL""")
+    from warehouse.marts import refresh_marts
+
+    refresh_marts(con, None)
 
 
 def make_warehouse(path: Path, builder: _Builder | None = None) -> Path:
-    con = duckdb.connect(str(path))
+    from warehouse.db import connect
+
+    con = connect(path)
     try:
         build_fixture(con, builder)
     finally:

@@ -35,8 +35,9 @@ def test_periods(report: dict) -> None:
 def test_headline_counts(report: dict) -> None:
     head = report["headline"]
     # current: 21 TikTok Shop + 7 Shopify + 4 TalkShopLive + 28 Whatnot
-    # + 3 extra (comment, tombstone, off-topic)
-    assert head["documents"] == {"current": 63, "previous": 42, "change_pct": 50.0}
+    # + 2 extra (comment, tombstone); the off-topic article is left out and counted apart
+    assert head["documents"] == {"current": 62, "previous": 42, "change_pct": 47.6}
+    assert head["off_topic_documents"] == 1
     assert head["deleted_documents"] == 1
     assert head["mentions"]["current"] == 28 + 22 + 7 + 4 + 7 + 7
     assert head["mean_sentiment"]["change"] < 0
@@ -62,29 +63,61 @@ def test_rising_entity_has_explainable_score(report: dict) -> None:
     rising = report["rising"]
     assert [r["entity_id"] for r in rising] == ["platform/whatnot"]  # TikTok Shop is stable
     r = rising[0]
-    assert r["mentions"] == 28 and r["previous_mentions"] == 3 and r["documents"] == 28
+    assert r["documents"] == 28 and r["previous_documents"] == 3 and r["mentions"] == 28
     # baseline days [0,1,0,1,0,1,0]: mean 3/7, sd 0.495 -> sigma floored at 1; now 4/day
     assert r["baseline_daily_mean"] == pytest.approx(0.43, abs=0.01)
+    assert r["baseline_days"] == 7
     assert r["sigma"] == 1.0
     assert r["z"] == pytest.approx(4 - 3 / 7, abs=0.01)
     rule = report["parameters"]["rising"]
-    assert r["mentions"] >= rule["min_mentions"] and r["documents"] >= rule["min_documents"]
+    assert r["documents"] >= rule["min_documents"] and r["z"] >= rule["min_z"]
 
 
 def test_minimum_support_blocks_small_spikes(tmp_path: Path) -> None:
-    """An entity going 0 -> 4 mentions has a large z but lacks support (5 mentions): not rising."""
+    """Over a one-day period, 0 -> 2 documents scores z = 2 but lacks support (3 documents): not rising."""
     from test_reports_fixture import CURRENT, fixture_rows
 
     b = fixture_rows()
-    for i in range(4):
+    for i in range(2):
         b.doc(f"t3_spike{i}", CURRENT[-1], 10 + i, [("company/spike", "Spike", 0.0)], title="Spike")
     path = tmp_path / "w.duckdb"
     make_warehouse(path, b)
     c = duckdb.connect(str(path))
     c.execute("INSERT INTO core.entities VALUES ('company/spike', 'Spike', 'ORG', 'company', [], 'ner')")
-    rep = build_report(c, END_DAY)
+    rep = build_report(c, END_DAY, period_days=1)
+    spike = c.execute("SELECT z_score, is_trending FROM marts.rising(?, 1, 3, 2.0, 1) "
+                      "WHERE entity_id = 'company/spike'", [END_DAY]).fetchone()
+    assert spike == (pytest.approx(2.0), False)
     assert "company/spike" not in [r["entity_id"] for r in rep["rising"]]
     assert "company/spike" in [t["entity_id"] for t in rep["top_entities"]]
+
+
+def test_entities_ranked_by_documents_not_mentions(tmp_path: Path) -> None:
+    """One article naming an entity 47 times counts once: it does not outrank a 3-document entity."""
+    from test_reports_fixture import CURRENT, fixture_rows
+
+    b = fixture_rows()
+    b.doc("news_ford", CURRENT[-1], 10, [("company/ford", "Ford", 0.0)], source="news", kind="article",
+          channel="autos.example", title="Ford recall")
+    b.es[-1] = (*b.es[-1][:2], 47, *b.es[-1][3:])  # the article repeats the name 47 times
+    path = make_warehouse(tmp_path / "w.duckdb", b)
+    c = duckdb.connect(str(path))
+    c.execute("INSERT INTO core.entities VALUES ('company/ford', 'Ford', 'ORG', 'company', [], 'ner')")
+    rep = build_report(c, END_DAY)
+    ranked = [t["entity_id"] for t in rep["top_entities"]]
+    assert ranked.index("company/ford") > ranked.index("platform/talkshoplive")  # 4 documents vs 1
+    ford = next(t for t in rep["top_entities"] if t["entity_id"] == "company/ford")
+    assert (ford["documents"], ford["mentions"], ford["channels"]) == (1, 47, 1)
+
+
+def test_rising_matches_trending_view(con) -> None:
+    """One definition: the newsletter's rising list is the view's trending set for the same period."""
+    end = con.execute("SELECT max(day) FROM marts.daily_entity_stats").fetchone()[0]
+    view = {r[0]: r[1] for r in con.execute(
+        "SELECT entity_id, round(z_score, 2) FROM marts.trending_entities WHERE is_trending").fetchall()}
+    rep = build_report(con, end, period_days=7)
+    assert {r["entity_id"]: r["z"] for r in rep["rising"]} == view
+    assert view  # the planted story is there to agree on
 
 
 def test_sentiment_movers(report: dict) -> None:
@@ -109,9 +142,9 @@ def test_share_of_voice_and_regions(report: dict) -> None:
 
 def test_summary_mentions_planted_story(report: dict) -> None:
     s = report["summary"]
-    assert "Whatnot rose fastest: 28 mentions against 3" in s
+    assert "Whatnot rose fastest: 28 documents against 3" in s
     assert "fell from +0.50 to -0.40" in s
-    assert "63 documents" in s
+    assert "62 documents" in s
 
 
 def test_notable_documents(report: dict) -> None:

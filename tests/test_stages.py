@@ -32,20 +32,36 @@ def test_failed_raises_and_says_whether_a_retry_can_help(stage, retryable):
     assert info.value.retryable is retryable
 
 
-def test_dag_fails_permanent_errors_without_retrying():
+def test_dag_fails_deterministic_errors_without_retrying(monkeypatch):
+    """Issue 12: bad credentials, the quality gate and bad config fail the task at once
+    (AirflowFailException: no retries); transient errors are re-raised for Airflow to retry."""
     spec = importlib.util.spec_from_file_location("nightly_dag", ROOT / "dags" / "live_commerce_nightly.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     from airflow.sdk.exceptions import AirflowFailException
 
-    def bad_credentials(ctx):
-        raise SourceFailed("reddit extraction failed: 401", retryable=False)
+    from pipeline import stages
+    from pipeline.config import ConfigError
+    from quality.validate import QualityGateFailed
 
-    def flaky(ctx):
-        raise SourceFailed("news extraction failed: timeout")
+    raised: dict[str, BaseException | None] = {"exc": None}
 
-    with pytest.raises(AirflowFailException, match="401"):
-        module._no_pointless_retry(bad_credentials, None)
-    with pytest.raises(SourceFailed):
-        module._no_pointless_retry(flaky, None)
-    assert module._no_pointless_retry(lambda ctx: {"ok": 1}, None) == {"ok": 1}
+    def fake_run_stage(name, ctx, **kwargs):
+        if raised["exc"] is not None:
+            raise raised["exc"]
+        return {"ok": name}
+
+    monkeypatch.setattr(module, "_ctx", lambda context: None)
+    monkeypatch.setattr(stages, "run_stage", fake_run_stage)
+    for exc in (SourceFailed("reddit extraction failed: 401", retryable=False),
+                QualityGateFailed("2026-11-14", ["published_at is inside the batch window"]),
+                ConfigError("unknown key(s) in [news]: bogus")):
+        raised["exc"] = exc
+        with pytest.raises(AirflowFailException):
+            module._run("validate", {})
+    for exc in (SourceFailed("news extraction failed: timeout"), TimeoutError("warehouse busy")):
+        raised["exc"] = exc
+        with pytest.raises(type(exc)):
+            module._run("load", {})
+    raised["exc"] = None
+    assert module._run("report", {}) == {"ok": "report"}

@@ -81,3 +81,23 @@ def test_bad_gazetteer_is_a_clear_error(tmp_path: Path) -> None:
                    'aliases = ["a"]\n')
     with pytest.raises(GazetteerError, match="collides"):
         load_gazetteer(dup)
+
+
+def test_given_names_load_and_are_validated(tmp_path: Path) -> None:
+    """The given-name list drives PERSON relabelling; it must load, and a bad one must fail loudly.
+    Names that are also common places or brands are kept out (they would turn "Georgia Tech" or
+    "Ross Stores" into people)."""
+    names = load_gazetteer(CONFIG / "gazetteer.toml").given_names
+    assert {"Tristan", "Maria", "Jeff"} <= names
+    assert not names & {"Georgia", "Austin", "Jordan", "Victoria", "Ross", "Chelsea", "Paris"}
+    bad = tmp_path / "g.toml"
+    bad.write_text('given_names = ["Ann", 3]\n[[entity]]\nid = "platform/a"\nname = "A"\n'
+                   'label = "ORG"\nkind = "platform"\n')
+    with pytest.raises(GazetteerError, match="given_names"):
+        load_gazetteer(bad)
+
+
+def test_legal_form_and_reddit_platform() -> None:
+    assert normalize_surface("Acme Holdings, Inc.") == "Acme Holdings"
+    gaz = load_gazetteer(CONFIG / "gazetteer.toml")
+    assert gaz.lookup("reddit").id == "platform/reddit"

@@ -6,10 +6,17 @@ never skips. Measured 2026-11-25: F1 0.988 overall (gazetteer 1.000, statistical
 Floors sit a little below so one new honest miss does not block, but a broken ruler, alias or
 junk filter does.
 
-Sentiment part: grouped 5-fold cross-validated Pearson r of the trained model, recomputed here
-from the code and the data (never read from the model file, never scored in-sample). Measured:
-tweets 0.890 (VADER 0.879), NYT 0.567 (VADER 0.538); the issue's NYT target 0.62 is NOT met.
-Skips when ../shared/data/sentiment is absent.
+Sentiment part: Pearson r of the *shipped* model files on the *test* half of the shared rated
+sets (bench/split.py; the models were fitted on the tune half only), each set scored by the model
+the product uses for that kind of text: tweets (social text, Reddit's route) by the lexicon model,
+NYT snippets (news, the embedding route) by the MiniLM embedding model. Measured 2026-11-30:
+tweets 0.890 (VADER 0.881), NYT 0.647 (VADER 0.540); both issue targets (0.88, 0.60) met.
+Floors sit just under the measured figures. Also checked: the shipped files are
+what the current code fits on the tune half (so the floors test the code, not a stale file). Skips
+when ../shared/data/sentiment is absent. The contrastive sign accuracy gate (our hand-written
+acceptance set, not an unseen evaluation) never skips: measured 0.884 (lexicon) and 0.899
+(embedding) against the issue's 0.90, so the target is NOT met; floors pin the measured figures and
+a strict xfail holds the 0.90 target until it is met.
 """
 
 from __future__ import annotations
@@ -25,7 +32,11 @@ REPO = Path(__file__).resolve().parents[1]
 GOLD = REPO / "tests" / "fixtures" / "entities_gold.jsonl"
 SENTIMENT = REPO / ".." / "shared" / "data" / "sentiment"
 ENTITY_FLOORS = {"all": 0.95, "gazetteer": 0.97, "ner": 0.80}
-SENTIMENT_FLOORS = {"tweets": 0.885, "nyt": 0.555}
+SENTIMENT_FLOORS = {"tweets": 0.885, "nyt": 0.64}
+CONTRASTIVE_TARGET = 0.90  # the issue's target: NOT met yet (see test_contrastive_sign_accuracy_target)
+# Regression floors just under the measured sign accuracy (129 judged rows: lexicon 0.884, embedding 0.899).
+CONTRASTIVE_FLOORS = {"lexicon": 0.875, "embedding": 0.89}
+ISSUE_SENTENCE = "Honestly Whatnot customer support is terrible."
 
 needs_shared = pytest.mark.skipif(not SENTIMENT.is_dir(),
                                   reason="../shared/data/sentiment absent (third-party rated sets)")
@@ -68,31 +79,102 @@ def test_gold_loader_rejects_bad_rows(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def sentiment_cv() -> dict:
-    from bench.train_sentiment import DATA, cross_validate, load_rated, sentence_parts_for
+def sentiment_test_half() -> dict:
+    """Features of every rated row (spaCy split + MiniLM embedding) and the halves."""
+    from bench.train_sentiment import DATA, features_for, halves, load_rated
+    from transforms.sentiment_model import DEFAULT_EMBED_MODEL, load_model
 
     data = load_rated(DATA)
-    return cross_validate(data, sentence_parts_for(data.texts), k=5)
+    embed = load_model(DEFAULT_EMBED_MODEL)
+    feats = features_for(data, embed.max_tokens)
+    return {"data": data, "feats": feats, "halves": halves(data), "embed": embed}
 
 
-@pytest.mark.shared
-@needs_shared
-@pytest.mark.parametrize("name", ["tweets", "nyt"])
-def test_sentiment_cv_r_floor_and_beats_vader(sentiment_cv: dict, name: str) -> None:
-    res = sentiment_cv["sets"][name]
-    print(name, res)
-    assert res["r_cv"] >= SENTIMENT_FLOORS[name], f"{name}: CV r={res['r_cv']:.3f} < {SENTIMENT_FLOORS[name]}"
-    assert res["r_cv"] > res["r_vader"], f"{name}: CV r={res['r_cv']:.3f} <= VADER {res['r_vader']:.3f}"
+def _test_r(ctx: dict, model_name: str, set_name: str, model: object | None = None) -> tuple[float, float]:
+    """(r of the model, r of VADER compound) on the test half of one set."""
+    import numpy as np
 
-
-@pytest.mark.shared
-@needs_shared
-def test_shipped_model_was_trained_by_current_code(sentiment_cv: dict) -> None:
-    """The CV figures stored in the shipped model's provenance must match a fresh CV run: if the
-    features or hyper-parameters changed without retraining, this fails (retrain with --write)."""
+    from bench.train_sentiment import pearson
+    from transforms.sentiment import vader_compound
     from transforms.sentiment_model import load_model
 
-    stored = load_model().meta["cv"]
-    for name, res in sentiment_cv["sets"].items():
-        assert stored["sets"][name]["n"] == res["n"]
-        assert stored["sets"][name]["r_cv"] == pytest.approx(res["r_cv"], abs=0.003)
+    data, feats = ctx["data"], ctx["feats"]
+    rows = [i for i in ctx["halves"]["test"] if data.sets[i] == set_name]
+    if model is None:
+        model = ctx["embed"] if model_name == "embedding" else load_model()
+    pred = [model.predict(feats.parts[i], feats.emb[i] if model_name == "embedding" else None) for i in rows]
+    y = np.array([data.ratings[i] for i in rows])
+    return pearson(pred, y), pearson([vader_compound(data.texts[i]) for i in rows], y)
+
+
+@pytest.mark.shared
+@needs_shared
+@pytest.mark.parametrize(("set_name", "model_name"), [("tweets", "lexicon"), ("nyt", "embedding")])
+def test_sentiment_test_half_r_floor_and_beats_vader(sentiment_test_half: dict, set_name: str,
+                                                     model_name: str) -> None:
+    r, vader = _test_r(sentiment_test_half, model_name, set_name)
+    print(f"{set_name} test half: {model_name} r={r:.4f}, VADER r={vader:.4f}")
+    floor = SENTIMENT_FLOORS[set_name]
+    assert r >= floor, f"{set_name}: test-half r={r:.4f} < floor {floor} ({model_name} model)"
+    assert r > vader, f"{set_name}: test-half r={r:.4f} <= VADER {vader:.4f}"
+
+
+@pytest.mark.shared
+@needs_shared
+def test_shipped_models_are_what_the_code_fits_on_the_tune_half(sentiment_test_half: dict) -> None:
+    """Refit both models on the tune half with the penalties recorded in the files: the test-half
+    predictions must match the shipped files'. A stale file (features or code changed without
+    retraining), or a file fitted on more than the tune half, fails here."""
+    import numpy as np
+
+    from transforms.sentiment_model import fit, load_model
+
+    ctx = sentiment_test_half
+    data, feats = ctx["data"], ctx["feats"]
+    tune = np.array(ctx["halves"]["tune"])
+    y = np.asarray(data.ratings, float)[tune]
+    for name, shipped in (("lexicon", load_model()), ("embedding", ctx["embed"])):
+        meta = shipped.meta
+        with_emb = name == "embedding"
+        refit = fit(feats.dense[tune], None if with_emb else feats.bow[tune], y, meta["lambda"],
+                    meta["bow_penalty"] or 1.0, emb=feats.emb[tune] if with_emb else None,
+                    emb_penalty=meta["emb_penalty"] or 1.0, max_tokens=shipped.max_tokens)
+        for s in ("tweets", "nyt"):
+            r_shipped, _ = _test_r(ctx, name, s, shipped)
+            r_refit, _ = _test_r(ctx, name, s, refit)
+            assert r_shipped == pytest.approx(r_refit, abs=0.002), \
+                f"{name}/{s}: shipped file is stale, retrain with bench.train_sentiment --write"
+
+
+@pytest.fixture(scope="module")
+def contrastive() -> tuple[list, dict]:
+    from bench.sentiment import contrastive_scores, load_contrastive
+
+    rows = load_contrastive()
+    return rows, contrastive_scores([r.text for r in rows])
+
+
+@pytest.mark.parametrize("name", ["lexicon", "embedding"])
+def test_contrastive_sign_accuracy_floor(contrastive: tuple[list, dict], name: str) -> None:
+    """Hand-written live-commerce acceptance set (tests/fixtures/sentiment_contrastive.tsv):
+    sign accuracy of each shipped model at or above its regression floor (questions excluded by
+    the file's rule), and the issue's sentence negative."""
+    from bench.sentiment import sign_accuracy
+
+    rows, scores = contrastive
+    assert len([r for r in rows if r.expected != "question"]) >= 60
+    acc = sign_accuracy(rows, scores[name])
+    print(name, acc)
+    assert acc["accuracy"] >= CONTRASTIVE_FLOORS[name], f"{name}: {acc}"
+    issue = next(i for i, r in enumerate(rows) if r.text == ISSUE_SENTENCE)
+    assert scores[name][issue] < 0, f"{name}: {ISSUE_SENTENCE!r} scored {scores[name][issue]:+.3f}"
+
+
+@pytest.mark.xfail(strict=True, reason="issue 11 target 0.90 not met: lexicon 0.884, embedding 0.899 "
+                                       "(2026-11-30); remove this mark when it passes")
+def test_contrastive_sign_accuracy_target(contrastive: tuple[list, dict]) -> None:
+    from bench.sentiment import sign_accuracy
+
+    rows, scores = contrastive
+    for name in ("lexicon", "embedding"):
+        assert sign_accuracy(rows, scores[name])["accuracy"] >= CONTRASTIVE_TARGET, name

@@ -1,6 +1,6 @@
-"""The trained sentiment model: fitting, (de)serialisation, loading errors, grouping for CV.
+"""The trained sentiment models: fitting, (de)serialisation, loading errors, the tune/test protocol.
 
-No spaCy and no shared data needed: sentences are given directly.
+No spaCy and no shared data needed: sentences are given directly, embeddings are synthetic.
 """
 
 from __future__ import annotations
@@ -11,10 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.train_sentiment import RatedSet, cross_validate, fold_of, load_rated
+from bench.split import half_of
+from bench.train_sentiment import Features, RatedSet, fold_of, halves, load_rated, run_protocol
 from transforms.sentiment import SentimentScorer, vader_compound
 from transforms.sentiment_model import (
+    DEFAULT_EMBED_MODEL,
     DEFAULT_MODEL,
+    EMBED_DIM,
     N_BUCKETS,
     SentimentModel,
     SentimentModelError,
@@ -103,17 +106,88 @@ def test_load_rated_groups_editorials_and_duplicate_texts(tmp_path: Path) -> Non
     assert g["Same text here"] == g["same text HERE"]  # equal texts merged across sets
     assert g["good day"] != g["first snippet"]
     assert fold_of("nyt:7", 5) == fold_of("nyt:7", 5)
+    assert data.ids == ["1", "2", "7_1", "7_2", "8_1"]
 
 
-def test_cross_validate_reports_out_of_fold_per_set() -> None:
-    texts = POS * 6 + NEG * 6
-    ratings = [2.0] * 30 + [-2.0] * 30
-    sets = ["tweets", "nyt"] * 30
-    data = RatedSet(texts, ratings, sets, [f"g{i}" for i in range(60)])
-    cv = cross_validate(data, _parts(texts), k=5)
-    assert set(cv["sets"]) == {"tweets", "nyt"}
-    assert cv["sets"]["tweets"]["n"] == 30
-    assert cv["sets"]["nyt"]["r_cv"] > 0.5
-    one_group = RatedSet(texts, ratings, sets, ["g"] * 60)
+def test_embedding_variant_round_trip_and_errors(tmp_path: Path) -> None:
+    parts, y = _toy()
+    dense, _ = design_matrix(parts)
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(len(y), EMBED_DIM)) + y[:, None] * 0.05
+    model = fit(dense, None, y, emb=emb, emb_penalty=0.1, max_tokens=64)
+    assert model.uses_embedding and not model.bow_weights and model.max_tokens == 64
+    path = tmp_path / "e.json"
+    path.write_text(json.dumps(model.to_json()))
+    loaded = load_model(path)
+    assert loaded.predict(parts[0], emb[0]) == pytest.approx(model.predict(parts[0], emb[0]), abs=1e-4)
+    with pytest.raises(SentimentModelError, match="needs the text's MiniLM embedding"):
+        loaded.predict(parts[0])
+    data = model.to_json()
+    data["emb_weights"] = data["emb_weights"][:10]
+    path.write_text(json.dumps(data))
+    with pytest.raises(SentimentModelError, match="embedding block"):
+        load_model(path)
+
+
+def test_shipped_embedding_model_is_small_and_fitted_on_the_tune_half() -> None:
+    assert DEFAULT_EMBED_MODEL.stat().st_size < 100_000
+    model = load_model(DEFAULT_EMBED_MODEL)
+    assert model.uses_embedding and model.max_tokens >= 64
+    assert "tune half" in model.meta["trained_on"]
+    assert "tune half" in load_model().meta["trained_on"]
+
+
+def test_halves_follow_the_split_rule() -> None:
+    ids = [str(i) for i in range(40)] + [f"{i}_1" for i in range(40)]
+    data = RatedSet(["t"] * 80, [0.0] * 80, ["tweets"] * 80, ids, ids)
+    h = halves(data)
+    assert sorted(h["tune"] + h["test"]) == list(range(80))
+    assert all(half_of(ids[i]) == "test" for i in h["test"])
+    assert h["tune"] and h["test"]
+
+
+def _toy_protocol_data(n_each: int = 40) -> tuple[RatedSet, Features]:
+    texts = (POS * 20)[:n_each] + (NEG * 20)[:n_each]
+    ratings = [2.0] * n_each + [-2.0] * n_each
+    sets = ["tweets", "nyt"] * n_each
+    ids = [f"{i}" for i in range(2 * n_each)]
+    data = RatedSet(texts, ratings, sets, [f"g{i}" for i in ids], ids)
+    parts = _parts(texts)
+    dense, bow = design_matrix(parts)
+    rng = np.random.default_rng(1)
+    emb = rng.normal(size=(len(texts), EMBED_DIM)) + np.array(ratings)[:, None] * 0.1
+    return data, Features(parts, dense, bow, emb)
+
+
+def test_protocol_reports_both_halves_and_never_fits_on_the_test_half() -> None:
+    data, feats = _toy_protocol_data()
+    res = run_protocol(data, feats, max_tokens=64)
+    for model in ("lexicon", "embedding"):
+        r = res["models"][model]["r"]
+        assert set(r) == {"tune_cv/tweets", "tune_cv/nyt", "test/tweets", "test/nyt"}
+        assert r["test/tweets"] > 0.5 and r["tune_cv/nyt"] > 0.5
+        assert len(res["models"][model]["nested_fold_choices"]) == 5
+    assert res["n"]["tune/tweets"] + res["n"]["test/tweets"] == 40
+    # Changing the test half's ratings must not change the shipped models (fitted on tune only).
+    test_rows = set(halves(data)["test"])
+    flipped = RatedSet(data.texts, [-r if i in test_rows else r for i, r in enumerate(data.ratings)],
+                       data.sets, data.groups, data.ids)
+    res2 = run_protocol(flipped, feats, max_tokens=64)
+    for model in ("lexicon", "embedding"):
+        assert res2["_shipped"][model] == res["_shipped"][model]
+        assert res2["models"][model]["r"]["tune_cv/nyt"] == res["models"][model]["r"]["tune_cv/nyt"]
+        assert res2["models"][model]["r"]["test/nyt"] < 0  # the flipped test ratings are seen only here
+    one_group = RatedSet(data.texts, data.ratings, data.sets, ["g"] * len(data.texts), data.ids)
     with pytest.raises(ValueError, match="fold"):
-        cross_validate(one_group, _parts(texts), k=5)
+        run_protocol(one_group, feats, max_tokens=64)
+
+
+def test_bench_fails_clearly_when_the_data_is_absent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    import bench.sentiment as bs
+
+    monkeypatch.setattr(bs, "DATA", tmp_path / "absent")
+    rows = bs.summary_rows()
+    assert rows and all(not r.passed and r.measured is None for r in rows)
+    assert bs.main([]) == 2
+    assert "not present" in capsys.readouterr().out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -143,29 +143,46 @@ def test_mart_views(tmp_path: Path) -> None:
     con.close()
 
 
-def test_trending_needs_support_and_z(tmp_path: Path) -> None:
-    con = db.connect(tmp_path / "t.duckdb")
-    # Baseline 28 days before the 7-day period: TT 2 mentions every day; WN absent.
-    rows = [(date(2026, 10, 1 + i), TT, "reddit", 2, 2) for i in range(28)]
-    # Period (10-29..11-04): TT 2/day (flat); WN 10 mentions in 5 docs (new, well supported);
-    # a one-off NER entity with 4 mentions in 1 doc (under min support).
-    rows += [
-        (date(2026, 10, 29 + i) if i < 3 else date(2026, 11, i - 2), TT, "reddit", 2, 2) for i in range(7)
-    ]
-    rows += [(date(2026, 11, 4), WN, "reddit", 10, 5), (date(2026, 11, 4), "ner/org/x", "reddit", 4, 1)]
+def _insert_stats(con, rows) -> None:
     con.executemany(
-        "INSERT INTO marts.daily_entity_stats VALUES (?, ?, 'n', 'ORG', 'platform', ?, ?, ?, 0, 0, 0)",
-        [(d, e, s, m, n) for d, e, s, m, n in rows],
-    )
-    got = {
-        r[0]: r[1:]
-        for r in con.execute(
-            "SELECT entity_id, period_mentions, baseline_mentions, z_score, is_trending "
-            "FROM marts.trending_entities"
-        ).fetchall()
-    }
-    assert got[TT][:2] == (14, pytest.approx(14.0)) and got[TT][2] == pytest.approx(0.0) and not got[TT][3]
-    # WN: (10 - 0) / (sqrt(7) * 1) = 3.78 >= 2, 10 mentions, 5 docs -> trending
-    assert got[WN][2] == pytest.approx(10 / 7**0.5) and got[WN][3]
-    assert not got["ner/org/x"][3]  # z = 1.51 and only one document
+        "INSERT INTO marts.daily_entity_stats VALUES (?, ?, 'n', 'ORG', 'platform', 'reddit', ?, ?, 0, 0, 0)",
+        rows)
+
+
+def _trending(con) -> dict:
+    return {r[0]: r[1:] for r in con.execute(
+        "SELECT entity_id, period_documents, baseline_documents, baseline_days, z_score, is_trending "
+        "FROM marts.trending_entities").fetchall()}
+
+
+def test_trending_needs_support_and_z(tmp_path: Path) -> None:
+    """The view's rule (marts.rising, migration 004): documents, 7 days against the 7 before."""
+    con = db.connect(tmp_path / "t.duckdb")
+    days = [date(2026, 10, 22) + timedelta(days=i) for i in range(14)]  # baseline 7 + period 7
+    rows = [(d, TT, 2, 2) for d in days]  # flat: 2 documents a day throughout
+    rows += [(d, WN, 6, 3) for d in days[7:]]  # new: 3 documents a day in the period
+    rows += [(d, "platform/falling", 10, 10) for d in days[:7]] + [(d, "platform/falling", 8, 8)
+                                                                    for d in days[7:]]
+    rows += [(days[-1], "ner/org/x", 47, 1)]  # one article repeating a name: 1 document
+    _insert_stats(con, rows)
+    got = _trending(con)
+    assert got[TT][:3] == (14, 14, 7) and got[TT][3] == pytest.approx(0.0) and not got[TT][4]
+    # WN: (3 - 0) / max(0, sqrt(max(0, 1))) = 3 >= 2 with 21 documents -> trending
+    assert got[WN][3] == pytest.approx(3.0) and got[WN][4]
+    assert got["platform/falling"][3] < 0 and not got["platform/falling"][4]  # fell: never trending
+    assert got["ner/org/x"][0] == 1 and not got["ner/org/x"][4]  # 47 mentions, one document
+    con.close()
+
+
+def test_trending_baseline_only_counts_days_with_history(tmp_path: Path) -> None:
+    """Two days of history before the period are averaged over 2 days, not 7 (nor 28), and are too
+    few (min 3 baseline days) to call anything trending."""
+    con = db.connect(tmp_path / "t.duckdb")
+    days = [date(2026, 11, 1) + timedelta(days=i) for i in range(9)]  # 2 baseline days + 7
+    _insert_stats(con, [(d, TT, 4, 4) for d in days[:2]] + [(d, TT, 3, 3) for d in days[2:]]
+           + [(d, WN, 5, 5) for d in days[2:]])
+    got = _trending(con)
+    assert got[TT][1:3] == (8, 2)  # baseline mean 4/day over 2 days: a fall, not a rise
+    assert got[TT][3] < 0
+    assert got[WN][2] == 2 and got[WN][3] == pytest.approx(5.0) and not got[WN][4]
     con.close()

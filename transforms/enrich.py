@@ -22,6 +22,7 @@ from pipeline.config import Settings
 from pipeline.context import RunContext
 from pipeline.documents import Document
 from pipeline.jsonl import read_jsonl, write_json, write_jsonl
+from pipeline.outcomes import enrich_quarantine_path, quarantine_row
 from transforms.sentiment import mean_or_none
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ class EnrichResult:
     mentions: list[dict[str, Any]] = field(default_factory=list)
     entities: list[dict[str, Any]] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
+    # Documents set aside alone (pipeline.outcomes.quarantine_row), with why: issue 12.
+    quarantined: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _word_count(text: str) -> int:
@@ -55,6 +58,30 @@ def adaptive_batch_size(texts: list[str], configured: int, words_per_batch: int 
     return max(1, min(configured, int(words_per_batch // max(1.0, mean_words))))
 
 
+# --- issue 12: bounded NLP input, per-document isolation ------------------------------------
+def cap_text(text: str, max_chars: int) -> str:
+    """``text`` cut to at most ``max_chars``, at the last paragraph break, else line break, else
+    whitespace in the last tenth before the cap (so no word or sentence is cut mid-way when it can
+    be helped). Offsets stay valid: the result is a prefix of ``text``."""
+    if len(text) <= max_chars:
+        return text
+    head = text[:max_chars]
+    floor = max_chars - max_chars // 10
+    for sep in ("\n\n", "\n", " "):
+        cut = head.rfind(sep, floor)
+        if cut > 0:
+            return head[:cut]
+    return head
+
+
+def _failed_analysis(exc: BaseException) -> dict[str, Any]:
+    """The analysis of a text that raised: no NLP results, and the reason for the quarantine."""
+    reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+    return {"language": "und", "skipped": "error", "error": reason, "sentiment": None, "themes": [],
+            "mentions": [], "sentences": [], "n_words": 0}
+# --- end issue 12 helpers ------------------------------------------------------------------
+
+
 class Enricher:
     """Entities, sentiment, themes and language for documents or plain texts."""
 
@@ -64,6 +91,7 @@ class Enricher:
         self.themes_path = settings.config_file(settings.nlp.themes)
         self._nlp: Any = None
         self._gazetteer: Any = None
+        self._relevance_rules: Any = None
         # Validate the config files now (cheap, no spaCy): a broken gazetteer fails at startup.
         from transforms.gazetteer import load_gazetteer
         from transforms.themes import load_themes
@@ -73,6 +101,15 @@ class Enricher:
         from transforms.sentiment_model import cached_model
 
         self.sentiment_model = cached_model()  # 34 KB of JSON; a missing/stale model fails here, clearly
+        # --- issue 11: document sentiment of routed sources (news by default) comes from the MiniLM
+        # embedding model (transforms.sentiment.DocumentSentimentRouter); its JSON is checked now,
+        # the ONNX session loads on the first routed document.
+        from transforms.sentiment import DocumentSentimentRouter, RoutingConfig
+
+        self.sentiment_router = DocumentSentimentRouter(RoutingConfig.from_settings(settings))
+        if self.sentiment_router.enabled:
+            _ = self.sentiment_router.model
+        # --- end issue 11
 
     @property
     def nlp(self) -> Any:
@@ -87,12 +124,28 @@ class Enricher:
                      self._gazetteer.version, self.themes.version)
         return self._nlp
 
+    def relevance(self, doc: Document, analysis: dict[str, Any]) -> Any:
+        """Live-commerce relevance of one analysed document (transforms/relevance.py)."""
+        from transforms.relevance import RelevanceRules, score_relevance
+
+        if self._relevance_rules is None:
+            cfg = self.settings.relevance
+            self._relevance_rules = RelevanceRules(cfg.min_score, cfg.channels, cfg.terms)
+        kinds = [(m["entity_id"], m["kind"]) for m in analysis["mentions"] if m.get("origin") == "gazetteer"]
+        return score_relevance(self._relevance_rules, text=doc.text, channel=doc.channel,
+                               entities=kinds, themes=analysis["themes"])
+
     # ------------------------------------------------------------------ core
     def analyze_texts(self, texts: Iterable[str], n_process: int | None = None) -> Iterator[dict[str, Any]]:
         """One analysis dict per input text, in order.
 
         Keys: language, sentiment, themes, mentions (list), sentences (list), n_words, skipped
-        (None, "empty" or "non-english"). English texts go through ``nlp.pipe`` in memory zones.
+        (None, "empty", "non-english" or "error"), capped_from (the full length when the text was
+        longer than ``nlp.max_text_chars`` and only its capped prefix was analysed, else None), and
+        error (why, when skipped is "error"). English texts go through ``nlp.pipe`` in memory zones.
+
+        One text that raises (in spaCy, our component or language detection) costs only itself:
+        the zone is redone one text at a time and only the failing text gets ``skipped="error"``.
 
         Language detection runs lazily inside the generator that feeds ``nlp.pipe``: with
         ``n_process=2`` spaCy pulls input as its workers need it, so the parent detects the
@@ -105,6 +158,8 @@ class Enricher:
         nlp = self.nlp
         n_process = n_process or self.settings.nlp.n_process
         zone: list[str] = []
+        zone_capped: list[int | None] = []  # issue 12: full length of each capped text, else None
+        max_chars = self.settings.nlp.max_text_chars
 
         def skipped(text: str) -> dict[str, Any] | None:
             if not text or not text.strip():
@@ -130,20 +185,40 @@ class Enricher:
                         out[i] = routed
 
             batch_size = adaptive_batch_size([t for t in zone if t], self.settings.nlp.batch_size)
-            with nlp.memory_zone():
-                # Plain strings, not as_tuples: spaCy tokenises and serialises as_tuples input in the
-                # parent process, which capped 2 processes at 1.1x one process. nlp.pipe keeps input
-                # order, so the positions queue says which text each Doc is.
-                for doc in nlp.pipe(english(), batch_size=batch_size, n_process=n_process):
-                    out[pending.popleft()] = {"language": "en", "skipped": None,
-                                              **(doc.user_data.get(USER_KEY) or {})}
+            try:
+                with nlp.memory_zone():
+                    # Plain strings, not as_tuples: spaCy tokenises and serialises as_tuples input in
+                    # the parent process, which capped 2 processes at 1.1x one process. nlp.pipe keeps
+                    # input order, so the positions queue says which text each Doc is.
+                    for doc in nlp.pipe(english(), batch_size=batch_size, n_process=n_process):
+                        out[pending.popleft()] = {"language": "en", "skipped": None,
+                                                  **(doc.user_data.get(USER_KEY) or {})}
+            except Exception as exc:  # noqa: BLE001 - issue 12: find the culprit, keep the others
+                log.warning("enrich: a zone of %d texts failed (%s: %s); redoing it one text at a time",
+                            len(zone), type(exc).__name__, str(exc)[:200])
+                out.clear()
+                pending.clear()
+                with nlp.memory_zone():
+                    for i, text in enumerate(zone):
+                        try:
+                            routed = skipped(text)
+                            if routed is None:
+                                doc = nlp(text)
+                                routed = {"language": "en", "skipped": None,
+                                          **(doc.user_data.get(USER_KEY) or {})}
+                        except Exception as one:  # noqa: BLE001
+                            routed = _failed_analysis(one)
+                        out[i] = routed
             for i in range(len(zone)):
-                yield out.pop(i)
+                yield {**out.pop(i), "capped_from": zone_capped[i]}
             zone.clear()
+            zone_capped.clear()
 
         zone_words = 0
         for text in texts:
-            zone.append(text if isinstance(text, str) else "")
+            text = text if isinstance(text, str) else ""
+            zone_capped.append(len(text) if len(text) > max_chars else None)
+            zone.append(cap_text(text, max_chars))  # before any split(): a 10M-char text stays cheap
             zone_words += _word_count(zone[-1])
             if len(zone) >= ZONE_SIZE or zone_words >= ZONE_WORDS:
                 yield from flush()
@@ -160,48 +235,82 @@ class Enricher:
         started = time.perf_counter()
         last_log = started
         words = 0
-        counts = {"documents": 0, "tombstones": 0, "non_english": 0, "empty": 0, "english": 0}
+        counts = {"documents": 0, "tombstones": 0, "non_english": 0, "empty": 0, "english": 0,
+                  "nlp_capped": 0}
         rejected = 0
+        routed: list[tuple[int, str, list[dict[str, Any]]]] = []  # issue 11: (row, text, sentences)
         analyses = self.analyze_texts(d.text for d in doc_list)
         for n, (doc, a) in enumerate(zip(doc_list, analyses, strict=True), 1):
-            row = doc.to_dict()
-            row["language"] = a["language"]
-            row["sentiment"] = None if a["sentiment"] is None else round(a["sentiment"], 4)
-            row["themes"] = list(a["themes"])
-            counts["documents"] += 1
-            if a["skipped"] == "empty":
-                kind = "tombstone" if doc.body is None else "empty"
-                counts["tombstones" if kind == "tombstone" else "empty"] += 1
-                row["language"] = doc.language or "und"
-                row["extra"] = {**row.get("extra", {}), "nlp_skipped": kind}
-            elif a["skipped"] == "non-english":
-                counts["non_english"] += 1
-                row["extra"] = {**row.get("extra", {}), "nlp_skipped": "non-english"}
-            else:
-                counts["english"] += 1
-            words += a.get("n_words", 0)
-            rejected += len(a.get("rejected", ()))
-            result.documents.append(row)
-            for m in a["mentions"]:
-                eid = m["entity_id"]
-                result.mentions.append({
-                    "doc_id": doc.doc_id, "entity_id": eid, "sentence_idx": m["sentence_idx"],
-                    "start_char": m["start_char"], "end_char": m["end_char"], "surface": m["surface"],
-                    "sentence": m["sentence"], "sentiment": m["sentiment"],
-                })
-                if eid not in entities:
-                    if m["origin"] == "gazetteer":
-                        entities[eid] = self._gazetteer.get(eid).to_entity()
-                    else:
-                        entities[eid] = {"entity_id": eid, "name": m["name"], "label": m["label"],
-                                         "kind": m["kind"], "aliases": [], "origin": "ner"}
-                        ner_aliases[eid] = set()
-                if m["origin"] == "ner" and m["surface"] != entities[eid]["name"]:
-                    ner_aliases[eid].add(m["surface"])
+            # --- issue 12: a document whose analysis raised, or whose rows cannot be built, is
+            # quarantined alone with its reason; the night goes on. ---------------------------
+            if a.get("error"):
+                result.quarantined.append(quarantine_row(doc.doc_id, doc.source, doc.url, "enrich",
+                                                         a["error"], doc.to_dict()))
+                continue
+            marks = (len(result.documents), len(result.mentions), dict(counts), words, rejected)
+            try:
+                row = doc.to_dict()
+                row["language"] = a["language"]
+                row["sentiment"] = None if a["sentiment"] is None else round(a["sentiment"], 4)
+                row["themes"] = list(a["themes"])
+                counts["documents"] += 1
+                if a["skipped"] == "empty":
+                    kind = "tombstone" if doc.body is None else "empty"
+                    counts["tombstones" if kind == "tombstone" else "empty"] += 1
+                    row["language"] = doc.language or "und"
+                    row["extra"] = {**row.get("extra", {}), "nlp_skipped": kind}
+                elif a["skipped"] == "non-english":
+                    counts["non_english"] += 1
+                    row["extra"] = {**row.get("extra", {}), "nlp_skipped": "non-english"}
+                else:
+                    counts["english"] += 1
+                if a.get("capped_from"):  # issue 12: full text kept, only its prefix analysed
+                    counts["nlp_capped"] += 1
+                    row["extra"] = {**row.get("extra", {}), "nlp_capped_from": a["capped_from"],
+                                    "nlp_capped_at": self.settings.nlp.max_text_chars}
+                words += a.get("n_words", 0)
+                rejected += len(a.get("rejected", ()))
+                rel = self.relevance(doc, a)
+                row["relevance"], row["on_topic"] = rel.score, rel.on_topic
+                result.documents.append(row)
+                for m in a["mentions"]:
+                    eid = m["entity_id"]
+                    result.mentions.append({
+                        "doc_id": doc.doc_id, "entity_id": eid, "sentence_idx": m["sentence_idx"],
+                        "start_char": m["start_char"], "end_char": m["end_char"], "surface": m["surface"],
+                        "sentence": m["sentence"], "sentiment": m["sentiment"],
+                    })
+                    if eid not in entities:
+                        if m["origin"] == "gazetteer":
+                            entities[eid] = self._gazetteer.get(eid).to_entity()
+                        else:
+                            entities[eid] = {"entity_id": eid, "name": m["name"], "label": m["label"],
+                                             "kind": m["kind"], "aliases": [], "origin": "ner"}
+                            ner_aliases[eid] = set()
+                    if m["origin"] == "ner" and m["surface"] != entities[eid]["name"]:
+                        ner_aliases[eid].add(m["surface"])
+            except Exception as exc:  # noqa: BLE001
+                del result.documents[marks[0]:], result.mentions[marks[1]:]
+                counts, words, rejected = marks[2], marks[3], marks[4]
+                reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+                result.quarantined.append(quarantine_row(doc.doc_id, doc.source, doc.url, "enrich",
+                                                         reason, doc.to_dict()))
+                continue
+            # --- end issue 12 -------------------------------------------------------------------
+            if a["skipped"] is None and self.sentiment_router.routes(doc.source, doc.text):  # issue 11
+                routed.append((len(result.documents) - 1, doc.text, a.get("sentences") or []))
             now = time.perf_counter()
             if now - last_log >= PROGRESS_EVERY_S:
                 log.info("enrich: %d/%d documents, %.0f words/s", n, len(doc_list), words / (now - started))
                 last_log = now
+        # --- issue 11: re-score the document sentiment of routed documents, batched (sentence and
+        # mention scores stay the lexicon model's).
+        if routed:
+            scores = self.sentiment_router.score_analyses([t for _, t, _ in routed],
+                                                          [x for _, _, x in routed])
+            for (i, _, _), score in zip(routed, scores, strict=True):
+                result.documents[i]["sentiment"] = round(score, 4)
+        # --- end issue 11
         for eid, aliases in ner_aliases.items():
             entities[eid]["aliases"] = sorted(aliases)
         result.entities = sorted(entities.values(), key=lambda e: e["entity_id"])
@@ -210,6 +319,8 @@ class Enricher:
             **counts, "mentions": len(result.mentions), "entities": len(result.entities),
             "rejected_spans": rejected, "words": words, "seconds": round(elapsed, 3),
             "words_per_s": round(words / elapsed, 1) if elapsed > 0 else None,
+            "quarantined": len(result.quarantined),
+            "sentiment_embedded": len(routed),  # issue 11
         }
         return result
 
@@ -234,8 +345,13 @@ class Enricher:
             for eid, e in grouped.items():
                 s = mean_or_none(scores[eid])
                 e["sentiment"] = None if s is None else round(s, 4)
+            if a.get("error"):  # issue 12: this text alone failed; say why instead of raising
+                out.append({"error": f"enrichment failed: {a['error']}"})
+                continue
             sentiment = a["sentiment"]
+            capped = {"nlp_capped_from": a["capped_from"]} if a.get("capped_from") else {}
             out.append({
+                **capped,
                 "language": a["language"],
                 "sentiment": None if sentiment is None else round(sentiment, 4),
                 "themes": list(a["themes"]),
@@ -356,7 +472,8 @@ def _read_documents(work_dir: Path) -> tuple[list[Document], list[dict[str, Any]
                     if getattr(doc, name) is not None and not isinstance(getattr(doc, name), str):
                         raise ValueError(f"{name} is not a string")
             except (TypeError, ValueError) as exc:
-                rejects.append({"file": path.name, "line": line_no, "reason": str(exc)})
+                rejects.append({"file": path.name, "line": line_no, "reason": str(exc), "row": raw,
+                                "doc_id": raw.get("doc_id") if isinstance(raw, dict) else None})
                 continue
             docs[doc.doc_id] = doc
     return list(docs.values()), rejects
@@ -379,8 +496,17 @@ def enrich_night(ctx: RunContext, enricher: Enricher | None = None) -> dict[str,
     write_jsonl(out_dir / "documents.jsonl", result.documents)
     write_jsonl(out_dir / "mentions.jsonl", result.mentions)
     write_jsonl(out_dir / "entities.jsonl", result.entities)
+    # issue 12: every document set aside alone (unreadable rows and documents whose enrichment
+    # raised) has one row here, which load copies to quarantine.documents with its reason.
+    quarantined = [quarantine_row(r.get("doc_id"), None, None, "enrich",
+                                  f"unreadable row {r['file']}:{r['line']}: {r['reason']}", r.get("row"))
+                   for r in rejects] + result.quarantined
+    write_jsonl(enrich_quarantine_path(work_dir), quarantined)
+    for q in result.quarantined[:20]:
+        log.warning("enrich: quarantined %s alone: %s", q["doc_id"], q["reason"])
     summary = {"night": ctx.night.isoformat(), "run_id": ctx.run_id, **result.stats,
-               "rejected_rows": len(rejects), "rejects": rejects[:100]}
+               "rejected_rows": len(rejects), "rejects": [{k: v for k, v in r.items() if k != "row"}
+                                                           for r in rejects[:100]]}
     write_json(out_dir / "summary.json", summary)
     log.info("enrich %s: %s", ctx.night, {k: v for k, v in summary.items() if k != "rejects"})
     return summary

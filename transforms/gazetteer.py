@@ -56,6 +56,8 @@ class GazetteerEntry:
 class Gazetteer:
     version: str
     entries: list[GazetteerEntry]
+    # Common given names (case as written): evidence that an NER span is a person, see nlp.py.
+    given_names: frozenset[str] = frozenset()
     _by_id: dict[str, GazetteerEntry] = field(default_factory=dict, repr=False)
     _by_key: dict[str, GazetteerEntry] = field(default_factory=dict, repr=False)
 
@@ -138,7 +140,11 @@ def load_gazetteer(path: Path) -> Gazetteer:
     raw_entries = data.get("entity", [])
     if not isinstance(raw_entries, list) or not raw_entries:
         raise GazetteerError(f"gazetteer {path} has no [[entity]] entries")
+    names = data.get("given_names", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
+        raise GazetteerError(f"gazetteer {path}: given_names must be a list of non-empty strings")
     return Gazetteer(
         version=str(data.get("version", "unversioned")),
         entries=[_entry(e, i) for i, e in enumerate(raw_entries)],
+        given_names=frozenset(n.strip() for n in names),
     )

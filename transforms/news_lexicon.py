@@ -1,4 +1,5 @@
-"""Hand-written valences (VADER's -4..4 scale) for news and live-commerce words VADER lacks.
+"""Hand-written valences (VADER's -4..4 scale) for news and live-commerce words VADER lacks, and
+the few context rules the extended analyzer applies to VADER's own lexicon.
 
 Why: VADER was built for social media, so words that carry the tone of news and of marketplace
 complaints ("counterfeit", "layoffs", "recession", "delays", "breakthrough") are missing and score
@@ -71,4 +72,68 @@ NEWS_LEXICON: dict[str, float] = {
     "democracy": 1.2,
     "affordable": 1.2,
     "deals": 0.6,
+    # Live-commerce vocabulary (marketplace complaints and praise) absent from VADER, written from
+    # general knowledge of seller/buyer forums, added 2026-11-30 (issue 11).
+    "overcharged": -2.0,
+    "shill": -1.5,
+    "shilled": -1.8,
+    "shilling": -1.8,
+    "knockoff": -2.0,
+    "knockoffs": -2.0,
+    "counterfeits": -2.0,
+    "resealed": -1.2,
+    "ripoff": -2.5,
+    "rip-off": -2.5,
+    "scammed": -2.6,
+    "scammy": -2.2,
+    "sketchy": -1.5,
+    "shady": -1.8,
+    "bogus": -1.8,
+    "junk": -1.5,
+    "garbage": -2.0,
+    "trash": -1.8,
+    "unresponsive": -1.8,
+    "unpaid": -1.5,
+    "overpriced": -1.6,
+    "deactivated": -1.3,
+    "withheld": -1.2,
+    "chargeback": -1.2,
+    "smooth": 1.3,
+    "smoothly": 1.3,
+    "seamless": 1.8,
+    "legit": 1.5,
+    "authentic": 1.0,
+    "genuine": 1.2,
+    "speedy": 1.3,
+    "promptly": 1.2,
+    "pristine": 1.8,
+    "reliable": 1.5,
 }
+
+# Words VADER's lexicon rates as valenced that, in forum and live-commerce writing, are mostly
+# discourse markers: "Honestly Whatnot support is terrible" is a complaint, but VADER adds +2.0 for
+# "honestly". The extended analyzer drops them from its lexicon (plain VADER, the anchor, keeps them).
+DISCOURSE_MARKERS: tuple[str, ...] = ("honestly", "seriously")
+
+# "support" (VADER +1.7, as in "I support the plan") is, as a noun, usually the name of a service
+# desk on marketplaces: "customer support is terrible", "support ignores me", "contacted support".
+# The extended analyzer scores it as a neutral word unless the word before it makes it a verb
+# (a subject pronoun, "to", a modal, an adverb or a negation: "we fully support", "I don't support").
+SUPPORT_VERB_CONTEXT: frozenset[str] = frozenset({
+    "i", "we", "you", "they", "he", "she", "it", "who", "that", "fully", "strongly", "also", "always",
+    "still", "to", "will", "would", "can", "could", "should", "must", "may", "might", "not", "never",
+    "don't", "doesn't", "didn't", "won't", "wouldn't", "can't", "cannot", "please",
+})
+
+# Idioms where a negation cancels a negative word, so the phrase praises ("no issues at all", "no
+# questions asked", "nothing but good experiences", "can't complain"): VADER scores "no" (-1.2) and
+# "problems" (-1.7) or negates the "good" after "nothing". The extended analyzer rewrites each to a
+# word of the intended tone before scoring (VADER itself keeps a similar list of sentiment-laden
+# idioms). Patterns are case-insensitive; replacements are VADER words ("fine" +0.8, "easily" +1.4).
+IDIOM_REWRITES: tuple[tuple[str, str], ...] = (
+    (r"\b(?:no|zero|without(?:\s+any)?)\s+(?:issues?|problems?|complaints?|worries|regrets|hassles?|drama|"
+     r"trouble)\b", "fine"),
+    (r"\bno\s+questions\s+asked\b", "easily"),
+    (r"\bnothing\s+but\b", "only"),
+    (r"\b(?:can't|cannot|can\s+not|couldn't)\s+complain\b", "fine"),
+)

@@ -18,9 +18,21 @@ from typing import Any
 import numpy
 import spacy
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.matcher import Matcher
+from spacy.tokens import Doc, Span
 
-from transforms.canonical import KIND_BY_LABEL, junk_reason, ner_entity_id, normalize_surface
+from transforms.canonical import (
+    KIND_BY_LABEL,
+    ORG_SUFFIXES,
+    TITLE_WORDS,
+    canonical_key,
+    event_suffix,
+    junk_reason,
+    ner_entity_id,
+    normalize_surface,
+    org_suffix,
+    product_suffix,
+)
 from transforms.gazetteer import Gazetteer, load_gazetteer
 from transforms.sentiment import SentimentScorer
 from transforms.themes import ThemeTagger, load_themes
@@ -61,6 +73,14 @@ class PulseAnalyzer:
             return [t.lemma_ or t.text for t in doc if not t.is_punct]
 
         self.tagger = ThemeTagger(load_themes(Path(themes_path)), lemmatize=lemmatize)
+        self.given_names = self.gazetteer.given_names
+        # Capitalised proper nouns ending in an organisation word ("Tessellate Insights"): the
+        # small model misses or misfiles these; a Matcher (compiled, no Python per token) finds them.
+        self.org_matcher = Matcher(nlp.vocab)
+        proper = {"IN": ["NNP", "NNPS"]}
+        self.org_matcher.add("ORG_SUFFIX", [[{"TAG": proper, "OP": "+"},
+                                             {"LOWER": {"IN": sorted(ORG_SUFFIXES)}, "TAG": proper}]],
+                             greedy="LONGEST")
 
     def __call__(self, doc: Doc) -> Doc:
         sents = list(doc.sents)
@@ -79,8 +99,9 @@ class PulseAnalyzer:
         mentions: list[dict[str, Any]] = []
         rejected: list[tuple[str, str]] = []
         clause_cache: dict[int, list[tuple[int, int, float]]] = {}
-        for ent in doc.ents:
-            info = self._resolve(ent, rejected, lowercase_forms)
+        text = doc.text  # built once: Doc.text joins every token on each access
+        for ent in self._candidates(doc, text):
+            info = self._resolve(ent, text, rejected, lowercase_forms)
             if info is None:
                 continue
             start, end, surface = self._trim(ent)
@@ -102,6 +123,8 @@ class PulseAnalyzer:
                     "sentiment": round(score, 4),
                 }
             )
+        if mentions:
+            consolidate_mentions(mentions)
         doc.user_data[USER_KEY] = {
             "sentiment": self.scorer.score_parts(sent_parts) if sent_parts else None,
             # sentence level: character offsets into the text and the sentence's score
@@ -117,6 +140,21 @@ class PulseAnalyzer:
         doc.tensor = numpy.zeros((0,), dtype="float32")
         return doc
 
+    def _candidates(self, doc: Doc, text: str) -> list[Span]:
+        """doc.ents with the small model's typical slips on names repaired (see the helpers).
+
+        Each step looks only at entity spans and their neighbouring tokens (plus one compiled
+        Matcher pass), so the cost stays ~1% of the parse: no Python loop over all tokens.
+        """
+        ents = list(doc.ents)
+        ents = [e for e in ents if not _after_reddit_prefix(text, e.start_char)]
+        ents = extend_compound_places(doc, ents)
+        ents = add_org_suffix_names(doc, ents, self.org_matcher(doc, as_spans=True))
+        ents = merge_adjacent_names(doc, ents, self.given_names)
+        ents = split_title_and_name(doc, ents, self.given_names)
+        ents = relabel_names(doc, ents, self.given_names)
+        return grow_people(doc, ents, self.given_names)
+
     @staticmethod
     def _trim(ent: Any) -> tuple[int, int, str]:
         """Offsets of the canonical part of the span (drops a leading "the", a trailing "'s")."""
@@ -127,15 +165,21 @@ class PulseAnalyzer:
         start = ent.start_char + pos
         return start, start + len(name), name
 
-    def _resolve(self, ent: Any, rejected: list[tuple[str, str]], lowercase_forms: AbstractSet[str]
+    def _resolve(self, ent: Any, text: str, rejected: list[tuple[str, str]], lowercase_forms: AbstractSet[str]
                  ) -> dict[str, Any] | None:
-        """Gazetteer entity (by ruler id, or by canonical key for NER spans), NER entity, or junk."""
-        if ent.ent_id_:
-            entry = self.gazetteer.get(ent.ent_id_)
+        """Gazetteer entity (by ruler id, or by canonical key for NER spans), NER entity, or junk.
+
+        The ruler's id is read from ``Span.id_``, not ``ent_id_``: the latter falls back to the root
+        token's id, so a repaired span such as "New Mexico" would still claim to be place/mexico.
+        """
+        if ent.id_:
+            entry = self.gazetteer.get(ent.id_)
             if entry is not None:
                 return {"entity_id": entry.id, "name": entry.name, "label": entry.label,
                         "kind": entry.kind, "origin": "gazetteer"}
         reason = junk_reason(ent.text, ent.label_)
+        if reason is None:
+            reason = page_furniture(ent, text, self.given_names)
         if reason is not None:
             if ent.label_ not in ("DATE", "CARDINAL", "MONEY", "PERCENT", "TIME", "ORDINAL", "QUANTITY"):
                 rejected.append((ent.text, reason))
@@ -154,6 +198,291 @@ class PulseAnalyzer:
 
 
 _PROPER_TAGS = frozenset({"NNP", "NNPS"})
+# NER labels a person's name is often misfiled under by the small model.
+_MISFILED_PERSON = frozenset({"ORG", "GPE", "LOC", "FAC", "PRODUCT", "NORP", "WORK_OF_ART", "EVENT"})
+_NAME_LABELS = _MISFILED_PERSON | {"PERSON"}
+_COORD = frozenset({"and", "&", ",", "or"})
+_HEADER_LEADS = frozenset({"", "The", "the", "#", "##", "###", "**", "*", "-", "|"})
+_NEWSLETTER_CUES = ("subscribe", "sign up", "signup", "unsubscribe", "newsletter")
+
+
+def _name_words(ent: Span) -> list[str]:
+    """The words of a span that make up the name: no leading "the", no trailing possessive."""
+    words = [t.text for t in ent]
+    if words and words[0] in ("the", "The"):
+        words = words[1:]
+    while words and words[-1] in ("'s", "\u2019s", "'", "\u2019"):
+        words = words[:-1]
+    return words
+
+
+def _is_name_token(text: str) -> bool:
+    """A capitalised word or an initial ("Pfitzer", "McFee", "W."), as names are written."""
+    return text[:1].isupper() and (text.replace(".", "").replace("-", "").replace("'", "").isalpha())
+
+
+_PLACE_PREFIXES = frozenset({"New", "North", "South", "East", "West", "Northern", "Southern",
+                             "Eastern", "Western", "Central", "Upper", "Lower", "Greater"})
+
+
+def _after_reddit_prefix(text: str, start: int) -> bool:
+    """A name right after "r/" or "u/" is a subreddit or a user handle ("/r/Europe"), not a mention."""
+    return start >= 2 and text[start - 2:start].lower() in ("r/", "u/")
+
+
+def extend_compound_places(doc: Doc, ents: list[Span]) -> list[Span]:
+    """A gazetteer place right after a compass word or "New" is part of a longer place name.
+
+    Why: the ruler runs before NER and takes "Mexico" out of "New Mexico" (and "America" out of
+    "North America"), so the report counted a US state as the country. The longer name becomes a
+    statistical GPE span instead. Only a capitalised prefix that is in no entity itself counts.
+    """
+    out = []
+    for ent in ents:
+        prev = doc[ent.start - 1] if ent.start > 0 else None
+        if (ent.id_ and ent.label_ in ("GPE", "LOC") and prev is not None
+                and prev.text in _PLACE_PREFIXES and not prev.ent_type_
+                and (not out or out[-1].end <= prev.i)):
+            out.append(Span(doc, prev.i, ent.end, label=ent.label_))
+        else:
+            out.append(ent)
+    return out
+
+
+def add_org_suffix_names(doc: Doc, ents: list[Span], matches: list[Span]) -> list[Span]:
+    """Add or relabel ORG names found by the org-suffix matcher ("Tessellate Insights").
+
+    A match replaces the statistical spans it fully covers ("Kestrel Labs" as PERSON becomes ORG)
+    and is added where there was none; it never touches gazetteer spans, and a match inside a
+    longer statistical span ("Tyvak Nano-Satellite Systems") leaves that span alone.
+    """
+    if not matches:
+        return ents
+    out = list(ents)
+    for m in matches:
+        start = m.start
+        while start >= 2 and doc[start - 1].text == "-" and not doc[start - 2].whitespace_ \
+                and not doc[start - 1].whitespace_ and _is_name_token(doc[start - 2].text):
+            start -= 2  # "Take-Two Interactive": the tagger calls "Take" a verb
+        m = doc[start:m.end]
+        overlap = [e for e in out if e.start < m.end and m.start < e.end]
+        if any(e.id_ or e.start < m.start or e.end > m.end for e in overlap):
+            continue
+        out = [e for e in out if e not in overlap]
+        out.append(Span(doc, m.start, m.end, label="ORG"))
+    out.sort(key=lambda e: e.start)
+    return out
+
+
+def merge_adjacent_names(doc: Doc, ents: list[Span], given_names: AbstractSet[str]) -> list[Span]:
+    """Join two statistical spans that touch ("Tristan"/GPE + "Ahumada"/PERSON) into one name.
+
+    Why: the small model sometimes cuts a person's name in two and files the halves under
+    different types, so a sign-off "from Tristan Ahumada" gave a place and a half-person. Only
+    spans of capitalised words with nothing between them are joined (never gazetteer spans, never
+    across a line break); the result is a PERSON when either part was one or the first word is a
+    common given name, else it keeps the first part's label.
+    """
+    out: list[Span] = []
+    for ent in ents:
+        prev = out[-1] if out else None
+        if (prev is not None and prev.end == ent.start and not prev.id_ and not ent.id_
+                and prev.label_ in _NAME_LABELS and ent.label_ in _NAME_LABELS
+                and len(prev) + len(ent) <= 4
+                and all(_is_name_token(t.text) for t in doc[prev.start:ent.end])):
+            person = "PERSON" in (prev.label_, ent.label_) or doc[prev.start].text in given_names
+            label = "PERSON" if person else prev.label_
+            out[-1] = Span(doc, prev.start, ent.end, label=label)
+        else:
+            out.append(ent)
+    return out
+
+
+def grow_people(doc: Doc, ents: list[Span], given_names: AbstractSet[str]) -> list[Span]:
+    """Each statistical PERSON span without leading titles and extended by :func:`_grow_person`."""
+    return [_grow_person(doc, _drop_titles(doc, e), given_names) if e.label_ == "PERSON" and not e.id_ else e
+            for e in ents]
+
+
+def _drop_titles(doc: Doc, ent: Span) -> Span:
+    """ "Lt Col Alexander Vindman" -> "Alexander Vindman": titles are not part of a name."""
+    start = ent.start
+    while start < ent.end - 1 and (doc[start].lower_.rstrip(".") in TITLE_WORDS or doc[start].text == "."):
+        start += 1
+    return ent if start == ent.start else Span(doc, start, ent.end, label=ent.label_)
+
+
+def _grow_person(doc: Doc, ent: Span, given_names: AbstractSet[str]) -> Span:
+    """Extend a person span over a surname (or given name) the model left outside it.
+
+    "From Tristan Ahumada" came back as PERSON "Tristan" with "Ahumada" outside any entity. A
+    capitalised proper noun right after the span, in the same sentence and in no other entity,
+    joins it (up to four words); so does a common given name right before it.
+    """
+    start, end = ent.start, ent.end
+    while (end < len(doc) and end - start < 4 and not doc[end].ent_type_ and doc[end].tag_ in _PROPER_TAGS
+           and _is_name_token(doc[end].text) and not doc[end].is_sent_start and doc[end - 1].whitespace_):
+        end += 1
+    if (start > 0 and end - start < 4 and not doc[start - 1].ent_type_ and doc[start - 1].text in given_names
+            and doc[start - 1].whitespace_ and not doc[start].is_sent_start):
+        start -= 1
+    return ent if (start, end) == (ent.start, ent.end) else Span(doc, start, end, label="PERSON")
+
+
+def split_title_and_name(doc: Doc, ents: list[Span], given_names: AbstractSet[str]) -> list[Span]:
+    """Split "Ukraine Marie Yovanovitch" or "Lexus Project Manager Fumihiko Hazama" into the words
+    before a given name and the person.
+
+    Why: news writes appositions without commas ("Whatnot CEO Jane Doe"), and the small model then
+    returns one span under one type, so the person is lost and a junk organisation is counted. The
+    person is the given name and the one or two capitalised words after it, ending the span; the
+    words before keep the span's label (and are then judged like any other span). Spans already
+    typed PERSON, and hyphenated names ("Sui-Lee Wee"), are not split.
+    """
+    out: list[Span] = []
+    for ent in ents:
+        n = len(ent)
+        if ent.id_ or ent.label_ not in _MISFILED_PERSON or n < 3:
+            out.append(ent)  # a PERSON span is left whole: "Owen John Dempsey" has two given names
+            continue
+        cut = next((k for k in range(1, n - 1) if ent[k].text in given_names and ent[k - 1].whitespace_
+                    and n - k <= 3 and all(_is_name_token(t.text) for t in ent[k:])), None)
+        if cut is None:
+            out.append(ent)
+            continue
+        head = ent[:cut]
+        while len(head) and (head[-1].is_punct or head[-1].lower_ in ("the", "of")):
+            head = head[:-1]
+        if len(head):
+            out.append(Span(doc, head.start, head.end, label=ent.label_))
+        out.append(Span(doc, ent.start + cut, ent.end, label="PERSON"))
+    return out
+
+
+def relabel_names(doc: Doc, ents: list[Span], given_names: AbstractSet[str]) -> list[Span]:
+    """Fix the type of statistical spans from evidence the small model under-uses.
+
+    - An ORG-looking name ("Tessellate Insights", "Kestrel Labs") is an ORG whatever NER said, and
+      an event-looking one ("Los Angeles Auto Show", "Climate Action Summit") an EVENT.
+    - A span of 1-4 capitalised words starting with a common given name ("Mason Rudolph" as ORG,
+      "Tristan" as GPE) is a PERSON.
+    - A product-looking name ("Switch Lite", "Premiere Edition") is a PRODUCT; a lone plural proper
+      noun filed as a person ("Steelers") is an ORG.
+    - A span of 2-3 capitalised words coordinated with a PERSON ("from X and Jeff Pfitzer") is a
+      PERSON too: lists of names in bylines and sign-offs are lists of people.
+    Gazetteer spans are never touched.
+    """
+    out = []
+    for i, ent in enumerate(ents):
+        label = ent.label_
+        if ent.id_ or label not in _NAME_LABELS:
+            out.append(ent)
+            continue
+        words = _name_words(ent)
+        names = bool(words) and all(_is_name_token(w) for w in words)
+        if len(words) >= 2 and event_suffix(" ".join(words)):
+            label = "EVENT"
+        elif len(words) >= 2 and org_suffix(" ".join(words)):
+            label = "ORG"
+        elif len(words) >= 2 and product_suffix(" ".join(words)):
+            label = "PRODUCT"
+        elif label == "PERSON" and len(ent) == 1 and ent[0].tag_ == "NNPS":
+            label = "ORG"  # a plural proper noun ("Steelers", "Wildcats") is a team or a group
+        elif label != "PERSON" and names and (
+                (len(words) <= 4 and words[0] in given_names)
+                or (2 <= len(words) <= 3 and _coordinated_with_person(doc, ents, i))):
+            label = "PERSON"
+        out.append(ent if label == ent.label_ else Span(doc, ent.start, ent.end, label=label))
+    return out
+
+
+def _coordinated_with_person(doc: Doc, ents: list[Span], i: int) -> bool:
+    ent = ents[i]
+    nxt = ents[i + 1] if i + 1 < len(ents) else None
+    if nxt is not None and nxt.label_ == "PERSON" and nxt.start - ent.end == 1 \
+            and doc[ent.end].lower_ in _COORD:
+        return True
+    prev = ents[i - 1] if i > 0 else None
+    return prev is not None and prev.label_ == "PERSON" and ent.start - prev.end == 1 \
+        and doc[prev.end].lower_ in _COORD
+
+
+def _looks_like_byline(ent: Any, given_names: AbstractSet[str]) -> bool:
+    """A PERSON span in header position that is really a name: it starts with a common given name
+    ("Erin Andrews: ESPN forced me...", "Maria Lopez" alone on a line). Without that evidence a
+    capitalised line is taken for a header ("Quick Hits" comes back as PERSON too); bylines are
+    usually written "By ...", which is not header position anyway."""
+    if ent.label_ != "PERSON":
+        return False
+    words = [t for t in ent if not t.is_space and not t.is_punct]
+    return bool(words) and words[0].text in given_names
+
+
+def page_furniture(ent: Any, text: str, given_names: AbstractSet[str] = frozenset()) -> str | None:
+    """Why a statistical span is newsletter or page furniture rather than an entity, or None.
+
+    - A section header: the span opens its line (or its sentence, when a colon follows) and either
+      ends the line or is followed by a colon ("The Wrap", "Something Different: ...", "Quick
+      Hits"). A PERSON span starting with a common given name is kept (see _looks_like_byline).
+    - A newsletter plug: the line asks to subscribe or sign up ("Subscribe to The Daily Drop");
+      the name in it is the newsletter itself.
+
+    ``text`` is ``doc.text``, passed in because building it costs a pass over the whole Doc.
+    """
+    start = ent.start_char + len(ent.text) - len(ent.text.lstrip())  # spans can carry "\n\n"
+    end = ent.start_char + len(ent.text.rstrip().rstrip(":"))  # "The Wrap:" keeps its colon outside
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    after = text[end: len(text) if line_end < 0 else line_end].strip(" *_#|")
+    if (after == "" or after.startswith(":")) and not _looks_like_byline(ent, given_names):
+        before = text[line_start:start].strip()
+        if before not in _HEADER_LEADS and after.startswith(":"):
+            before = text[max(line_start, ent.sent.start_char):start].strip()  # "... week. The Wrap: ..."
+        if before in _HEADER_LEADS:
+            return "section header"
+    if line_start < start:
+        prefix = text[max(line_start, start - 300):start].lower()
+        if any(cue in prefix for cue in _NEWSLETTER_CUES):
+            return "newsletter boilerplate"
+    return None
+
+
+def consolidate_mentions(mentions: list[dict[str, Any]]) -> None:
+    """Make one document's statistical mentions agree with each other (in place).
+
+    - A lone surname ("Garrett", "Mr. Rudolph", "Trump's") that ends exactly one full person's name
+      mentioned in the same document takes that person's id, so one person is counted once.
+    - The same name filed under several types in one document ("Stadia" as ORG and as a place)
+      takes its most frequent type (the first one on a tie), so it is not counted twice.
+    Why per document: across documents the same surname can be different people; within one
+    article or comment it almost never is. Gazetteer mentions are left as they are.
+    """
+    people: dict[str, list[dict[str, Any]]] = {}
+    for m in mentions:
+        if m["label"] == "PERSON" and " " in m["name"]:
+            last = m["name"].rsplit(" ", 1)[1]
+            if not any(p["entity_id"] == m["entity_id"] for p in people.get(last, ())):
+                people.setdefault(last, []).append(m)
+    votes: dict[str, dict[str, int]] = {}
+    for m in mentions:
+        if m["origin"] != "ner":
+            continue
+        full = people.get(m["name"]) if " " not in m["name"] else None
+        if full is not None and len(full) == 1:
+            for key in ("entity_id", "name", "label", "kind", "origin"):
+                m[key] = full[0][key]
+            continue
+        tally = votes.setdefault(canonical_key(m["name"]), {})
+        tally[m["label"]] = tally.get(m["label"], 0) + 1
+    for m in mentions:
+        if m["origin"] != "ner":
+            continue
+        tally = votes.get(canonical_key(m["name"]))
+        if tally and len(tally) > 1:
+            label = max(tally, key=lambda lab: tally[lab])  # dicts keep insertion order: ties -> first
+            if label != m["label"]:
+                m["label"], m["kind"] = label, KIND_BY_LABEL.get(label, "other")
+                m["entity_id"] = ner_entity_id(label, m["name"])
 
 
 def sentence_initial_common_word(ent: Any, lowercase_forms: AbstractSet[str]) -> str | None:

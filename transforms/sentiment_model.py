@@ -13,7 +13,13 @@ Features take a list of *sentences*: the pipeline passes spaCy's sentences, and 
 (bench/train_sentiment.py) splits its training texts with the same spaCy pipeline, so the features
 the model was validated on are the ones it sees in production.
 
-Pure numpy-free scoring (the model is a dict of floats); numpy is only used to fit.
+The same ridge can also take a third block, a 384-d all-MiniLM-L6-v2 embedding of the whole text
+(transforms/embeddings.py): that variant ("ridge-vader-bow-minilm", transforms/sentiment_embed_model.json)
+is what documents routed to the embedding scorer get (see transforms.sentiment.DocumentSentimentRouter),
+because lexicon features alone stop near r 0.59 on news-like text.
+
+Pure numpy-free scoring for the lexicon model (the model is a dict of floats); numpy is only used to
+fit, and by the embedding variant.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ FEATURE_VERSION = 1
 N_BUCKETS = 4096
 RATING_SCALE = 4.0  # the human ratings are on VADER's -4..4 scale; outputs are divided by this
 DEFAULT_MODEL = Path(__file__).resolve().parent / "sentiment_model.json"
+DEFAULT_EMBED_MODEL = Path(__file__).resolve().parent / "sentiment_embed_model.json"
+EMBED_DIM = 384
 
 _TOKEN = re.compile(r"[a-z][a-z']+")
 _NEGATIONS = frozenset({"not", "no", "never", "nothing", "nobody", "none", "nor", "neither", "without",
@@ -73,13 +81,17 @@ class SentenceParts:
     questions: int
 
 
-def sentence_parts(analyzer: Any, sentence: str) -> SentenceParts:
-    """VADER polarity and token statistics of one sentence (``analyzer`` is a VADER analyzer)."""
-    p = analyzer.polarity_scores(sentence)
+def sentence_parts(analyzer: Any, sentence: str, vader_text: str | None = None) -> SentenceParts:
+    """VADER polarity and token statistics of one sentence (``analyzer`` is a VADER analyzer).
+
+    ``vader_text`` is what VADER scores when given (transforms.sentiment.vader_input rewrites
+    context-dependent words) and what the lexicon mass is counted on; the hashed-word tokens
+    always come from the sentence itself."""
+    p = analyzer.polarity_scores(sentence if vader_text is None else vader_text)
     tokens = tuple(_TOKEN.findall(sentence.lower()))
     lex = analyzer.lexicon
     lp = ln = 0.0
-    for t in tokens:
+    for t in (tokens if vader_text is None else _TOKEN.findall(vader_text.lower())):
         v = lex.get(t)
         if v:
             if v > 0:
@@ -139,25 +151,44 @@ class SentimentModel:
     bow_weights: tuple[float, ...]
     intercept: float
     meta: dict[str, Any]
+    #: Weights of the MiniLM embedding block; empty for the lexicon-only model.
+    emb_weights: tuple[float, ...] = ()
+    #: Word pieces per text the embedding was computed with (the embedding variant only).
+    max_tokens: int = 0
 
-    def rating(self, parts: Sequence[SentenceParts]) -> float:
-        """Predicted human rating (-4..4 scale) of the text made of these sentences."""
+    @property
+    def uses_embedding(self) -> bool:
+        return bool(self.emb_weights)
+
+    def rating(self, parts: Sequence[SentenceParts], embedding: Sequence[float] | None = None) -> float:
+        """Predicted human rating (-4..4 scale) of the text made of these sentences (and, for the
+        embedding variant, the text's embedding)."""
         x = dense_features(parts)
         total = self.intercept
         for xi, m, s, w in zip(x, self.dense_mean, self.dense_scale, self.dense_weights, strict=True):
             total += (xi - m) / s * w
-        for b, v in bow_features(parts).items():
-            total += self.bow_weights[b] * v
+        if self.bow_weights:
+            for b, v in bow_features(parts).items():
+                total += self.bow_weights[b] * v
+        if self.emb_weights:
+            if embedding is None or len(embedding) != len(self.emb_weights):
+                raise SentimentModelError("this sentiment model needs the text's MiniLM embedding")
+            total += sum(float(e) * w for e, w in zip(embedding, self.emb_weights, strict=True))
         return total
 
-    def predict(self, parts: Sequence[SentenceParts]) -> float:
+    def predict(self, parts: Sequence[SentenceParts], embedding: Sequence[float] | None = None) -> float:
         if not parts:
             return 0.0
-        return max(-1.0, min(1.0, self.rating(parts) / RATING_SCALE))
+        return max(-1.0, min(1.0, self.rating(parts, embedding) / RATING_SCALE))
 
     def to_json(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if self.emb_weights:
+            extra = {"emb_dim": len(self.emb_weights), "max_tokens": self.max_tokens,
+                     "emb_weights": [round(v, 6) for v in self.emb_weights]}
         return {
-            "kind": "ridge-vader-bow", "feature_version": FEATURE_VERSION, "n_buckets": N_BUCKETS,
+            "kind": "ridge-vader-bow-minilm" if self.emb_weights else "ridge-vader-bow",
+            "feature_version": FEATURE_VERSION, "n_buckets": N_BUCKETS, **extra,
             "dense_names": list(DENSE_NAMES), "dense_mean": [round(v, 6) for v in self.dense_mean],
             "dense_scale": [round(v, 6) for v in self.dense_scale],
             "dense_weights": [round(v, 6) for v in self.dense_weights],
@@ -177,15 +208,18 @@ class SentimentModel:
                 raise SentimentModelError("model dense feature names differ from the code's: retrain")
             model = cls(tuple(map(float, data["dense_mean"])), tuple(map(float, data["dense_scale"])),
                         tuple(map(float, data["dense_weights"])), tuple(map(float, data["bow_weights"])),
-                        float(data["intercept"]), dict(data.get("meta", {})))
+                        float(data["intercept"]), dict(data.get("meta", {})),
+                        tuple(map(float, data.get("emb_weights", ()))), int(data.get("max_tokens", 0)))
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, SentimentModelError):
                 raise
             raise SentimentModelError(f"malformed sentiment model: {exc!r}") from exc
         n = len(DENSE_NAMES)
         if not (len(model.dense_mean) == len(model.dense_scale) == len(model.dense_weights) == n
-                and len(model.bow_weights) == N_BUCKETS):
+                and len(model.bow_weights) == (0 if model.emb_weights else N_BUCKETS)):
             raise SentimentModelError("sentiment model has wrong coefficient counts")
+        if model.emb_weights and (len(model.emb_weights) != EMBED_DIM or model.max_tokens < 3):
+            raise SentimentModelError("sentiment model has a malformed embedding block")
         if any(s <= 0 for s in model.dense_scale):
             raise SentimentModelError("sentiment model has a non-positive feature scale")
         return model
@@ -211,6 +245,7 @@ def cached_model(path: str = str(DEFAULT_MODEL)) -> SentimentModel:
     return load_model(path)
 
 
+
 # ---------------------------------------------------------------- fitting (numpy, training only)
 def design_matrix(texts_parts: Sequence[Sequence[SentenceParts]]) -> tuple[Any, Any]:
     """(dense [n, d], bow [n, N_BUCKETS]) float arrays for many texts."""
@@ -224,18 +259,26 @@ def design_matrix(texts_parts: Sequence[Sequence[SentenceParts]]) -> tuple[Any, 
     return dense, bow
 
 
-def fit(dense: Any, bow: Any, y: Any, lam: float = 1.0, bow_penalty: float = 3.0,
-        meta: dict[str, Any] | None = None) -> SentimentModel:
+def fit(dense: Any, bow: Any | None, y: Any, lam: float = 1.0, bow_penalty: float = 3.0,
+        meta: dict[str, Any] | None = None, emb: Any = None, emb_penalty: float = 1.0,
+        max_tokens: int = 0) -> SentimentModel:
     """Closed-form ridge: dense features z-scored with penalty ``lam``, bag-of-words buckets with
-    penalty ``lam * bow_penalty`` (they are many and sparse, so they are shrunk harder)."""
+    penalty ``lam * bow_penalty`` (they are many and sparse, so they are shrunk harder) and, when
+    ``emb`` is given, embedding dimensions with penalty ``lam * emb_penalty``. ``bow=None`` leaves
+    the hashed words out (the embedding variant: they added nothing next to the embedding and
+    would make every CV solve n x n instead of 400 x 400)."""
     import numpy as np
 
     mean = dense.mean(0)
     scale = dense.std(0)
     scale[scale < 1e-9] = 1.0
     z = (dense - mean) / scale
-    x = np.hstack([z, bow])
-    pen = np.r_[np.full(z.shape[1], lam), np.full(bow.shape[1], lam * bow_penalty)]
+    if bow is None:  # the embedding variant has no hashed-word block
+        bow = np.zeros((z.shape[0], 0))
+    embm = np.asarray(emb, float) if emb is not None else np.zeros((z.shape[0], 0))
+    x = np.hstack([z, bow, embm])
+    pen = np.r_[np.full(z.shape[1], lam), np.full(bow.shape[1], lam * bow_penalty),
+                np.full(embm.shape[1], lam * emb_penalty)]
     xm = x.mean(0)
     xc = x - xm
     ym = float(np.mean(y))
@@ -249,6 +292,7 @@ def fit(dense: Any, bow: Any, y: Any, lam: float = 1.0, bow_penalty: float = 3.0
         w = np.linalg.solve(xs.T @ xs + np.eye(xs.shape[1]), xs.T @ (y - ym))
     w = w / root
     intercept = ym - float(xm @ w)
-    d = z.shape[1]
+    d, nb = z.shape[1], bow.shape[1]
     return SentimentModel(tuple(mean.tolist()), tuple(scale.tolist()), tuple(w[:d].tolist()),
-                          tuple(w[d:].tolist()), intercept, dict(meta or {}))
+                          tuple(w[d:d + nb].tolist()), intercept, dict(meta or {}),
+                          tuple(w[d + nb:].tolist()), max_tokens if emb is not None else 0)

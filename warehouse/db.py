@@ -138,6 +138,9 @@ def published_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.published{path.suffix}")
 
 
+PUBLISHED_MODE = 0o644  # the analysts' snapshot: readable by every user on the host
+
+
 def publish(path: Path, con: duckdb.DuckDBPyConnection | None = None) -> Path:
     """Atomically replace the analysts' snapshot with the current committed warehouse state.
 
@@ -157,6 +160,9 @@ def publish(path: Path, con: duckdb.DuckDBPyConnection | None = None) -> Path:
         os.close(fd)
         try:
             shutil.copyfile(path, tmp)
+            # mkstemp creates 0600; the snapshot is for analysts (other users on the host), so it
+            # is world-readable like a file created under the usual 022 umask. Only the owner writes.
+            os.chmod(tmp, PUBLISHED_MODE)
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

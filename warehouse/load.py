@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from extractors.source_run import SourceRun
 from pipeline.context import RunContext
+from pipeline.outcomes import read_quarantine
 from warehouse.db import connect
 from warehouse.watermarks import advance_from_work
 
@@ -43,7 +44,10 @@ DOC_COLUMNS: dict[str, str] = {
     "logical_date": "VARCHAR", "run_id": "VARCHAR", "raw_ref": "VARCHAR", "score": "BIGINT",
     "num_comments": "BIGINT", "language": "VARCHAR", "content_hash": "VARCHAR",
     "is_deleted": "BOOLEAN", "extra": "JSON", "sentiment": "DOUBLE", "themes": "VARCHAR[]",
+    "relevance": "DOUBLE", "on_topic": "BOOLEAN",
 }
+# Enrichment outputs: core.documents has them, raw.documents (the extract as landed) does not.
+ENRICHED_DOC_COLUMNS = ("sentiment", "themes", "relevance", "on_topic")
 MENTION_COLUMNS: dict[str, str] = {
     "doc_id": "VARCHAR", "entity_id": "VARCHAR", "sentence_idx": "INTEGER", "start_char": "INTEGER",
     "end_char": "INTEGER", "surface": "VARCHAR", "sentence": "VARCHAR", "sentiment": "DOUBLE",
@@ -216,7 +220,7 @@ def _load(con: duckdb.DuckDBPyConnection, ctx: RunContext, paths: dict[str, Path
 
         # raw: the night's extract output as loaded (history per night).
         con.execute("DELETE FROM raw.documents WHERE night = ?", [night])
-        cols = [c for c in DOC_COLUMNS if c not in ("sentiment", "themes")]
+        cols = [c for c in DOC_COLUMNS if c not in ENRICHED_DOC_COLUMNS]
         con.execute(f"INSERT INTO raw.documents ({', '.join(cols)}, night, loaded_at) "
                     f"SELECT {', '.join(cols)}, ?, current_timestamp FROM b_docs", [night])
 
@@ -242,7 +246,7 @@ def _load(con: duckdb.DuckDBPyConnection, ctx: RunContext, paths: dict[str, Path
                    CAST(published_at AS TIMESTAMPTZ), CAST(fetched_at AS TIMESTAMPTZ),
                    CAST(score AS INTEGER), CAST(num_comments AS INTEGER), language, content_hash,
                    coalesce(is_deleted, false), sentiment, coalesce(themes, []), raw_ref,
-                   coalesce(run_id, ?), ?
+                   coalesce(run_id, ?), ?, relevance, on_topic
             FROM b_win""", [ctx.run_id, night])
         con.execute("""
             INSERT INTO core.mentions
@@ -259,7 +263,9 @@ def _load(con: duckdb.DuckDBPyConnection, ctx: RunContext, paths: dict[str, Path
                        GROUP BY ALL) s USING (doc_id, entity_id)""", [night, night, night])
 
         after = set(_ids(con, _days_sql("night = ?"), [night]))
-        _write_ops(con, ctx, runs, rejections, status=None, message=None)
+        counts["quarantined_documents"] = _insert_doc_quarantine(con, ctx, read_quarantine(ctx))
+        _write_ops(con, ctx, runs, rejections, status=None, message=None,
+                   quarantined=counts["quarantined_documents"])
         counts["watermarks"] = advance_from_work(con, ctx)  # same txn: marks advance only with the data
 
         for name, sql in {
@@ -281,7 +287,8 @@ def _load(con: duckdb.DuckDBPyConnection, ctx: RunContext, paths: dict[str, Path
 
 
 def _write_ops(con: duckdb.DuckDBPyConnection, ctx: RunContext, runs: list[SourceRun],
-               rejections: list[dict[str, Any]], status: str | None, message: str | None) -> None:
+               rejections: list[dict[str, Any]], status: str | None, message: str | None,
+               quarantined: int = 0) -> None:
     """Replace the night's ops.source_runs/ops.errors and upsert this run's ops.runs row."""
     night = ctx.night
     now = _now()
@@ -301,6 +308,8 @@ def _write_ops(con: duckdb.DuckDBPyConnection, ctx: RunContext, runs: list[Sourc
         bad = [r.source for r in runs if r.status in ("failed", "partial")]
         status = "partial" if bad else "ok"
         message = message or (f"loaded; degraded sources: {', '.join(bad)}" if bad else "loaded")
+        if quarantined:  # issue 12: documents set aside one by one (quarantine.documents)
+            message += f"; {quarantined} document(s) quarantined alone"
     started = min((r.started_at for r in runs if r.started_at), default=None)
     con.execute("INSERT OR REPLACE INTO ops.runs VALUES (?, ?, coalesce(CAST(? AS TIMESTAMPTZ), ?), ?, ?, ?)",
                 [ctx.run_id, night, started, now, now, status, message])
@@ -315,8 +324,34 @@ def record_source_runs(ctx: RunContext, status: str = "failed", message: str = "
     """
     runs = _read_source_runs(ctx)
     with _connection(ctx, con) as c, _transaction(c, f"recording source runs of night {ctx.night}"):
+        _insert_doc_quarantine(c, ctx, read_quarantine(ctx))
         _write_ops(c, ctx, runs, [], status=status, message=message or status)
     return len(runs)
+
+
+def _insert_doc_quarantine(con: duckdb.DuckDBPyConnection, ctx: RunContext,
+                           rows: list[dict[str, Any]]) -> int:
+    """Per-document outcomes (pipeline.outcomes) into quarantine.documents, inside the caller's
+    transaction: each document alone, ``reasons`` = "<stage>: <reason>", the row kept whole.
+
+    Idempotent per (run_id, doc_id) like :func:`quarantine`; a row without a doc_id is keyed by a
+    hash of its record. A record DuckDB cannot parse as JSON is kept as a JSON string instead.
+    """
+    from pipeline.jsonl import dumps_line
+
+    values: dict[str, tuple[str, str]] = {}
+    for row in rows:
+        record = dumps_line(row.get("record"))
+        doc_id = row.get("doc_id")
+        if not isinstance(doc_id, str) or not doc_id:
+            doc_id = "missing-id:" + hashlib.sha256(record.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        values[doc_id] = (f"{row.get('stage')}: {row.get('reason')}", record)
+    if values:
+        con.executemany("""
+            INSERT OR REPLACE INTO quarantine.documents
+            SELECT ?, ?, ?, ?, coalesce(TRY_CAST(? AS JSON), to_json(?)), current_timestamp""",
+                        [[ctx.run_id, ctx.night, k, reason, rec, rec] for k, (reason, rec) in values.items()])
+    return len(values)
 
 
 _QUALITY_KEYS = ("suite", "expectation", "severity", "success")

@@ -38,17 +38,27 @@ def _bounds(days: list[date]) -> tuple[datetime, datetime]:
             datetime.combine(days[-1] + timedelta(days=1), time(0), tzinfo=UTC))
 
 
-def refresh_marts(con: duckdb.DuckDBPyConnection, days: Iterable[date | str] | None = None) -> dict[str, Any]:
+def topic_filter(on_topic_only: bool, alias: str = "d") -> str:
+    """SQL condition on core.documents: off-topic documents out (NULL = scored before 004 = in)."""
+    return f"coalesce({alias}.on_topic, true)" if on_topic_only else "true"
+
+
+def refresh_marts(con: duckdb.DuckDBPyConnection, days: Iterable[date | str] | None = None,
+                  on_topic_only: bool = True) -> dict[str, Any]:
     """Recompute daily_entity_stats for ``days`` (None = everything) in one transaction.
+
+    ``on_topic_only`` (config ``[relevance] exclude_off_topic``) leaves off-topic documents out of
+    the mart, as the newsletter does, so the two never disagree.
 
     Returns ``{"days": n_days_refreshed, "rows": rows_written}``. A day with no data left (all its
     documents were removed by a re-run) ends up with no rows, as it should.
     """
+    topic = topic_filter(on_topic_only)
     con.execute("BEGIN")
     try:
         if days is None:
             con.execute("DELETE FROM marts.daily_entity_stats")
-            con.execute(f"INSERT INTO marts.daily_entity_stats {_SELECT} GROUP BY ALL")
+            con.execute(f"INSERT INTO marts.daily_entity_stats {_SELECT} WHERE {topic} GROUP BY ALL")
             n_days = con.execute("SELECT count(DISTINCT day) FROM marts.daily_entity_stats").fetchone()[0]
         else:
             wanted = sorted({d if isinstance(d, date) else date.fromisoformat(d) for d in days})
@@ -63,7 +73,7 @@ def refresh_marts(con: duckdb.DuckDBPyConnection, days: Iterable[date | str] | N
             con.execute("DELETE FROM marts.daily_entity_stats WHERE list_contains(?, day)", [wanted])
             if nights:
                 con.execute(
-                    f"INSERT INTO marts.daily_entity_stats {_SELECT} WHERE {doc_filter} "
+                    f"INSERT INTO marts.daily_entity_stats {_SELECT} WHERE {doc_filter} AND {topic} "
                     "AND es.night BETWEEN ? AND ? AND list_contains(?, es.night) GROUP BY ALL",
                     [lo, hi, wanted, min(nights), max(nights), nights])
         rows = con.execute("SELECT count(*) FROM marts.daily_entity_stats"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,25 @@ def _entry_from_json(data: dict[str, Any]) -> FeedEntry:
     )
 
 
+def _published(
+    ctx: RunContext, entry: FeedEntry, page_date: datetime | None, fetched_at: datetime
+) -> tuple[datetime, str]:
+    """(published_at, where it came from): the feed entry's date, else the page's, else first seen.
+
+    Why the feed entry first: its date is what put the article in this night's window (entries are
+    filtered on it), so an undated page takes it. Why never the fetch time: the night runs after
+    its window closes, so a fetch time would lie outside the window and the critical window check
+    would quarantine the whole night (issue 12). With no date anywhere, the honest statement is
+    "first seen in this night's feed": the window's last second, or the fetch time if the fetch
+    happened inside the window (a run during the day), recorded as ``published_from="first_seen"``.
+    """
+    if entry.published is not None:
+        return entry.published, "feed"
+    if page_date is not None:
+        return page_date, "page"
+    return min(ctx.window_end - timedelta(seconds=1), fetched_at), "first_seen"
+
+
 def _build(ctx: RunContext, record: dict[str, Any], raw_ref: str) -> _Outcome:
     """One landed article exchange -> a Document, a benign skip, or an error. Pure given the record."""
     status = record.get("status")
@@ -63,13 +82,9 @@ def _build(ctx: RunContext, record: dict[str, Any], raw_ref: str) -> _Outcome:
     if not art.body or len(art.body.split()) < 5:
         return _Outcome(error=("parse", "no article body found (empty or JavaScript-only page)", status))
     fetched_at = parse_date(record.get("fetched_at")) or datetime.now(UTC)
-    published, origin = entry.published, "feed"
-    if published is None:
-        published, origin = art.published, "page"
-        if published is not None and not ctx.in_window(published):
-            return _Outcome(skip=f"page date {published.isoformat()} outside the window")
-    if published is None:
-        published, origin = fetched_at, "fetched_at"
+    published, origin = _published(ctx, entry, art.published, fetched_at)
+    if origin == "page" and not ctx.in_window(published):
+        return _Outcome(skip=f"page date {published.isoformat()} outside the window")
     canonical = canonicalize(art.canonical_url or url)
     title = art.title or entry.title
     authors = art.authors or entry.authors
@@ -108,8 +123,12 @@ class _Collector:
         self.docs: dict[str, Document] = {}
         self.fingerprints: dict[str, str] = {}
         self.duplicates = 0
+        self.outside_window = 0  # page-dated articles outside the window: counted in the run message
 
     def add(self, outcome: _Outcome, url: str) -> None:
+        if outcome.skip:
+            self.outside_window += 1
+            return
         if outcome.error:
             stage, reason, status = outcome.error
             self.run.error(url, stage, reason, status)
@@ -286,6 +305,8 @@ def extract(ctx: RunContext, fetcher: Any = None) -> SourceRun:
     extra = f"; {skipped_seen} seen on earlier nights" if skipped_seen else ""
     if collector.duplicates:
         extra += f"; {collector.duplicates} duplicates dropped"
+    if collector.outside_window:
+        extra += f"; {collector.outside_window} pages dated outside the window skipped"
     return _finish(ctx, run, docs, feeds_ok, len(settings.feeds), extra)
 
 
@@ -317,6 +338,7 @@ def extract_from_raw(ctx: RunContext) -> SourceRun:
     feeds_seen: set[str] = set()
     feeds_ok: set[str] = set()
     merged: dict[str, Document] = {}
+    outside_window = 0
     for path in files:
         collector = _Collector(ctx, run, state)
         rel = path.relative_to(ctx.settings.data_dir).as_posix()
@@ -330,5 +352,7 @@ def extract_from_raw(ctx: RunContext) -> SourceRun:
             elif record.get("kind") == "article":
                 collector.add(_build(ctx, record, f"{rel}:{n}"), record["url"])
         merged.update(collector.docs)
+        outside_window += collector.outside_window
     docs = sorted(merged.values(), key=lambda d: d.doc_id)
-    return _finish(ctx, run, docs, len(feeds_ok), len(feeds_seen), " (re-parsed from raw)")
+    extra = f"; {outside_window} pages dated outside the window skipped" if outside_window else ""
+    return _finish(ctx, run, docs, len(feeds_ok), len(feeds_seen), extra + " (re-parsed from raw)")

@@ -5,7 +5,11 @@ Why each rule (issue 4, "Polite, safe fetching"):
   ``http://169.254.169.254/`` (cloud metadata) or ``file://``;
 - private, loopback, link-local, multicast and reserved addresses are refused after DNS
   resolution unless the host is in ``allow_private_hosts`` (the demo's 127.0.0.1);
-- connect and read timeouts plus an overall deadline, so a slow-drip server cannot hold a task;
+- connect and read timeouts plus an absolute per-response deadline enforced while reading
+  (``response_deadline_s``), so a slow-drip server cannot hold a task;
+- transient answers (500/502/503/504, 429, connection resets) are retried in the same run by
+  :class:`Fetcher`, with bounded backoff honouring ``Retry-After``, through the same robots check,
+  per-host delay and per-run request budget as any request (issue 12);
 - the size cap applies to *decompressed* bytes, read in chunks, so a gzip bomb is aborted early;
 - robots.txt (with Crawl-delay) and a per-host delay are applied by :class:`Fetcher`.
 Refusals and transport failures raise :class:`FetchError` carrying a stage and a one-line reason,
@@ -15,6 +19,7 @@ which the extractor records per URL; HTTP error statuses are *returned* (the cal
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 import threading
 import time
@@ -25,6 +30,7 @@ from urllib.parse import urljoin, urlsplit
 
 from pipeline.config import NewsSettings
 
+log = logging.getLogger(__name__)
 _REDIRECTS = (301, 302, 303, 307, 308)
 _CHUNK = 64 * 1024
 
@@ -32,12 +38,35 @@ _CHUNK = 64 * 1024
 class FetchError(Exception):
     """A refused or failed fetch. ``stage`` is e.g. "refused", "robots", "fetch", "size"."""
 
-    def __init__(self, url: str, stage: str, reason: str, status_code: int | None = None) -> None:
+    def __init__(self, url: str, stage: str, reason: str, status_code: int | None = None,
+                 transient: bool = False) -> None:
         super().__init__(f"{stage}: {reason} ({url})")
         self.url = url
         self.stage = stage
         self.reason = reason
         self.status_code = status_code
+        self.transient = transient  # a connection reset: worth another try in the same run
+
+
+def _is_reset(exc: BaseException) -> bool:
+    """A connection reset or dropped mid-exchange (worth a retry); refusals and timeouts are not
+    (a closed port stays closed tonight; a stalled server would cost another deadline)."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, ConnectionResetError | BrokenPipeError | ConnectionAbortedError):
+            return True
+        if type(cur).__name__ in ("RemoteDisconnected", "IncompleteRead", "ProtocolError") \
+                and "refused" not in str(cur).lower():
+            return True
+        nxt = getattr(cur, "reason", None)
+        if not isinstance(nxt, BaseException):
+            nxt = cur.__cause__ or cur.__context__
+        if nxt is None:
+            nxt = next((a for a in getattr(cur, "args", ()) if isinstance(a, BaseException)), None)
+        cur = nxt
+    return False
 
 
 @dataclass
@@ -123,7 +152,14 @@ def _resolve(host: str) -> list[str]:
     return sorted({info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)})
 
 
-def _read_capped(resp: Any, url: str, max_bytes: int, deadline: float) -> bytes:
+def _sock_of(resp: Any) -> Any:
+    """The socket under a streamed requests response, if urllib3 still exposes it (else None)."""
+    conn = getattr(resp.raw, "connection", None) or getattr(resp.raw, "_connection", None)
+    return getattr(conn, "sock", None)
+
+
+def _read_capped(resp: Any, url: str, max_bytes: int, deadline: float,
+                 read_timeout: float | None = None) -> bytes:
     declared = resp.headers.get("Content-Length")
     if (
         declared
@@ -137,10 +173,29 @@ def _read_capped(resp: Any, url: str, max_bytes: int, deadline: float) -> bytes:
     chunks: list[bytes] = []
     total = 0
     raw = resp.raw
+    sock = _sock_of(resp)
     while True:
-        # urllib3 decodes gzip/deflate incrementally; asking for _CHUNK decoded bytes at a time
-        # bounds memory even for a bomb.
-        chunk = raw.read(_CHUNK, decode_content=True)
+        # The deadline is absolute and enforced *while* reading: read1 returns as soon as any
+        # bytes arrive (read() waited for a whole chunk, so a one-byte drip was only checked
+        # every 64 KB), and the socket never waits past the deadline for the next bytes.
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise FetchError(url, "deadline", f"response deadline exceeded after {total} bytes",
+                             resp.status_code)
+        if sock is not None:
+            try:
+                sock.settimeout(max(0.01, min(remaining, read_timeout or remaining)))
+            except OSError:
+                sock = None
+        try:
+            # urllib3 decodes gzip/deflate incrementally; asking for at most _CHUNK decoded bytes
+            # at a time bounds memory even for a bomb.
+            chunk = raw.read1(_CHUNK, decode_content=True)
+        except Exception as exc:
+            if time.monotonic() >= deadline and _is_timeout(exc):
+                raise FetchError(url, "deadline", f"response deadline exceeded after {total} bytes",
+                                 resp.status_code) from exc
+            raise
         if not chunk:
             break
         total += len(chunk)
@@ -148,10 +203,19 @@ def _read_capped(resp: Any, url: str, max_bytes: int, deadline: float) -> bytes:
             raise FetchError(
                 url, "size", f"body exceeds max_bytes {max_bytes} (decompressed)", resp.status_code
             )
-        if time.monotonic() > deadline:
-            raise FetchError(url, "fetch", "overall download deadline exceeded", resp.status_code)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, TimeoutError) or "Timeout" in type(cur).__name__ or "timed out" in str(cur):
+            return True
+        cur = cur.__cause__ or cur.__context__
+    return False
 
 
 def fetch_url(
@@ -179,7 +243,7 @@ def fetch_url(
         **(headers or {}),
     }
     limit = max_bytes or settings.max_bytes
-    deadline = time.monotonic() + settings.connect_timeout_s + 3 * settings.read_timeout_s
+    deadline: float | None = None
     current = url
     seen: list[str] = []
     try:
@@ -187,13 +251,21 @@ def fetch_url(
             check_url(current, settings, resolve)
             if before_hop:
                 before_hop(current)
+            if deadline is None:
+                # From the first request on, after the politeness wait (Crawl-delay, Retry-After):
+                # the deadline bounds the server's answer, redirects included, not our own pauses.
+                deadline = time.monotonic() + settings.response_deadline_s
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise FetchError(current, "deadline", "response deadline exceeded before the request")
             try:
                 resp = session.get(
                     current,
                     headers=req_headers,
                     stream=True,
                     allow_redirects=False,
-                    timeout=(settings.connect_timeout_s, settings.read_timeout_s),
+                    timeout=(min(settings.connect_timeout_s, remaining),
+                             min(settings.read_timeout_s, remaining)),
                 )
             except requests.Timeout as exc:
                 raise FetchError(current, "fetch", f"timeout: {type(exc).__name__}") from exc
@@ -202,6 +274,7 @@ def fetch_url(
                     current,
                     "fetch",
                     f"connection failed: {describe_error(exc)}",
+                    transient=_is_reset(exc),
                 ) from exc
             try:
                 if resp.status_code in _REDIRECTS and resp.headers.get("Location"):
@@ -212,14 +285,16 @@ def fetch_url(
                     current = nxt
                     continue
                 try:
-                    body = _read_capped(resp, current, limit, deadline)
+                    body = _read_capped(resp, current, limit, deadline, settings.read_timeout_s)
                 except requests.RequestException as exc:
-                    raise FetchError(current, "fetch", f"read failed: {type(exc).__name__}") from exc
+                    raise FetchError(current, "fetch", f"read failed: {type(exc).__name__}",
+                                     transient=_is_reset(exc)) from exc
                 except Exception as exc:  # urllib3 decode/protocol errors
                     if isinstance(exc, FetchError):
                         raise
                     raise FetchError(
-                        current, "fetch", f"read failed: {type(exc).__name__}: {exc}"[:240]
+                        current, "fetch", f"read failed: {type(exc).__name__}: {exc}"[:240],
+                        transient=_is_reset(exc),
                     ) from exc
                 return FetchResult(
                     url=url,
@@ -256,6 +331,34 @@ class HostThrottle:
         if pause > 0:
             self._sleep(pause)
 
+    def defer(self, host: str, seconds: float) -> None:
+        """The next request to ``host`` waits at least ``seconds`` from now (a Retry-After or a
+        retry backoff), whichever thread makes it: retries stay inside the per-host politeness."""
+        with self._lock:
+            now = time.monotonic()
+            self._last[host] = max(self._last.get(host, -1e12), now + seconds - self.delay_s)
+
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def retry_after_s(value: str | None, now: float | None = None) -> float | None:
+    """Seconds a ``Retry-After`` header asks for (delta-seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        from email.utils import parsedate_to_datetime
+
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None or when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
 
 class Fetcher:
     """Fetching with robots.txt, Crawl-delay and per-host delay: what the extractor uses.
@@ -277,23 +380,57 @@ class Fetcher:
         self.throttle = HostThrottle(settings.per_host_delay_s, sleep)
         self.robots = RobotsCache(settings, self._fetch_robots)
         self.n_requests = 0
+        self.n_retries = 0
+
+    def _spend(self, url: str) -> None:
+        """Count one exchange against the run's budget, or refuse it (recorded per URL)."""
+        if self.n_requests >= self.settings.max_requests_per_run:
+            raise FetchError(url, "budget", f"run budget of {self.settings.max_requests_per_run} "
+                                            "news requests spent")
+        self.n_requests += 1
 
     def _fetch_robots(self, url: str) -> FetchResult:
         host = urlsplit(url).netloc
         self.throttle.wait(host)
-        self.n_requests += 1
+        self._spend(url)
         return fetch_url(url, self.settings, session=self.session, max_bytes=512 * 1024, before_hop=None)
 
     def _before_hop(self, url: str) -> None:
         self.robots.check(url)
         delay = min(self.robots.crawl_delay(url) or 0.0, self.MAX_CRAWL_DELAY_S)
         self.throttle.wait(urlsplit(url).netloc, delay)
-        self.n_requests += 1
+        self._spend(url)
 
     def fetch(self, url: str, headers: Mapping[str, str] | None = None) -> FetchResult:
-        return fetch_url(
-            url, self.settings, headers=headers, session=self.session, before_hop=self._before_hop
-        )
+        """GET with same-run retries of transient answers (issue 12).
+
+        500/502/503/504, 429 and connection resets are tried again up to ``max_retries`` times,
+        after ``retry_backoff_s * 2**n`` or the server's ``Retry-After`` (a Retry-After longer
+        than ``max_retry_after_s`` is honoured by not retrying tonight: the answer is returned
+        and recorded). Each try passes robots, the per-host delay and the run's request budget,
+        so retries never hammer a host or overrun the run. The last answer is returned as usual.
+        """
+        cfg = self.settings
+        attempt = 0
+        while True:
+            try:
+                res = fetch_url(url, cfg, headers=headers, session=self.session, before_hop=self._before_hop)
+            except FetchError as exc:
+                if not exc.transient or attempt >= cfg.max_retries:
+                    raise
+                wait, why = cfg.retry_backoff_s * 2**attempt, exc.reason
+            else:
+                if res.status not in RETRY_STATUSES or attempt >= cfg.max_retries:
+                    return res
+                asked = retry_after_s(res.header("Retry-After"))
+                if asked is not None and asked > cfg.max_retry_after_s:
+                    return res  # the server asks for longer than a run may wait: next night
+                wait = asked if asked is not None else cfg.retry_backoff_s * 2**attempt
+                why = f"HTTP {res.status}"
+            attempt += 1
+            self.n_retries += 1
+            log.info("news: %s on %s; retry %d/%d in %.1fs", why, url, attempt, cfg.max_retries, wait)
+            self.throttle.defer(urlsplit(url).netloc, min(wait, cfg.max_retry_after_s))
 
     def close(self) -> None:
         self.session.close()

@@ -15,6 +15,7 @@ stops the run while keeping everything already landed. Our own exceptions are de
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import time
@@ -164,6 +165,12 @@ class LandingSession(requests.Session):
         except ValueError:
             record["json"] = None
             record["body_text"] = resp.text[:20_000]
+        try:
+            resp.content.decode("utf-8")
+        except UnicodeDecodeError:
+            # requests decoded it with replacement characters: keep the bytes as sent too, so the
+            # landing loses nothing (a re-parse can do better than U+FFFD).
+            record["body_b64"] = base64.b64encode(resp.content).decode("ascii")
         self.landing.write(record)
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pipeline.documents import Document, utc_iso
@@ -78,6 +78,20 @@ def _ts(value: Any) -> datetime | None:
         return datetime.fromtimestamp(float(value), tz=UTC)
     except (TypeError, ValueError, OverflowError, OSError):
         return None
+
+
+FUTURE_SKEW = timedelta(minutes=5)  # clock skew tolerated between Reddit and us
+
+
+def _after_fetch(created: datetime, fetched_at: str) -> bool:
+    """Is ``created`` later than the exchange that delivered it (beyond clock skew)?"""
+    try:
+        fetched = datetime.fromisoformat(fetched_at) if fetched_at else None
+    except ValueError:
+        return False
+    if fetched is None or fetched.tzinfo is None:
+        return False
+    return created > fetched + FUTURE_SKEW
 
 
 def _is_tombstone(text: Any, author: Any, data: dict[str, Any]) -> bool:
@@ -178,6 +192,13 @@ def parse_records(
         created = _ts(data.get("created_utc"))
         if created is None:
             rejected.append((thing.raw_ref, f"{name}: missing or bad created_utc"))
+            dropped.add(name)
+            continue
+        if _after_fetch(created, thing.fetched_at):
+            # Issue 12: nothing can be created after we fetched it. Dropped with a recorded reason
+            # (ops.errors, stage parse) rather than silently like a merely out-of-window item.
+            rejected.append((thing.raw_ref, f"{name}: created_utc {utc_iso(created)} is in the future "
+                                            f"(fetched at {thing.fetched_at})"))
             dropped.add(name)
             continue
         if not (window_start <= created < window_end):

@@ -1,0 +1,178 @@
+"""The MiniLM embedder and the document sentiment router (transforms/embeddings.py,
+transforms/sentiment.py): lazy loading, the sha256 check, batching order, empty texts, routing.
+
+Uses the installed int8 model (no network, no shared data); each test embeds a handful of texts.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from transforms.embeddings import (
+    DIM,
+    EmbeddingModelError,
+    MiniLMEmbedder,
+    default_model_file,
+    default_threads,
+)
+from transforms.sentiment import DocumentSentimentRouter, RoutingConfig
+
+REPO = Path(__file__).resolve().parents[1]
+TEXTS = ["Great stream!", "The seller never shipped my order and support ignored me for weeks, terrible.",
+         "", "ok", "   ", "Honestly Whatnot customer support is terrible.", "Payouts arrived on time."]
+
+
+def test_importing_does_not_load_onnxruntime() -> None:
+    """The DAG imports the transforms at parse time: no onnxruntime, no model read, until used."""
+    code = ("import sys, transforms.embeddings, transforms.sentiment, transforms.enrich; "
+            "print('onnxruntime' in sys.modules, 'tokenizers' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_sha_mismatch_is_a_clear_error_and_nothing_loads_before_use() -> None:
+    path, _ = default_model_file()
+    bad = MiniLMEmbedder(model_path=path, sha256="0" * 64)
+    assert not bad.loaded  # construction is free
+    assert bad.embed(["", "  "]).shape == (2, DIM)  # nothing to embed: still not loaded
+    assert not bad.loaded
+    with pytest.raises(EmbeddingModelError, match="sha256 .* expected 0{64}.*reinstall"):
+        bad.embed(["some text"])
+    assert not bad.loaded
+
+
+def test_missing_model_and_missing_sha_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(EmbeddingModelError, match="not found"):
+        MiniLMEmbedder(model_path=tmp_path / "nope.onnx", sha256="ab" * 32).embed(["x"])
+    with pytest.raises(EmbeddingModelError, match="sha256 is required"):
+        MiniLMEmbedder(model_path=tmp_path / "nope.onnx")
+
+
+@pytest.fixture(scope="module")
+def embedder() -> MiniLMEmbedder:
+    return MiniLMEmbedder(batch_size=2, threads=1)
+
+
+def test_batches_keep_input_order_and_match_one_by_one(embedder: MiniLMEmbedder) -> None:
+    batched = embedder.embed(TEXTS)  # sorted by length inside, batches of 2
+    assert embedder.loaded
+    single = np.stack([embedder.embed([t])[0] for t in TEXTS])
+    assert batched.shape == (len(TEXTS), DIM)
+    np.testing.assert_allclose(batched, single, atol=1e-4)
+    # distinct texts give distinct vectors, so a shuffled order would have been caught above
+    assert abs(float(batched[0] @ batched[1])) < 0.99
+
+
+def test_empty_texts_get_zero_vectors_others_unit_length(embedder: MiniLMEmbedder) -> None:
+    out = embedder.embed(TEXTS)
+    norms = np.linalg.norm(out, axis=1)
+    for text, norm in zip(TEXTS, norms, strict=True):
+        assert norm == pytest.approx(0.0 if not text.strip() else 1.0, abs=1e-4), text
+    assert embedder.embed([]).shape == (0, DIM)
+
+
+def test_max_tokens_caps_long_texts() -> None:
+    short = MiniLMEmbedder(max_tokens=8, threads=1)
+    long_text = "great deals " * 300
+    head = "great deals great deals great deals"  # the same first word pieces
+    a, b = short.embed([long_text, head])
+    assert float(a @ b) > 0.99
+
+
+def test_threads_default_is_sensible() -> None:
+    assert 1 <= default_threads() <= 2
+    assert MiniLMEmbedder(threads=3).threads == 3
+
+
+# ------------------------------------------------------------------ routing
+def test_routing_config_reads_settings_with_defaults() -> None:
+    from pipeline.config import NlpSettings
+
+    assert RoutingConfig.from_settings(SimpleNamespace(nlp=NlpSettings())) == RoutingConfig()
+    nlp = NlpSettings(sentiment_embed_sources=("news", "reddit"), sentiment_embed_min_words=40,
+                      sentiment_embed_max_tokens=128, sentiment_embed_threads=1)
+    cfg = RoutingConfig.from_settings(SimpleNamespace(nlp=nlp))
+    assert cfg == RoutingConfig(("news", "reddit"), 40, 128, 1)
+
+
+def test_router_routes_by_source_and_length() -> None:
+    router = DocumentSentimentRouter(RoutingConfig(("news",), min_words=3))
+    assert router.routes("news", "one two three")
+    assert not router.routes("news", "one two")
+    assert not router.routes("reddit", "one two three four")
+    assert not router.routes("news", "   ")
+    assert not DocumentSentimentRouter(RoutingConfig(())).enabled
+
+
+class _FakeEmbedder:
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        return np.array([[float(len(t))] for t in texts])
+
+
+class _FakeModel:
+    uses_embedding = True
+    max_tokens = 16
+
+    def predict(self, parts: list, embedding: np.ndarray) -> float:
+        return float(embedding[0]) / 100.0
+
+
+def test_router_scores_in_order_in_one_batch_and_empty_is_zero() -> None:
+    fake = _FakeEmbedder()
+    router = DocumentSentimentRouter(model=_FakeModel(), embedder=fake)
+    text = "Good. Bad!"
+    sentences = [[{"start_char": 0, "end_char": 5}, {"start_char": 6, "end_char": 10}], [],
+                 [{"start_char": 0, "end_char": 4}]]
+    scores = router.score_analyses([text, "", "abcd"], sentences)
+    assert scores == [pytest.approx(0.10), 0.0, pytest.approx(0.04)]
+    assert fake.calls == [[text, "", "abcd"]]  # one batched call, input order
+    assert router.score_parts([], []) == []
+    with pytest.raises(ValueError):
+        router.score_parts(["a"], [])
+
+
+def test_shipped_embedding_model_scores_the_issue_sentence_negative() -> None:
+    from transforms.sentiment import SentimentScorer
+
+    router = DocumentSentimentRouter(RoutingConfig(threads=1))
+    scorer = SentimentScorer(model=None)
+    texts = ["Honestly Whatnot customer support is terrible.",
+             "The hosts were wonderful and the deals great!"]
+    neg, pos = router.score_parts(texts, [[scorer.parts(t)] for t in texts])
+    assert neg < 0 < pos
+
+
+def test_enrich_stage_routes_news_document_sentiment_to_the_embedding_model(tmp_path: Path) -> None:
+    """Same text, two sources: the news document's score is the embedding model's, the Reddit
+    document's stays the lexicon model's; sentence scores are the lexicon model's for both."""
+    from pipeline.config import Settings
+    from pipeline.documents import Document
+    from transforms.enrich import Enricher
+
+    def doc(doc_id: str, source: str, kind: str) -> Document:
+        return Document(doc_id=doc_id, source=source, kind=kind, channel="c", url=None, title="Payout delays",
+                        body="Sellers say payouts are late again. Support has not answered for a week.",
+                        author="a", published_at="2026-11-03T10:00:00+00:00",
+                        fetched_at="2026-11-04T01:00:00+00:00", logical_date="2026-11-03", run_id="r1",
+                        raw_ref="raw:1")
+
+    enricher = Enricher(Settings(data_dir=tmp_path, config_dir=REPO / "config"))
+    result = enricher.enrich_documents([doc("n1", "news", "article"), doc("r1", "reddit", "post")])
+    rows = {r["doc_id"]: r for r in result.documents}
+    assert result.stats["sentiment_embedded"] == 1
+    text = rows["n1"]["title"] + "\n\n" + rows["n1"]["body"]
+    analysis = next(enricher.analyze_texts([text]))
+    expected_news = enricher.sentiment_router.score_analyses([text], [analysis["sentences"]])[0]
+    assert rows["n1"]["sentiment"] == pytest.approx(expected_news, abs=1e-4)
+    assert rows["r1"]["sentiment"] == pytest.approx(analysis["sentiment"], abs=1e-4)
+    assert rows["n1"]["sentiment"] != rows["r1"]["sentiment"]

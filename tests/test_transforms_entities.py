@@ -1,0 +1,234 @@
+"""Entity rules on synthetic sentences: boilerplate, forum words, whole names, ORG-looking names.
+
+Why synthetic and parametrised: each rule is checked on several made-up names and layouts, not only
+on the example that revealed the bug ("Tristan Ahumada", "The Wrap", "About: Mod", "Tessellate
+Insights"), so a fix that merely special-cased that string would fail here. The real-text figures
+live in tests/test_transforms_entities_gate.py and bench/entities.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from transforms.canonical import FORUM_WORDS, junk_reason, normalize_surface, org_suffix
+from transforms.entity_eval import REAL_SCOPE, STRICT, GoldRow, score
+from transforms.nlp import consolidate_mentions
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def nlp() -> Any:
+    from pipeline.config import NlpSettings
+    from transforms.nlp import build_pipeline
+
+    return build_pipeline(NlpSettings().spacy_model, REPO / "config" / "gazetteer.toml",
+                          REPO / "config" / "themes.toml")
+
+
+def mentions(nlp: Any, text: str) -> list[dict[str, Any]]:
+    return nlp(text).user_data["pulse"]["mentions"]
+
+
+def ner_names(nlp: Any, text: str) -> dict[str, str]:
+    """name -> label of the statistical (non-gazetteer) mentions."""
+    return {m["name"]: m["label"] for m in mentions(nlp, text) if m["origin"] == "ner"}
+
+
+# ------------------------------------------------------------------ sign-offs keep names whole
+SIGN_OFFS = [
+    "That's all for this week. Thanks for reading, from {a} and {b}.",
+    "See you next Thursday!\n\nFrom {a} and {b}",
+    "Written by {a} and {b}. Send tips to the team.",
+    "Cheers from {a} and {b}",
+]
+PAIRS = [("Tristan Ahumada", "Jeff Pfitzer"), ("Maria Lopez", "Dan Whitfield"),
+         ("Priya Raman", "Tom Beckett"), ("Olivia Marsh", "Kevin Odum")]
+
+
+@pytest.mark.parametrize("template", SIGN_OFFS)
+@pytest.mark.parametrize("pair", PAIRS)
+def test_sign_off_names_are_whole_people(nlp: Any, template: str, pair: tuple[str, str]) -> None:
+    found = ner_names(nlp, template.format(a=pair[0], b=pair[1]))
+    assert found == {pair[0]: "PERSON", pair[1]: "PERSON"}
+
+
+# ------------------------------------------------------------------ newsletter furniture
+HEADERS = ["The Wrap", "Something Different", "Quick Hits", "The Big Picture", "Worth Reading",
+           "In Other News"]
+
+
+@pytest.mark.parametrize("header", HEADERS)
+@pytest.mark.parametrize("layout", ["{h}\n\nWhatnot raised money this week.",
+                                    "{h}: Whatnot raised money this week.",
+                                    "Welcome back to the letter.\n\n{h}\nWhatnot raised money this week."])
+def test_section_headers_are_not_entities(nlp: Any, header: str, layout: str) -> None:
+    found = mentions(nlp, layout.format(h=header))
+    assert [m["entity_id"] for m in found] == ["platform/whatnot"]
+
+
+@pytest.mark.parametrize("text", [
+    "Subscribe to our newsletter for weekly live shopping insights.",
+    "Subscribe to The Livestream Letter for more.",
+    "Sign up for Commerce Weekly and get it every Friday.",
+    "Enjoyed this? Subscribe to Stream Street Digest.",
+])
+def test_subscribe_lines_yield_no_entity(nlp: Any, text: str) -> None:
+    assert mentions(nlp, text) == []
+
+
+def test_subscribe_line_keeps_gazetteer_platforms(nlp: Any) -> None:
+    """A plug that names a platform still mentions the platform (gazetteer entities are trusted)."""
+    ids = [m["entity_id"] for m in mentions(nlp, "Subscribe to our show on YouTube.")]
+    assert ids == ["platform/youtube"]
+
+
+@pytest.mark.parametrize("text,name", [
+    ("By Dana Whitlock\n\nWhatnot raised money this week.", "Dana Whitlock"),
+    ("Maria Lopez\n\nWhatnot raised money this week.", "Maria Lopez"),
+    ("Erin Vance: Whatnot support ignored me for a week", "Erin Vance"),
+])
+def test_a_byline_is_not_a_header(nlp: Any, text: str, name: str) -> None:
+    """The header rule must not eat a person's name written as a byline or a title's subject."""
+    assert ner_names(nlp, text) == {name: "PERSON"}
+
+
+# ------------------------------------------------------------------ forum vocabulary
+@pytest.mark.parametrize("word", ["Mod", "Mods", "Seller", "Sellers", "Buyer", "Buyers", "OP", "Based",
+                                  "Edit", "Update", "TL;DR", "Lol", "About: Mod", "About: Seller",
+                                  "Mod post", "Edit: Update", "MODS"])
+def test_forum_vocabulary_is_junk_under_any_label(word: str) -> None:
+    for label in ("PERSON", "ORG", "GPE", "NORP"):
+        assert junk_reason(word, label) is not None
+
+
+@pytest.mark.parametrize("text", [
+    "Mod post. Please read the rules before posting.",
+    "About: Mod",
+    "About: Seller",
+    "Seller blocked me after the auction. Buyer beware.",
+    "OP here. Edit: Update: the buyer paid. TL;DR: Lol, Mods were useless.",
+    "Based. Sellers should unionize. Buyers too.",
+    "Mods, please pin this. Sellers keep asking.",
+])
+def test_forum_posts_yield_no_entity(nlp: Any, text: str) -> None:
+    assert mentions(nlp, text) == []
+
+
+def test_forum_words_do_not_swallow_names() -> None:
+    """A real name that merely contains a forum word is still an entity."""
+    assert junk_reason("Seller Labs", "ORG") is None
+    assert junk_reason("Mod Pizza", "ORG") is None
+    assert "meta" not in FORUM_WORDS  # Meta the company
+
+
+# ------------------------------------------------------------------ ORG-looking names
+@pytest.mark.parametrize("name", ["Tessellate Insights", "Kestrel Labs", "Brightwater Media",
+                                  "Northfield Capital", "Juniper Partners", "Ardent Group"])
+@pytest.mark.parametrize("template", ["{n} published a report on live commerce in Europe.",
+                                      "According to {n}, live shopping grew in Texas.",
+                                      "The survey by {n} covered 2,000 shoppers."])
+def test_org_looking_names_are_organisations(nlp: Any, name: str, template: str) -> None:
+    found = ner_names(nlp, template.format(n=name))
+    assert found.get(name) == "ORG"
+
+
+def test_org_suffix_needs_two_words() -> None:
+    assert org_suffix("Tessellate Insights") and org_suffix("Acme Holdings, Inc.")
+    assert not org_suffix("Media") and not org_suffix("Capital")
+
+
+def test_legal_form_after_a_comma_is_not_part_of_the_name() -> None:
+    assert normalize_surface("Tyvak Systems, Inc.") == "Tyvak Systems"
+    assert junk_reason("Tyvak Systems, Inc.", "ORG") is None
+    assert junk_reason("Facebook, YouTube", "ORG") is not None  # still a run-together list
+
+
+# ------------------------------------------------------------------ places inside longer names
+@pytest.mark.parametrize("text,place", [
+    ("The cat was found in New Mexico last week.", "New Mexico"),
+    ("Sellers in North America saw fewer orders.", "North America"),
+    ("Shipping to North Korea is banned.", "North Korea"),
+])
+def test_compound_place_is_not_the_gazetteer_place(nlp: Any, text: str, place: str) -> None:
+    found = mentions(nlp, text)
+    assert [m["name"] for m in found] == [place]
+    assert found[0]["origin"] == "ner"
+
+
+def test_subreddit_names_are_not_places(nlp: Any) -> None:
+    assert mentions(nlp, "I moderate /r/Europe and r/Canada.") == []
+
+
+# ------------------------------------------------------------------ one person, one id per document
+def _m(name: str, label: str, origin: str = "ner") -> dict[str, Any]:
+    from transforms.canonical import KIND_BY_LABEL, ner_entity_id
+
+    return {"entity_id": ner_entity_id(label, name), "name": name, "label": label,
+            "kind": KIND_BY_LABEL[label], "origin": origin}
+
+
+def test_surname_takes_the_full_name_of_its_person() -> None:
+    ms = [_m("Myles Garrett", "PERSON"), _m("Garrett", "PERSON"), _m("Garrett", "ORG")]
+    consolidate_mentions(ms)
+    assert {m["entity_id"] for m in ms} == {"ner/person/myles-garrett"}
+
+
+def test_ambiguous_surname_is_left_alone() -> None:
+    ms = [_m("Richard Weiss", "PERSON"), _m("Fritz Weiss", "PERSON"), _m("Weiss", "PERSON")]
+    consolidate_mentions(ms)
+    assert ms[2]["entity_id"] == "ner/person/weiss"
+
+
+def test_one_name_gets_one_type_per_document() -> None:
+    ms = [_m("Stadia", "ORG"), _m("Stadia", "GPE"), _m("Stadia", "ORG"), _m("Boston", "GPE")]
+    consolidate_mentions(ms)
+    assert [m["entity_id"] for m in ms] == ["ner/org/stadia"] * 3 + ["ner/gpe/boston"]
+
+
+def test_person_name_whole_in_running_text(nlp: Any) -> None:
+    text = "Browns defensive end Myles Garrett hit Mason Rudolph. Mr. Garrett was suspended."
+    people = {m["entity_id"] for m in mentions(nlp, text) if m["label"] == "PERSON"}
+    assert people == {"ner/person/myles-garrett", "ner/person/mason-rudolph"}
+
+
+# ------------------------------------------------------------------ the scorer's scope
+def test_real_scope_folds_places_and_sets_other_types_aside() -> None:
+    gold = [GoldRow("a", "x", frozenset({("ner/gpe/ohio", "GPE"), ("ner/person/jo-li", "PERSON")}), "s")]
+    pred = [{("ner/loc/ohio", "LOC"), ("ner/person/jo-li", "PERSON"), ("ner/norp/german", "NORP")}]
+    real = score(gold, pred, REAL_SCOPE)["all"]
+    assert (real.tp, real.fp, real.fn, real.ignored) == (2, 0, 0, 1)
+    strict = score(gold, pred, STRICT)["all"]
+    assert (strict.tp, strict.fp, strict.fn, strict.ignored) == (1, 2, 1, 0)
+
+
+# ------------------------------------------------------------------ titles, roles, appositions
+@pytest.mark.parametrize("text,name", [
+    ("Lt. Col. Dana Brooks testified on Tuesday.", "Dana Brooks"),
+    ("Coach Mike Tanner said the team is ready.", "Mike Tanner"),
+    ("Dr. Helen Okafor runs the clinic.", "Helen Okafor"),
+])
+def test_titles_are_not_part_of_a_name(nlp: Any, text: str, name: str) -> None:
+    people = [m["name"] for m in mentions(nlp, text) if m["label"] == "PERSON"]
+    assert people == [name]
+
+
+@pytest.mark.parametrize("role", ["Advocacy Director", "Marketing Manager", "Chief Executive Officer"])
+def test_a_job_title_is_not_a_person(role: str) -> None:
+    assert junk_reason(role, "PERSON") == "job title"
+    assert junk_reason("Jane Director", "ORG") is None  # only PERSON spans are judged by their last word
+
+
+@pytest.mark.parametrize("name", ["Harbor Auto Show", "Climate Action Summit", "Milan Design Week"])
+def test_event_looking_names_are_events_not_organisations(nlp: Any, name: str) -> None:
+    found = ner_names(nlp, f"Sellers met at the {name} in March.")
+    assert found.get(name, "EVENT") == "EVENT"
+    assert "ORG" not in found.values() and "PERSON" not in found.values()
+
+
+def test_hyphenated_org_name_is_whole(nlp: Any) -> None:
+    found = ner_names(nlp, "Games from Take-Two Interactive and Ubi-Soft Studios launch soon.")
+    assert "Take-Two Interactive" in found and "Two Interactive" not in found

@@ -1,0 +1,81 @@
+"""Quality gate: entity precision / recall floors on the *test* half of the real gold set.
+
+tests/fixtures/entities_gold_real.jsonl quotes paragraphs from ../shared/data (article bodies and
+Reddit cassettes) annotated by the guideline in tests/fixtures/README.md; bench.split.half_of on
+each row's source decides the half. Rules were tuned on the tune half only.
+
+Measured 2026-11-30 on the test half (67 paragraphs, 202 gold entities), scope REAL_SCOPE:
+precision 0.761, recall 0.743 (gazetteer P 0.862 / R 1.000, statistical NER P 0.744 / R 0.706);
+raw en_core_web_sm NER alone gets P 0.626 / R 0.639 on the same texts.
+The issue's target (P >= 0.95, R >= 0.90) is NOT met: the floors below pin what was measured,
+a little under it, so a regression fails while the honest shortfall stays visible in bench.entities.
+Skips when ../shared/data is absent (the texts are tied to it; see bench/entities.py).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.split import half_of
+from transforms.entity_eval import load_gold
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO / ".." / "shared" / "data"
+REAL_GOLD = REPO / "tests" / "fixtures" / "entities_gold_real.jsonl"
+FLOORS = {("all", "precision"): 0.75, ("all", "recall"): 0.73,
+          ("gazetteer", "recall"): 0.99, ("ner", "precision"): 0.73, ("ner", "recall"): 0.69}
+
+needs_shared = pytest.mark.skipif(not (SHARED / "articles").is_dir() or not (SHARED / "reddit-api").is_dir(),
+                                  reason="../shared/data absent (the real gold set quotes it)")
+
+
+def test_real_gold_set_shape() -> None:
+    """The set the issue asks for: >= 200 spans over >= 60 paragraphs from both sources, at least
+    half of the spans unknown to the gazetteer, and rows in both halves."""
+    rows = load_gold(REAL_GOLD)
+    raw = [json.loads(line) for line in REAL_GOLD.read_text(encoding="utf-8").splitlines() if line.strip()]
+    spans = [e for r in raw for e in r["entities"]]
+    assert len(rows) >= 60 and len(spans) >= 200
+    assert sum(not e["id"].startswith("ner/") for e in spans) <= len(spans) / 2
+    assert {r.source.endswith(".json") for r in rows} == {True, False}  # cassettes and articles
+    assert {half_of(r.source) for r in rows} == {"tune", "test"}
+    for r in raw:  # every annotated surface is in its text
+        assert all(e["surface"] in r["text"] for e in r["entities"]), r["id"]
+
+
+@needs_shared
+def test_quoted_texts_come_from_the_shared_data() -> None:
+    """Each article row's text is a passage of that article's ground-truth body."""
+    truth = json.loads((SHARED / "articles" / "ground-truth.json").read_text(encoding="utf-8"))
+    for row in load_gold(REAL_GOLD):
+        if not row.source.endswith(".json"):
+            assert row.text in truth[row.source]["articleBody"], row.id
+
+
+@needs_shared
+def test_entity_floors_on_the_test_half() -> None:
+    from bench.entities import run
+
+    result = run(with_anchor=False)
+    test = result.halves["test"]
+    print({k: v.summary() for k, v in test.items()})
+    for (origin, metric), floor in FLOORS.items():
+        value = getattr(test[origin], metric)
+        assert value >= floor, f"{origin} {metric} {value:.3f} < floor {floor} on the test half"
+    # The synthetic regression set must stay near perfect (it is what the rules were written for).
+    assert result.synthetic["all"].f1 >= 0.97
+
+
+def test_bench_refuses_without_the_shared_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """`make bench` must fail clearly, not report figures, when ../shared/data is absent."""
+    import bench.entities as bench_entities
+
+    monkeypatch.setattr(bench_entities, "DATA", tmp_path / "missing")
+    assert bench_entities.main([]) == 2
+    assert "absent" in capsys.readouterr().out
+    with pytest.raises(bench_entities.DataAbsent):
+        bench_entities.summary_rows()
