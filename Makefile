@@ -6,28 +6,42 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test run lint lock bench clean help
+.PHONY: demo airflow test run lint lock bench clean help
+PORT ?= 8080
 
 help:
-	@echo "make demo   - install from the lock and run the nightly DAG on the bundled synthetic corpus (no network)"
-	@echo "make test   - ruff, then the test suite"
-	@echo "make run    - one real nightly run without Airflow (needs network; reads config/)"
-	@echo "make lint   - ruff"
-	@echo "make bench  - benchmarks and quality gates (read ../shared/data when present)"
+	@echo "make demo    - install from the lock and run the nightly DAG on the bundled synthetic corpus (no network)"
+	@echo "make airflow - Airflow UI on http://127.0.0.1:$(PORT) with the demo's run (demo config; Ctrl-C stops it)"
+	@echo "make test    - ruff, then the test suite"
+	@echo "make run     - one real nightly run without Airflow (needs network; reads config/)"
+	@echo "make lint    - ruff"
+	@echo "make bench   - benchmarks and quality gates (read ../shared/data when present)"
 
 # The venv is rebuilt when the lock or pyproject changes. --no-deps: the lock is complete.
+# Not --quiet: the first install downloads a few hundred MB (spaCy, Airflow, GX) and takes minutes,
+# so each step is announced with its count and pip shows one line per package it collects.
 $(STAMP): requirements.lock pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is needed (python3.11 not found)"; exit 1; }
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is needed, found " + sys.version' 
-	$(PYTHON) -m venv $(VENV)
-	@echo "Installing pinned dependencies from requirements.lock (a few minutes the first time)..."
-	$(BIN)/python -m pip install --quiet --no-deps -r requirements.lock
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
-	$(BIN)/python -m pip check
+	@echo "[1/4] Creating the virtualenv $(VENV) ..."
+	@$(PYTHON) -m venv $(VENV)
+	@echo "[2/4] Installing $$(grep -cE '^[A-Za-z0-9]' requirements.lock) pinned packages from requirements.lock" \
+	      "(a few minutes the first time; already-installed ones are skipped) ..."
+	@set -o pipefail; $(BIN)/python -m pip install --no-deps -r requirements.lock \
+	    | { grep --line-buffered -vE '^(Requirement already satisfied|  Using cached)' || true; }
+	@echo "[3/4] Installing liveshop-pulse itself (editable) ..."
+	@$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@echo "[4/4] Checking that the installed set is consistent (pip check) ..."
+	@$(BIN)/python -m pip check
 	@touch $@
+	@echo "Install done."
 
 demo: $(STAMP)
 	$(BIN)/pulse demo
+
+# The Airflow UI over the demo's AIRFLOW_HOME (data/demo/airflow) and SQLite DB, on 127.0.0.1 only.
+airflow: $(STAMP)
+	$(BIN)/python -m pipeline.demo ui --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

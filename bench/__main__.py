@@ -22,6 +22,7 @@ BENCHES = (
     ("reddit_bench", "Reddit parse speed and request budget"),
     ("warehouse", "warehouse load and mart refresh"),
     ("nlp", "spaCy vs full enrich throughput"),
+    ("dag_parse", "nightly DAG parse time (Airflow already imported)"),
 )
 
 

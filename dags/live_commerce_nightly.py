@@ -20,6 +20,11 @@ at once; only transient ones are retried. A run with logical date *D* processes 
 Settings come from `config/` (overlay with `PULSE_CONFIG`); Reddit credentials from
 `PULSE_REDDIT_CLIENT_ID`/`PULSE_REDDIT_CLIENT_SECRET` or the connection `reddit_default`.
 
+**Before unpausing:** the DAG is created paused. A run uses the `PULSE_CONFIG` of the Airflow
+processes. Under `make airflow` that is `config/demo.toml` (the local replay server, nothing leaves
+the machine); anywhere else, without `PULSE_CONFIG`, it is the real `config/pipeline.toml`, which
+fetches from Reddit and news sites and writes `data/`.
+
 Every task is a thin call into `pipeline.stages`; nothing here touches the network, the database,
 spaCy or GX at parse time.
 """
@@ -76,6 +81,8 @@ def _run(name, context, **kwargs):
     schedule="0 2 * * *",
     start_date=datetime(2026, 11, 1),
     catchup=False,
+    # Paused until someone decides which config it runs with (see "Before unpausing" above).
+    is_paused_upon_creation=True,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     doc_md=__doc__,

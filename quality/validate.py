@@ -514,13 +514,29 @@ def validate_night(ctx: RunContext, now: datetime | None = None, *,
         for row in documents[[fr.ROW_COLUMN, "doc_id"]].to_dict("records"):
             _add_reason(outcome.failing_doc_ids, _row_key(row, "documents.jsonl", True), reason)
     outcome.success = not outcome.critical_failures
-    write_json(ctx.work_dir / "validation.json", {
-        **outcome.to_dict(), "night": ctx.night.isoformat(), "run_id": ctx.run_id,
-        "suite_version": su.SUITE_VERSION, "validated_at": now.isoformat()})
+    record = {**outcome.to_dict(), "night": ctx.night.isoformat(), "run_id": ctx.run_id,
+              "suite_version": su.SUITE_VERSION, "validated_at": now.isoformat()}
+    write_json(ctx.work_dir / "validation.json", record)
+    _write_quality_page(ctx, record)
     log.info("validated night %s: %d documents, %d mentions, %d critical, %d warning(s) in %.1fs",
              ctx.night, outcome.n_documents, outcome.n_mentions, len(outcome.critical_failures),
              len(outcome.warnings), time.monotonic() - started)
     return outcome
+
+
+def _write_quality_page(ctx: RunContext, record: dict[str, Any]) -> None:
+    """The self-contained quality page (quality/report.py) beside Data Docs, which need CDNs.
+
+    A page that cannot be written is logged, never a reason to fail the night's verdict.
+    """
+    from quality import report
+
+    try:
+        page = report.write_night_page(ctx.settings.quality_dir, record)
+    except OSError as exc:
+        log.warning("could not write the quality page for night %s: %s", ctx.night, exc)
+        return
+    log.info("quality page (offline, self-contained): %s", page)
 
 
 def failing_records(ctx: RunContext, outcome: ValidationOutcome) -> list[tuple[dict[str, Any], str]]:

@@ -5,6 +5,10 @@ Usage: ``pulse report [--period 7d | --from DATE --to DATE] [--format md|html|js
 ``--format md``. Kept here (not in pipeline/cli.py) so the report owns its
 own options; ``pipeline.cli`` only needs ``add_report_parser(subparsers)`` and to call
 ``args.func(args)``. Also runnable alone: ``python -m reports.cli ...``.
+
+The default period ends at the latest day with documents in the warehouse, not at wall-clock
+yesterday: the demo's data (or a warehouse not loaded for a while) would otherwise give an empty
+report. Errors are :class:`~pipeline.argtypes.UserError`, printed by pulse as one line, exit 2.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from pipeline.argtypes import iso_date
+from pipeline.argtypes import UserError, iso_date
 
 _PERIOD = re.compile(r"^(\d{1,3})d$")
 
@@ -46,15 +50,15 @@ class _OneFormat(argparse.Action):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--period", type=_period, help="length ending yesterday (UTC) or --to, e.g. 7d")
+    parser.add_argument("--period", type=_period,
+                        help="length ending at --to or the latest day with data, e.g. 7d")
     parser.add_argument("--from", dest="date_from", type=iso_date, help="first day (YYYY-MM-DD, UTC)")
     parser.add_argument("--to", dest="date_to", type=iso_date,
-                        help="last day, inclusive (default: yesterday)")
+                        help="last day, inclusive (default: the latest day with documents, UTC)")
     parser.add_argument("--format", dest="formats", action=_OneFormat, choices=FORMAT_CHOICES,
                         help="write only this format (default: md, html and json together)")
     parser.add_argument("--out", type=Path, help="output directory (default data/reports/<end day>)")
     parser.add_argument("--explain", metavar="ENTITY", help="list the documents behind ENTITY's figures")
-    parser.add_argument("--config", help="settings overlay TOML (else PULSE_CONFIG)")
 
 
 def add_report_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -65,46 +69,117 @@ def add_report_parser(subparsers: argparse._SubParsersAction) -> argparse.Argume
 
 
 def resolve_period(
-    args: argparse.Namespace, default_days: int, today: date | None = None
+    args: argparse.Namespace, default_days: int, today: date | None = None, latest: date | None = None,
 ) -> tuple[date, int]:
-    """(end_day, period_days) from --period / --from / --to; the default ends yesterday (UTC)."""
+    """(end_day, period_days) from --period / --from / --to.
+
+    Without --to the period ends at ``latest`` (the last day with data, see :func:`data_days`),
+    never after ``today``; with no data at all, at yesterday (UTC).
+    """
     today = today or datetime.now(UTC).date()
-    end = args.date_to or today - timedelta(days=1)
+    end = args.date_to or min(latest or today - timedelta(days=1), today)
     if args.date_from is not None:
         if args.period is not None:
-            raise SystemExit("use either --period or --from/--to, not both")
+            raise UserError("use either --period or --from/--to, not both")
         if args.date_from > end:
-            raise SystemExit(f"--from {args.date_from} is after --to {end}")
+            what = "--to" if args.date_to else "the latest day with data"
+            raise UserError(f"--from {args.date_from} is after {what} ({end})")
         days = (end - args.date_from).days + 1
         if days > 366:
-            raise SystemExit("a report covers at most 366 days")
+            raise UserError("a report covers at most 366 days")
         return end, days
     return end, args.period or default_days
 
 
+def data_days(warehouse: Path) -> tuple[date, date, int] | None:
+    """(first day, latest day, number of days) with documents in the warehouse, None when empty.
+
+    Why: both the default period and the hint for an empty one ("the data is from X to Y") need
+    to know where the data is, in published-day (UTC) terms like the report's own figures.
+    """
+    from reports.newsletter import open_warehouse
+
+    con = open_warehouse(warehouse)
+    try:
+        if "core.documents" not in _tables(con):
+            return None
+        first, last, n = con.execute(
+            "SELECT min(d), max(d), count(DISTINCT d) FROM (SELECT CAST(timezone('UTC', published_at) "
+            "AS DATE) AS d FROM core.documents WHERE published_at IS NOT NULL)").fetchone()
+    finally:
+        con.close()
+    return None if first is None else (first, last, n)
+
+
+def _tables(con) -> set[str]:
+    from reports.queries import existing_tables
+
+    return existing_tables(con)
+
+
+def _where_the_data_is(days: tuple[date, date, int] | None) -> str:
+    if days is None:
+        return "the warehouse has no documents yet"
+    first, last, n = days
+    return f"the warehouse has documents on {n} day(s) from {first} to {last} (try --to {last})"
+
+
+def _documents_in(warehouse: Path, start: date, end: date) -> int:
+    from reports.newsletter import open_warehouse
+
+    con = open_warehouse(warehouse)
+    try:
+        return con.execute(
+            "SELECT count(*) FROM core.documents WHERE CAST(timezone('UTC', published_at) AS DATE) "
+            "BETWEEN ? AND ?", [start, end]).fetchone()[0]
+    finally:
+        con.close()
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    """Refuse option combinations that cannot work, before any file is opened."""
+    if args.period is not None and args.date_from is not None:
+        raise UserError("use either --period or --from/--to, not both")
+    if args.explain and (args.out is not None or (args.formats or ("json",))[0] == "html"):
+        raise UserError("--explain prints to stdout as JSON lines (default) or a Markdown "
+                        "table (--format md); --out and --format html do not apply")
+
+
 def run(args: argparse.Namespace) -> int:
-    from pipeline.config import load_settings
+    from pipeline.cli import analyst_settings, note
     from reports.queries import ReportError
 
-    settings = load_settings(args.config)
-    end, days = resolve_period(args, settings.report.period_days)
+    _check_options(args)  # before looking for a warehouse: these need none
+    settings = analyst_settings(getattr(args, "config", None))
+    warehouse = settings.warehouse_path
+    note(f"warehouse {_shown(warehouse)}")
     try:
+        days_with_data = data_days(warehouse)
+        end, days = resolve_period(args, settings.report.period_days,
+                                   latest=days_with_data[1] if days_with_data else None)
+        start = end - timedelta(days=days - 1)
         if args.explain:
-            if args.out is not None or (args.formats or ("json",))[0] == "html":
-                print("pulse report: --explain prints to stdout as JSON lines (default) or a Markdown "
-                      "table (--format md); --out and --format html do not apply", file=sys.stderr)
-                return 2
-            return _explain(settings, args.explain, end, days, markdown=args.formats == ("md",))
+            return _explain(settings, args.explain, end, days, markdown=args.formats == ("md",),
+                            where=_where_the_data_is(days_with_data))
+        if not _documents_in(warehouse, start, end):
+            note(f"no documents were published in {start}..{end}; {_where_the_data_is(days_with_data)}")
         from reports.newsletter import write_report
 
         formats = tuple(args.formats or FORMAT_CHOICES)
         paths = write_report(settings, end, days, out_dir=args.out, formats=formats)
     except ReportError as exc:
-        print(f"pulse report: {exc}", file=sys.stderr)
-        return 2
+        raise UserError(str(exc)) from exc
+    note(f"report for {start}..{end} ({days} days)")
     for key, path in sorted(paths.items()):
         print(f"{key:<22} {path}")
     return 0
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def explain_markdown(rows: list[dict]) -> str:
@@ -124,28 +199,51 @@ def explain_markdown(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
-def _explain(settings, entity: str, end: date, days: int, markdown: bool = False) -> int:
+def _explain(settings, entity: str, end: date, days: int, markdown: bool = False, where: str = "") -> int:
     from reports.newsletter import explain_entity, open_warehouse
+    from reports.queries import ReportError
 
     con = open_warehouse(settings.warehouse_path)
     try:
         rows = explain_entity(con, entity, end, days, settings.relevance.exclude_off_topic)
+    except ReportError as exc:
+        if "no entity matches" not in str(exc):
+            raise
+        raise UserError(f"{exc}; list the known ones with: pulse sql \"SELECT entity_id, name, aliases "
+                        "FROM core.entities ORDER BY entity_id\"") from exc
     finally:
         con.close()
+    start, previous = end - timedelta(days=days - 1), end - timedelta(days=2 * days - 1)
+    if not rows:
+        # On stdout, in either format: an empty answer must not look like a silent success (the
+        # output has no rows to parse anyway).
+        message = (f"no documents mention {entity!r} in {start}..{end} or the previous {days} days "
+                   f"({previous}..{start - timedelta(days=1)}); {where}")
+        print(f"_{message}_" if markdown else message)
+        return 0
     if markdown:
         print(explain_markdown(rows))
     for row in [] if markdown else rows:
         print(json.dumps(row, ensure_ascii=False, sort_keys=True))
     current = sum(r["period"] == "current" for r in rows)
-    print(f"{current} documents in {end - timedelta(days=days - 1)}..{end}, "
-          f"{len(rows) - current} in the previous {days} days", file=sys.stderr)
+    print(f"{current} documents in {start}..{end}, {len(rows) - current} in the previous {days} days",
+          file=sys.stderr)
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="pulse report", description=__doc__.splitlines()[0])
+    """`python -m reports.cli`: the same options and error style as `pulse report`."""
+    from pipeline.argtypes import USER_ERROR, PulseArgumentParser, add_common_options, print_error
+    from pipeline.config import ConfigError
+
+    parser = PulseArgumentParser(prog="pulse report", description=__doc__.splitlines()[0])
     add_arguments(parser)
-    return run(parser.parse_args(argv))
+    add_common_options(parser)
+    try:
+        return run(parser.parse_args(argv))
+    except (UserError, ConfigError) as exc:
+        print_error(str(exc))
+        return USER_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

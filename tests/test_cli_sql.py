@@ -72,7 +72,9 @@ def test_refused_with_one_clear_line(data_dir: Path, tmp_path: Path, capsys: pyt
     out_file = tmp_path / "leak.csv"
     code, out, err = pulse(capsys, "sql", template.format(out=out_file))
     assert code == 2 and out == ""
-    assert err.startswith("pulse: error: ") and why in err, err
+    *before, last = err.splitlines()
+    assert last.startswith("pulse: error: ") and why in last, err
+    assert all(line.startswith("pulse: warehouse ") for line in before), err  # at most which file
     assert "Traceback" not in err
     assert not out_file.exists()
     code, out, _ = pulse(capsys, "sql", "SELECT count(*) AS n, max(status) AS s FROM ops.runs",

@@ -27,7 +27,7 @@ from extractors.reddit.extract import documents_path, extract_from_raw, watermar
 from pipeline.config import RedditSettings, Settings
 from pipeline.context import RunContext
 from pipeline.jsonl import read_json, read_jsonl, write_jsonl
-from pipeline.replay.reddit_api import Fault, make_handler
+from pipeline.replay.reddit_api import Fault
 from pipeline.replay.server import ReplayServer
 from warehouse.db import connect
 from warehouse.load import load_night
@@ -74,21 +74,6 @@ def settings_for(data_dir: Path, base_url: str, **reddit: Any) -> Settings:
                                replace_more_limit=4, oauth_url=base_url, reddit_url=base_url, timeout_s=5.0)
     cfg.update(reddit)
     return Settings(data_dir=data_dir, backfill_days=3, lookback_hours=2, reddit=RedditSettings(**cfg))
-
-
-@pytest.fixture()
-def server_factory():
-    servers: list[ReplayServer] = []
-
-    def start(corpus: dict[str, Any], **kw: Any) -> ReplayServer:
-        kw.setdefault("max_listing_limit", 2)  # force paging of the streams too
-        srv = ReplayServer([make_handler(corpus, **kw)]).start()
-        servers.append(srv)
-        return srv
-
-    yield start
-    for srv in servers:
-        srv.stop()
 
 
 def run_night(settings: Settings, night: date, run_id: str, **client_kw: Any):
@@ -145,9 +130,9 @@ def landed_record(settings: Settings, raw_ref: str) -> dict[str, Any]:
         return json.loads(fh.readlines()[int(line) - 1])
 
 
-def test_new_comment_on_old_post_reaches_core_documents_once(tmp_path, server_factory):
+def test_new_comment_on_old_post_reaches_core_documents_once(tmp_path, reddit_replay):
     data_dir = tmp_path / "data"
-    srv1 = server_factory(CORPUS)
+    srv1 = reddit_replay(CORPUS)
     s1 = settings_for(data_dir, srv1.base_url)
     ctx1, run1 = extract_and_load(s1, NIGHT1, "n1")
     assert run1.status == "ok", run1.to_dict()
@@ -156,7 +141,7 @@ def test_new_comment_on_old_post_reaches_core_documents_once(tmp_path, server_fa
     assert marks_for(s1, NIGHT2)[STREAM] == datetime(2026, 11, 10, 13, tzinfo=UTC)
 
     # Night 2: Reddit now has two new comments on old1 (Nov 8), far older than the post mark.
-    srv2 = server_factory(corpus_with_new_comments())
+    srv2 = reddit_replay(corpus_with_new_comments())
     s2 = settings_for(data_dir, srv2.base_url)
     ctx2, run2 = extract_and_load(s2, NIGHT2, "n2")
     assert run2.status == "ok", run2.to_dict()
@@ -198,9 +183,9 @@ def test_new_comment_on_old_post_reaches_core_documents_once(tmp_path, server_fa
 
 
 @pytest.mark.parametrize("how", ["fault", "item_limit", "budget"])
-def test_incomplete_comment_stream_does_not_advance_its_watermark(tmp_path, server_factory, how):
+def test_incomplete_comment_stream_does_not_advance_its_watermark(tmp_path, reddit_replay, how):
     data_dir = tmp_path / "data"
-    srv1 = server_factory(CORPUS)
+    srv1 = reddit_replay(CORPUS)
     s1 = settings_for(data_dir, srv1.base_url)
     extract_and_load(s1, NIGHT1, "n1")
     night1_mark = datetime(2026, 11, 10, 13, tzinfo=UTC)
@@ -219,7 +204,7 @@ def test_incomplete_comment_stream_does_not_advance_its_watermark(tmp_path, serv
     else:  # the per-run request cap runs out in the middle of the stream
         # token, 1 page of r/TikTokShop/new (p2, then old1 ends paging), 2 stream pages | refused
         client_kw["max_requests"] = 4
-    srv2 = server_factory(corpus, **kw)
+    srv2 = reddit_replay(corpus, **kw)
     s2 = settings_for(data_dir, srv2.base_url, **reddit)
     ctx2, run2 = extract_and_load(s2, NIGHT2, f"n2-{how}", **client_kw)
     assert run2.status == "partial", run2.to_dict()
@@ -233,8 +218,8 @@ def test_incomplete_comment_stream_does_not_advance_its_watermark(tmp_path, serv
     assert marks_for(s2, NIGHT3)[STREAM] == night1_mark
 
 
-def test_comment_streams_can_be_switched_off(tmp_path, server_factory):
-    srv = server_factory(corpus_with_new_comments())
+def test_comment_streams_can_be_switched_off(tmp_path, reddit_replay):
+    srv = reddit_replay(corpus_with_new_comments())
     settings = settings_for(tmp_path / "data", srv.base_url, comment_streams=False)
     ctx, run = run_night(settings, NIGHT2, "off")
     assert run.status == "ok"

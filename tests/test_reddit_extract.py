@@ -19,8 +19,7 @@ from extractors.reddit.extract import NO_CREDENTIALS, documents_path, watermark_
 from pipeline.config import RedditSettings, Settings
 from pipeline.context import RunContext
 from pipeline.jsonl import read_json, read_jsonl
-from pipeline.replay.reddit_api import Fault, make_handler
-from pipeline.replay.server import ReplayServer
+from pipeline.replay.reddit_api import Fault
 
 NIGHT = date(2026, 11, 10)
 FAKE_SECRET = "fAkE-SeCrEt-7c1d9e"  # noqa: S105 - a known fake, grepped for below
@@ -77,21 +76,16 @@ def settings_for(tmp_path: Path, base_url: str, **reddit: Any) -> Settings:
 
 
 @pytest.fixture()
-def server_factory():
-    servers: list[ReplayServer] = []
+def server_factory(reddit_replay):
+    """The shared Reddit replay factory (tests/conftest.py) with this file's small pages as defaults."""
 
-    def start(**handler_kw: Any) -> ReplayServer:
+    def start(**handler_kw: Any):
         handler_kw.setdefault("comments_per_request", 3)
         handler_kw.setdefault("depth_per_request", 2)
-        handler_kw.setdefault("max_listing_limit", 2)
         handler_kw.setdefault("ratelimit_budget", 1_000_000)
-        srv = ReplayServer([make_handler(TINY_CORPUS, **handler_kw)]).start()
-        servers.append(srv)
-        return srv
+        return reddit_replay(TINY_CORPUS, **handler_kw)
 
-    yield start
-    for srv in servers:
-        srv.stop()
+    return start
 
 
 def run_extract(settings: Settings, run_id: str = "run1", client_id: str = "good-client",

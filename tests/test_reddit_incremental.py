@@ -7,8 +7,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from extractors.reddit import extract
 from extractors.reddit.client import PrawRedditClient
 from extractors.reddit.credentials import RedditCredentials
@@ -16,7 +14,6 @@ from extractors.reddit.extract import documents_path, watermark_path
 from pipeline.config import RedditSettings, Settings
 from pipeline.context import RunContext
 from pipeline.jsonl import read_json, read_jsonl
-from pipeline.replay.reddit_api import make_handler
 from pipeline.replay.server import ReplayServer
 from warehouse.db import connect
 from warehouse.watermarks import advance_from_work, read_marks
@@ -59,21 +56,6 @@ def settings_for(tmp_path: Path, base_url: str, **reddit: Any) -> Settings:
                     reddit=RedditSettings(**cfg))
 
 
-@pytest.fixture()
-def server_factory():
-    servers: list[ReplayServer] = []
-
-    def start(corpus: dict[str, Any] = CORPUS, **kw: Any) -> ReplayServer:
-        kw.setdefault("max_listing_limit", 2)
-        srv = ReplayServer([make_handler(corpus, **kw)]).start()
-        servers.append(srv)
-        return srv
-
-    yield start
-    for srv in servers:
-        srv.stop()
-
-
 def run_night(settings: Settings, night: date, **client_kw: Any):
     ctx = RunContext.for_night(settings, night, run_id=f"run-{night}")
     run = extract(ctx, client_factory=lambda landing: PrawRedditClient(
@@ -99,8 +81,8 @@ def doc_ids(ctx: RunContext) -> set[str]:
     return {r["doc_id"] for r in read_jsonl(documents_path(ctx))}
 
 
-def test_night2_fetches_only_what_is_new_since_the_watermark(tmp_path, server_factory):
-    srv = server_factory()
+def test_night2_fetches_only_what_is_new_since_the_watermark(tmp_path, reddit_replay):
+    srv = reddit_replay(CORPUS)
     settings = settings_for(tmp_path, srv.base_url)
     ctx1, run1 = run_night(settings, NIGHT1)
     assert run1.status == "ok", run1.to_dict()
@@ -134,8 +116,8 @@ def test_night2_fetches_only_what_is_new_since_the_watermark(tmp_path, server_fa
     assert marks["r/TikTokShop/new"]["items"] == 3
 
 
-def test_rerun_of_night1_after_night2_uses_its_original_window(tmp_path, server_factory):
-    srv = server_factory()
+def test_rerun_of_night1_after_night2_uses_its_original_window(tmp_path, reddit_replay):
+    srv = reddit_replay(CORPUS)
     settings = settings_for(tmp_path, srv.base_url)
     ctx1, _ = run_night(settings, NIGHT1)
     first = doc_ids(ctx1)
@@ -147,8 +129,8 @@ def test_rerun_of_night1_after_night2_uses_its_original_window(tmp_path, server_
     assert "no watermarks" not in run1b.message  # the warehouse was read; it had nothing earlier
 
 
-def test_budget_exhausted_mid_run_advances_only_what_landed(tmp_path, server_factory):
-    srv = server_factory()
+def test_budget_exhausted_mid_run_advances_only_what_landed(tmp_path, reddit_replay):
+    srv = reddit_replay(CORPUS)
     settings = settings_for(tmp_path, srv.base_url)
     # token + 2 listings of 2 pages each + 2 comment streams of 2 pages each, then comment trees
     # oldest first: a1, b0, b1 | a0, a2 refused.
@@ -176,10 +158,10 @@ def test_budget_exhausted_mid_run_advances_only_what_landed(tmp_path, server_fac
     assert comment_fetches(srv, n_before) == {"a0", "a2", "a3", "b1", "b2"}
 
 
-def test_incomplete_listing_does_not_advance(tmp_path, server_factory):
+def test_incomplete_listing_does_not_advance(tmp_path, reddit_replay):
     from pipeline.replay.reddit_api import Fault
 
-    srv = server_factory(faults=[Fault(r"^/r/Whatnot/new", "503", times=100)])
+    srv = reddit_replay(CORPUS, faults=[Fault(r"^/r/Whatnot/new", "503", times=100)])
     settings = settings_for(tmp_path, srv.base_url)
     ctx1, run1 = run_night(settings, NIGHT1, max_retries=1)
     assert run1.status == "partial"
@@ -201,8 +183,8 @@ SEARCH_CORPUS = {"synthetic": True, "subreddits": ["TikTokShop", "Whatnot", "Els
 ]}
 
 
-def test_search_past_the_listing_cap_is_split(tmp_path, server_factory):
-    srv = server_factory(SEARCH_CORPUS, listing_cap=4)
+def test_search_past_the_listing_cap_is_split(tmp_path, reddit_replay):
+    srv = reddit_replay(SEARCH_CORPUS, listing_cap=4)
     settings = settings_for(tmp_path, srv.base_url, listings=(), search_queries=("live shopping",),
                             listing_cap=4, search_split_sorts=("top",))
     ctx, run = run_night(settings, NIGHT1)

@@ -53,20 +53,65 @@ def test_bad_arguments(data_dir: Path, argv: list[str]) -> None:
     assert exc.value.code == 2
 
 
-def test_conflicting_period_options(data_dir: Path) -> None:
-    with pytest.raises(SystemExit, match="either --period"):
-        main(["--period", "7d", "--from", "2026-11-01", "--to", "2026-11-09"])
-    with pytest.raises(SystemExit, match="after"):
-        main(["--from", "2026-11-10", "--to", "2026-11-09"])
+def test_conflicting_period_options(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--period", "7d", "--from", "2026-11-01", "--to", "2026-11-09"]) == 2
+    assert capsys.readouterr().err == "pulse: error: use either --period or --from/--to, not both\n"
+    assert main(["--from", "2026-11-10", "--to", "2026-11-09"]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "pulse: error: --from 2026-11-10 is after --to (2026-11-09)")
 
 
-def test_default_period_ends_yesterday() -> None:
+def test_default_period_ends_at_the_latest_day_with_data() -> None:
+    """Not wall-clock yesterday: old data (the demo's) must still give a non-empty default report."""
     import argparse
 
     from reports.cli import resolve_period
 
     ns = argparse.Namespace(date_from=None, date_to=None, period=None)
-    assert resolve_period(ns, 7, today=date(2026, 11, 10)) == (date(2026, 11, 9), 7)
+    today = date(2026, 12, 30)
+    assert resolve_period(ns, 7, today=today, latest=date(2026, 11, 9)) == (date(2026, 11, 9), 7)
+    assert resolve_period(ns, 7, today=today) == (date(2026, 12, 29), 7)  # no data: yesterday
+    # A document dated in the future (a bad clock upstream) does not push the period past today.
+    assert resolve_period(ns, 7, today=today, latest=date(2027, 1, 5)) == (today, 7)
+    ns.date_from = date(2026, 11, 3)
+    assert resolve_period(ns, 7, today=today, latest=date(2026, 11, 9)) == (date(2026, 11, 9), 7)
+
+
+def test_default_report_uses_the_data_days(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from reports.cli import data_days
+
+    first, last, n = data_days(data_dir / "warehouse.duckdb")
+    assert first <= last and n >= 1
+    out = data_dir / "default"
+    assert main(["--format", "json", "--out", str(out)]) == 0
+    period = json.loads((out / "newsletter.json").read_text())["period"]
+    assert period["end"] == last.isoformat() and period["days"] == 7
+    err = capsys.readouterr().err
+    assert f"pulse: warehouse {data_dir / 'warehouse.duckdb'}" in err
+
+
+def test_empty_period_says_where_the_data_is(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from reports.cli import data_days
+
+    first, last, n = data_days(data_dir / "warehouse.duckdb")
+    assert main(["--to", "2020-01-07", "--format", "json", "--out", str(data_dir / "e")]) == 0
+    err = capsys.readouterr().err
+    assert "no documents were published in 2020-01-01..2020-01-07" in err
+    assert f"{n} day(s) from {first} to {last} (try --to {last})" in err
+
+
+def test_explain_without_documents_says_so(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for fmt in ([], ["--format", "md"]):
+        assert main(["--explain", "whatnot", "--to", "2020-01-07", *fmt]) == 0
+        out = capsys.readouterr().out
+        assert "no documents mention 'whatnot' in 2020-01-01..2020-01-07" in out
+        assert "the warehouse has documents on" in out
+
+
+def test_unknown_entity_is_an_error_with_a_hint(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--explain", "Nobody Inc"]) == 2
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.startswith("pulse: error: no entity matches 'Nobody Inc'") and "core.entities" in last
 
 
 def test_import_is_light() -> None:
@@ -110,7 +155,8 @@ def test_explain_as_markdown_table(data_dir: Path, capsys: pytest.CaptureFixture
     assert "[TikTok Shop seller update" in "\n".join(body) and "](<https://" in body[0]
     assert main(["--explain", "TTS", "--to", "2026-11-09", "--format", "html"]) == 2
     assert main(["--explain", "TTS", "--to", "2026-11-09", "--out", str(data_dir / "o")]) == 2
-    assert "--explain prints to stdout" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.count("pulse: error: --explain prints to stdout") == 2
 
 
 def test_explain_markdown_escapes_scraped_text() -> None:

@@ -121,3 +121,41 @@ def test_documented_cli_sandbox_refuses_files_and_settings(warehouse: Path, tmp_
     finally:
         con.close()
     assert not (tmp_path / "leak.csv").exists()
+
+
+CLI_VERSION = "1.5.6"  # the duckdb-cli pin in pyproject's dev extra; README's command installs it
+
+
+def find_duckdb_cli() -> str | None:
+    """The stock duckdb CLI analysts are told to install: the venv's (dev extra), then PATH."""
+    import shutil
+
+    beside = Path(sys.executable).with_name("duckdb")
+    if beside.is_file():
+        return str(beside)
+    return shutil.which("duckdb")
+
+
+def test_stock_duckdb_cli_opens_the_published_snapshot(warehouse: Path) -> None:
+    """Issue 13: the CLI from PyPI (`pip install duckdb-cli==1.5.6`) opens the snapshot publish()
+    writes, read-only and sandboxed as docs/warehouse.md says, and queries views and a table macro.
+    The snapshot holds a row from a second publish, so a stale or byte-copied file would not pass."""
+    cli = find_duckdb_cli()
+    if cli is None:
+        pytest.skip(f"no duckdb CLI (install the dev extra, or `pip install duckdb-cli=={CLI_VERSION}`)")
+    writer = db.connect(warehouse)
+    try:
+        writer.execute(_run("2026-11-04", 2))
+        snapshot = db.publish(warehouse, writer)
+    finally:
+        writer.close()
+    assert (snapshot.stat().st_mode & 0o777) == db.PUBLISHED_MODE
+    version = subprocess.run([cli, "--version"], capture_output=True, text=True, timeout=60).stdout
+    sql = ("SELECT count(*) FROM ops.runs; "
+           "SELECT count(*) FROM marts.trending_entities; "
+           "SELECT count(*) FROM marts.rising(DATE '2026-11-04', 7, 1, 0.0, 1); "
+           "SELECT comment IS NOT NULL FROM duckdb_tables() WHERE table_name = 'runs';")
+    proc = subprocess.run([cli, "-readonly", "-csv", "-noheader", "-cmd", CLI_SANDBOX_SQL, str(snapshot),
+                           sql], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, f"{version.strip()}: {proc.stderr[-2000:]}"
+    assert proc.stdout.split() == ["2", "0", "0", "true"], (version, proc.stdout)

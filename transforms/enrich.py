@@ -481,7 +481,7 @@ def _read_documents(work_dir: Path) -> tuple[list[Document], list[dict[str, Any]
 
 def enrich_night(ctx: RunContext, enricher: Enricher | None = None) -> dict[str, Any]:
     """The enrich stage for one night: read extract output, write enriched/{documents,mentions,
-    entities}.jsonl atomically, return a summary (also written to enriched/summary.json).
+    entities,document_topics}.jsonl atomically, return a summary (also written to enriched/summary.json).
 
     Re-running rewrites the same three files from the same inputs, so it never duplicates.
     """
@@ -491,11 +491,20 @@ def enrich_night(ctx: RunContext, enricher: Enricher | None = None) -> dict[str,
         log.warning("enrich: rejected %s line %s: %s", r["file"], r["line"], r["reason"])
     log.info("enrich %s: %d documents from %s", ctx.night, len(docs), work_dir)
     enricher = enricher or Enricher(ctx.settings)
+    # issue 15: topics: parsed before the NLP so a broken config/topics.toml fails in seconds
+    from transforms.topics import load_topics, write_document_topics
+
+    topics = load_topics(ctx.settings.config_file("topics.toml"), missing_ok=True)
+    # end issue 15
     result = enricher.enrich_documents(docs)
     out_dir = work_dir / "enriched"
     write_jsonl(out_dir / "documents.jsonl", result.documents)
     write_jsonl(out_dir / "mentions.jsonl", result.mentions)
     write_jsonl(out_dir / "entities.jsonl", result.entities)
+    # issue 15: topics: (doc_id, topic) per matching saved query; the load swaps them in by night
+    result.stats["document_topics"] = write_document_topics(
+        out_dir / "document_topics.jsonl", result.documents, result.mentions, topics, result.entities)
+    # end issue 15
     # issue 12: every document set aside alone (unreadable rows and documents whose enrichment
     # raised) has one row here, which load copies to quarantine.documents with its reason.
     quarantined = [quarantine_row(r.get("doc_id"), None, None, "enrich",

@@ -8,8 +8,9 @@ untouched and a re-run just continues. Applied files must never be edited; add a
 Why a published snapshot: DuckDB allows one writing process per file, and while the nightly load
 holds the write lock no other process can open the file, not even read-only. So after each
 successful load + mart refresh the pipeline calls :func:`publish`, which atomically replaces
-``warehouse.published.duckdb`` with a consistent copy. Analysts (``pulse sql``, the stock duckdb
-CLI) read that copy and always see the last published night, never a lock error.
+``warehouse.published.duckdb`` with a consistent copy, written in DuckDB's 1.5 storage format so
+the stock CLI from PyPI (``duckdb-cli==1.5.6``) can open it. Analysts (``pulse sql``, that CLI)
+read the copy and always see the last published night, never a lock error.
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-import shutil
-import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -139,37 +139,70 @@ def published_path(path: Path) -> Path:
 
 
 PUBLISHED_MODE = 0o644  # the analysts' snapshot: readable by every user on the host
+# The on-disk format the snapshot is written in. Our Python duckdb (2.x) writes storage version 69
+# by default, which the newest stock CLI on PyPI (`pip install duckdb-cli==1.5.6`) refuses
+# ("can only read versions between 64 and 68"). DuckDB writes older formats on request, so the
+# snapshot is written in the 1.5 format: the pinned CLI (and any DuckDB >= 1.5) opens it, tables,
+# views, schemas, comments and table macros included. The live warehouse keeps the default format.
+PUBLISHED_STORAGE_VERSION = "v1.5.0"
+_PUBLISH_ALIAS = "pulse_publish_target"
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def publish(path: Path, con: duckdb.DuckDBPyConnection | None = None) -> Path:
     """Atomically replace the analysts' snapshot with the current committed warehouse state.
 
-    CHECKPOINT folds the write-ahead log into the main file; while we hold the (single-writer)
-    connection nobody else can write, so the copied file is consistent. The copy is renamed over
-    the old snapshot, so a reader either keeps the old inode it has open or sees the new file.
-    Pass ``con`` when this process already holds the writable connection.
+    The snapshot is not a byte copy: it is written by ``COPY FROM DATABASE`` into a new file
+    attached with ``STORAGE_VERSION 'v1.5.0'`` (see :data:`PUBLISHED_STORAGE_VERSION` for why).
+    While we hold the single-writer connection nobody else can write, so the copy is consistent;
+    it goes to a hidden temp file in the same directory, is made world-readable (0644) and is
+    renamed over the old snapshot, so a reader either keeps the old inode it has open or sees the
+    new file, never a half-written one. Pass ``con`` when this process already holds the writable
+    connection. Cost: the data is rewritten, not byte-copied; measured 0.05 s for the demo's 5 MB
+    warehouse and 1.6 s for a 120 MB one (5 M rows), against 0.04 s for a plain file copy.
     """
     path = Path(path)
     own = con is None
     if own:
         con = connect(path)
+    target = published_path(path)
+    # A fresh name, not an existing (empty) mkstemp file: ATTACH must create the database itself.
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
+    wal = tmp.with_name(tmp.name + ".wal")
+    attached = False
+    # No progress bar in task logs for a long copy; the caller's setting is restored below.
+    progress = con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0]
+    con.execute("SET enable_progress_bar = false")
     try:
-        con.execute("CHECKPOINT")
-        target = published_path(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        os.close(fd)
-        try:
-            shutil.copyfile(path, tmp)
-            # mkstemp creates 0600; the snapshot is for analysts (other users on the host), so it
-            # is world-readable like a file created under the usual 022 umask. Only the owner writes.
-            os.chmod(tmp, PUBLISHED_MODE)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        source = con.execute("SELECT current_database()").fetchone()[0]
+        escaped = str(tmp).replace("'", "''")
+        con.execute(f"ATTACH '{escaped}' AS {_PUBLISH_ALIAS} "
+                    f"(STORAGE_VERSION '{PUBLISHED_STORAGE_VERSION}')")
+        attached = True
+        con.execute(f"COPY FROM DATABASE {_quote_ident(source)} TO {_PUBLISH_ALIAS}")
+        con.execute(f"DETACH {_PUBLISH_ALIAS}")  # checkpoints: everything is in the main file
+        attached = False
+        # A new file gets the process umask; the snapshot is for analysts (other users on the
+        # host), so it is world-readable whatever the umask is. Only the owner writes.
+        os.chmod(tmp, PUBLISHED_MODE)
+        os.replace(tmp, target)
+    except BaseException:
+        if attached:
+            try:
+                con.execute(f"DETACH {_PUBLISH_ALIAS}")
+            except Exception:  # noqa: BLE001 - already failing; the original error matters
+                log.warning("could not detach the half-written snapshot %s", tmp)
+        tmp.unlink(missing_ok=True)
+        wal.unlink(missing_ok=True)
+        raise
     finally:
         if own:
             con.close()
+        else:
+            con.execute(f"SET enable_progress_bar = {'true' if progress else 'false'}")
     return target
 
 

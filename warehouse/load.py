@@ -57,6 +57,9 @@ ENTITY_COLUMNS: dict[str, str] = {
     "aliases": "VARCHAR[]", "origin": "VARCHAR",
 }
 _COLUMNS = {"documents": DOC_COLUMNS, "mentions": MENTION_COLUMNS, "entities": ENTITY_COLUMNS}
+# issue 15: topics. enriched/document_topics.jsonl is optional (batches enriched before topics
+# existed have none: their documents load untagged until `pulse topics backfill`).
+TOPIC_COLUMNS: dict[str, str] = {"doc_id": "VARCHAR", "topic": "VARCHAR"}
 # ISO-8601 with an explicit offset: naive timestamps are refused, never guessed (documents.utc_iso).
 _TZ_RE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$"
 
@@ -215,6 +218,18 @@ def _load(con: duckdb.DuckDBPyConnection, ctx: RunContext, paths: dict[str, Path
             for k in _dedupe(con, "b_mentions", "doc_id, start_char", "entity_id")
         ]
         _dedupe(con, "b_entities", "entity_id", "origin = 'gazetteer' DESC")
+        # --- issue 15: topics: stage the batch's tags (strict like mentions; duplicates folded)
+        topics_path = paths["documents"].with_name("document_topics.jsonl")
+        if topics_path.is_file():
+            _stage_file(con, "b_topics", topics_path, TOPIC_COLUMNS)
+            _check(con, "document topics without doc_id or topic",
+                   "SELECT coalesce(doc_id, '<null doc>') FROM b_topics "
+                   "WHERE doc_id IS NULL OR topic IS NULL")
+            _check(con, "document topics of documents not in this batch",
+                   "SELECT DISTINCT doc_id FROM b_topics WHERE doc_id NOT IN (SELECT doc_id FROM b_docs)")
+        else:
+            con.execute("CREATE OR REPLACE TEMP TABLE b_topics (doc_id VARCHAR, topic VARCHAR)")
+        # --- end issue 15
 
         before = set(_ids(con, _days_sql("night = ? OR doc_id IN (SELECT doc_id FROM b_docs)"), [night]))
 
@@ -234,7 +249,8 @@ def _load(con: duckdb.DuckDBPyConnection, ctx: RunContext, paths: dict[str, Path
                               AND (d.fetched_at, d.night) > (CAST(b.fetched_at AS TIMESTAMPTZ), ?))""",
                     [night, night])
         owned = "night = ? OR doc_id IN (SELECT doc_id FROM b_win)"
-        for table in ("core.mentions", "core.entity_sentiment", "core.documents"):
+        for table in ("core.mentions", "core.entity_sentiment", "core.documents",
+                      "core.document_topics"):  # issue 15: topics swap with their documents
             con.execute(f"DELETE FROM {table} WHERE {owned}", [night])
 
         con.execute("""
@@ -262,6 +278,11 @@ def _load(con: duckdb.DuckDBPyConnection, ctx: RunContext, paths: dict[str, Path
                              FROM core.mentions WHERE night = ?)
                        GROUP BY ALL) s USING (doc_id, entity_id)""", [night, night, night])
 
+        con.execute("""
+            INSERT INTO core.document_topics
+            SELECT DISTINCT doc_id, topic, ? FROM b_topics
+            WHERE doc_id IN (SELECT doc_id FROM b_win)""", [night])  # issue 15: topics
+
         after = set(_ids(con, _days_sql("night = ?"), [night]))
         counts["quarantined_documents"] = _insert_doc_quarantine(con, ctx, read_quarantine(ctx))
         _write_ops(con, ctx, runs, rejections, status=None, message=None,
@@ -274,6 +295,7 @@ def _load(con: duckdb.DuckDBPyConnection, ctx: RunContext, paths: dict[str, Path
             "mentions": "SELECT count(*) FROM core.mentions WHERE night = ?",
             "entities": "SELECT count(*) FROM b_entities",
             "entity_sentiment": "SELECT count(*) FROM core.entity_sentiment WHERE night = ?",
+            "document_topics": "SELECT count(*) FROM core.document_topics WHERE night = ?",  # issue 15
         }.items():
             counts[name] = con.execute(sql, [night] if "?" in sql else []).fetchone()[0]
         counts["documents_superseded"] = counts["documents"] - counts["documents_loaded"]
@@ -281,7 +303,7 @@ def _load(con: duckdb.DuckDBPyConnection, ctx: RunContext, paths: dict[str, Path
         counts["errors"] = sum(len(r.errors) for r in runs) + len(rejections)
         counts["rejected_duplicates"] = len(rejections)
         counts["affected_days"] = sorted(before | after)
-        for table in ("b_docs", "b_mentions", "b_entities", "b_win"):
+        for table in ("b_docs", "b_mentions", "b_entities", "b_win", "b_topics"):  # b_topics: issue 15
             con.execute(f"DROP TABLE IF EXISTS {table}")
     return counts
 

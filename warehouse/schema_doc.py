@@ -79,17 +79,28 @@ def update_doc(doc_path: Path, dictionary: str) -> bool:
     return new != text
 
 
-def main() -> None:
-    """`python -m warehouse.schema_doc`: regenerate docs/warehouse.md from a fresh in-memory schema."""
+def fixed_dictionary() -> str:
+    """The data dictionary of the schema this code version creates, built from the migrations in an
+    in-memory DuckDB.
+
+    Why not read the user's warehouse: the dictionary is fixed by the migrations, so `pulse schema`
+    should work before any run (and cannot meet the nightly writer's lock).
+    """
     import duckdb
 
     from warehouse.db import migrate
 
     con = duckdb.connect(":memory:")
-    migrate(con)
-    changed = update_doc(
-        Path(__file__).resolve().parent.parent / "docs" / "warehouse.md", data_dictionary(con)
-    )
+    try:
+        migrate(con)
+        return data_dictionary(con)
+    finally:
+        con.close()
+
+
+def main() -> None:
+    """`python -m warehouse.schema_doc`: regenerate docs/warehouse.md from a fresh in-memory schema."""
+    changed = update_doc(Path(__file__).resolve().parent.parent / "docs" / "warehouse.md", fixed_dictionary())
     print("docs/warehouse.md updated" if changed else "docs/warehouse.md already up to date")
 
 
