@@ -11,6 +11,7 @@ Nightly social listening for live-stream commerce (TikTok Shop, Whatnot, TalkSho
 | `validate` | Great Expectations suites; a critical failure quarantines the batch and stops here |
 | `load` | swaps the night into DuckDB (`core.*`, `ops.*`) in one transaction |
 | `build_marts` | refreshes `marts.*` for the days this night touched |
+| `alerts` | spike alerts (entities, topics: volume and sentiment) and source drops (subreddits, feeds), recorded in `ops.alerts` and sent once to the `[alerts]` webhooks, Slack and SMTP; a receiver that is down is retried, recorded and never fails the night |
 | `report` | writes the newsletter (Markdown, HTML, JSON, charts) to `data/reports/<night>/` |
 | `record_night` | always runs last (`all_done`): whatever failed, the night's source runs, per-URL errors and per-document outcomes reach `ops.*`, and `ops.runs` says which stage failed and why |
 
@@ -114,6 +115,10 @@ def live_commerce_nightly():
         return _run("build_marts", context)
 
     @task
+    def alerts(**context) -> dict:
+        return _run("alerts", context)
+
+    @task
     def report(**context) -> dict:
         return _run("report", context)
 
@@ -134,7 +139,7 @@ def live_commerce_nightly():
     extracts = [extract_reddit(), extract_news()]
     enriched = enrich()
     extracts >> enriched
-    reported = enriched >> validate() >> load() >> build_marts() >> report()
+    reported = enriched >> validate() >> load() >> build_marts() >> alerts() >> report()
     [*extracts, reported] >> record_night()
 
 

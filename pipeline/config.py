@@ -205,6 +205,62 @@ class RelevanceSettings:
 
 
 @dataclass(frozen=True)
+class AlertsSettings:
+    """Spike and source-drop alerts (warehouse/alerts.py detects, reports/alerts_delivery.py sends).
+
+    Why thresholds here: how unusual is "unusual" depends on how busy a deployment's sources are.
+    Why no secrets: a Slack incoming-webhook URL is itself a credential, so write it as
+    ``"${PULSE_SLACK_WEBHOOK}"`` (expanded from the environment at load time); SMTP settings and
+    the generic webhooks' bearer token come only from PULSE_SMTP_* / PULSE_ALERT_WEBHOOK_TOKEN.
+    """
+
+    __pydantic_config__ = _STRICT_KEYS
+    enabled: bool = True
+    webhooks: tuple[str, ...] = ()          # generic JSON webhooks (POST the payload)
+    slack_webhooks: tuple[str, ...] = ()    # Slack-compatible incoming webhooks ({"text", "blocks"})
+    email: bool = True                      # also mail each alert when PULSE_SMTP_HOST is set
+    # volume and sentiment: the period_days ending at the night against the period_days before
+    period_days: int = 7
+    min_z: float = 2.0
+    min_documents: int = 3
+    min_baseline_days: int = 3
+    sentiment_min_z: float = 2.0
+    sentiment_min_shift: float = 0.2        # absolute change of mean sentiment (-1..1 scale)
+    sentiment_min_documents: int = 5        # documents in the period ...
+    sentiment_min_baseline_documents: int = 5  # ... and in the baseline
+    cooldown_nights: int = 3                # no repeat of the same subject+kind within N nights
+    # source_drop: silent for N ok nights, or new items < ratio x a trailing baseline >= min
+    source_silent_nights: int = 3
+    source_drop_ratio: float = 0.25
+    source_min_baseline: float = 5.0
+    top_documents: int = 5                  # documents linked from each alert
+    # delivery: tries per destination and run, waiting backoff_s * 2**n between them
+    max_attempts: int = 3
+    backoff_s: float = 1.0
+    timeout_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        problems = [f"{name} must be >= 1" for name in
+                    ("period_days", "max_attempts", "source_silent_nights", "min_documents",
+                     "sentiment_min_documents", "sentiment_min_baseline_documents")
+                    if getattr(self, name) < 1]
+        problems += [f"{name} must be >= 0" for name in
+                     ("min_z", "min_baseline_days", "sentiment_min_z", "sentiment_min_shift",
+                      "cooldown_nights", "source_min_baseline", "top_documents", "backoff_s")
+                     if getattr(self, name) < 0]
+        if not 0 < self.source_drop_ratio < 1:
+            problems.append("source_drop_ratio must be within 0..1 (exclusive)")
+        if self.timeout_s <= 0:
+            problems.append("timeout_s must be > 0")
+        bad = [u for u in (*self.webhooks, *self.slack_webhooks)
+               if not u.startswith(("http://", "https://"))]
+        if bad:
+            problems.append(f"webhook URLs must start with http:// or https://: {', '.join(bad)}")
+        if problems:
+            raise ConfigError(f"bad [alerts] settings: {'; '.join(problems)}")
+
+
+@dataclass(frozen=True)
 class ReportSettings:
     __pydantic_config__ = _STRICT_KEYS
     period_days: int = 7     # default report length, ending at the latest day in the warehouse
@@ -230,6 +286,7 @@ class Settings:
     quality: QualitySettings = field(default_factory=QualitySettings)
     report: ReportSettings = field(default_factory=ReportSettings)
     relevance: RelevanceSettings = field(default_factory=RelevanceSettings)
+    alerts: AlertsSettings = field(default_factory=AlertsSettings)
 
     def __post_init__(self) -> None:
         problems = [f"{name} must be >= 0" for name in ("lookback_hours", "backfill_days")
@@ -263,7 +320,7 @@ class Settings:
 
 #: Keys of the top-level [pipeline] table (they are fields of Settings itself).
 _PIPELINE_KEYS = ("data_dir", "config_dir", "lookback_hours", "backfill_days")
-_SECTIONS = ("pipeline", "reddit", "news", "nlp", "quality", "report", "relevance")
+_SECTIONS = ("pipeline", "reddit", "news", "nlp", "quality", "report", "relevance", "alerts")
 
 
 def _expand(value: Any) -> Any:
@@ -392,7 +449,8 @@ def _known_keys(section: str) -> set[str]:
     if section == "pipeline":
         return set(_PIPELINE_KEYS)
     cls = {"reddit": RedditSettings, "news": NewsSettings, "nlp": NlpSettings,
-           "quality": QualitySettings, "report": ReportSettings, "relevance": RelevanceSettings}[section]
+           "quality": QualitySettings, "report": ReportSettings, "relevance": RelevanceSettings,
+           "alerts": AlertsSettings}[section]
     return set(cls.__dataclass_fields__) - {"__pydantic_config__"}
 
 

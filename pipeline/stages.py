@@ -126,6 +126,27 @@ def build_marts(ctx: RunContext) -> dict[str, Any]:
         con.close()
 
 
+def alerts(ctx: RunContext) -> dict[str, Any]:
+    """Spike alerts (entities, topics: volume and sentiment) and source drops, sent once.
+
+    Runs after build_marts so it reads the refreshed marts. Why it never fails the night on a
+    receiver: by now the night is loaded and published; a webhook or mail server that is down is
+    retried with bounded backoff, recorded in ``ops.alert_deliveries`` and retried by a re-run.
+    The snapshot is re-published when the step recorded anything, so analysts see ``ops.alerts``.
+    """
+    from pipeline.alerts import run_alerts
+    from warehouse.db import connect, publish
+
+    con = connect(ctx.settings.warehouse_path)
+    try:
+        result = run_alerts(con, ctx.settings, ctx.night)
+        if result.get("raised") or result.get("sent") or result.get("failed"):
+            result["published"] = str(publish(ctx.settings.warehouse_path, con))
+        return result
+    finally:
+        con.close()
+
+
 def report(ctx: RunContext) -> dict[str, Any]:
     """The newsletter (Markdown, HTML, JSON, charts) for the period ending on the night."""
     from reports.newsletter import write_report
@@ -135,7 +156,8 @@ def report(ctx: RunContext) -> dict[str, Any]:
 
 
 # DAG order; the two extracts come first and are independent (pipeline.runner relies on this).
-STAGES = ("extract_reddit", "extract_news", "enrich", "validate", "load", "build_marts", "report")
+STAGES = ("extract_reddit", "extract_news", "enrich", "validate", "load", "build_marts", "alerts",
+          "report")
 # Stages whose failure means the night never reached (or never finished) the load.
 _BEFORE_LOAD = ("extract_reddit", "extract_news", "enrich", "validate", "load")
 

@@ -1,8 +1,11 @@
 """`pulse report`: argument parsing and output for the newsletter, ready to plug into pipeline/cli.py.
 
 Usage: ``pulse report [--period 7d | --from DATE --to DATE] [--format md|html|json] [--out DIR]
-[--explain ENTITY] [--config FILE]``. ``--explain`` prints JSON lines, or a Markdown table with
-``--format md``. Kept here (not in pipeline/cli.py) so the report owns its
+[--topic NAME] [--explain ENTITY] [--config FILE]``. ``--topic`` restricts every figure to one
+saved topic's documents (config/topics.toml, core.document_topics) and writes to
+``<reports dir>/<end day>/topic-<name>/`` by default, so it never overwrites the full newsletter.
+``--explain`` prints JSON lines, or a Markdown table with ``--format md`` (with ``--topic``, only
+that topic's documents). Kept here (not in pipeline/cli.py) so the report owns its
 own options; ``pipeline.cli`` only needs ``add_report_parser(subparsers)`` and to call
 ``args.func(args)``. Also runnable alone: ``python -m reports.cli ...``.
 
@@ -59,6 +62,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write only this format (default: md, html and json together)")
     parser.add_argument("--out", type=Path, help="output directory (default data/reports/<end day>)")
     parser.add_argument("--explain", metavar="ENTITY", help="list the documents behind ENTITY's figures")
+    parser.add_argument("--topic", metavar="NAME",
+                        help="only the documents of this saved topic (config/topics.toml; "
+                             "see pulse topics list)")
 
 
 def add_report_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -158,18 +164,19 @@ def run(args: argparse.Namespace) -> int:
         end, days = resolve_period(args, settings.report.period_days,
                                    latest=days_with_data[1] if days_with_data else None)
         start = end - timedelta(days=days - 1)
+        topic = getattr(args, "topic", None)
         if args.explain:
             return _explain(settings, args.explain, end, days, markdown=args.formats == ("md",),
-                            where=_where_the_data_is(days_with_data))
+                            where=_where_the_data_is(days_with_data), topic=topic)
         if not _documents_in(warehouse, start, end):
             note(f"no documents were published in {start}..{end}; {_where_the_data_is(days_with_data)}")
         from reports.newsletter import write_report
 
         formats = tuple(args.formats or FORMAT_CHOICES)
-        paths = write_report(settings, end, days, out_dir=args.out, formats=formats)
+        paths = write_report(settings, end, days, out_dir=args.out, formats=formats, topic=topic)
     except ReportError as exc:
         raise UserError(str(exc)) from exc
-    note(f"report for {start}..{end} ({days} days)")
+    note(f"report for {start}..{end} ({days} days)" + (f", topic {topic}" if topic else ""))
     for key, path in sorted(paths.items()):
         print(f"{key:<22} {path}")
     return 0
@@ -199,13 +206,16 @@ def explain_markdown(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
-def _explain(settings, entity: str, end: date, days: int, markdown: bool = False, where: str = "") -> int:
-    from reports.newsletter import explain_entity, open_warehouse
+def _explain(settings, entity: str, end: date, days: int, markdown: bool = False, where: str = "",
+             topic: str | None = None) -> int:
+    from reports.newsletter import configured_topics, explain_entity, open_warehouse
     from reports.queries import ReportError
 
+    topics = configured_topics(settings) if topic else None
     con = open_warehouse(settings.warehouse_path)
     try:
-        rows = explain_entity(con, entity, end, days, settings.relevance.exclude_off_topic)
+        rows = explain_entity(con, entity, end, days, settings.relevance.exclude_off_topic,
+                              topic=topic, topics=topics)
     except ReportError as exc:
         if "no entity matches" not in str(exc):
             raise
@@ -217,7 +227,8 @@ def _explain(settings, entity: str, end: date, days: int, markdown: bool = False
     if not rows:
         # On stdout, in either format: an empty answer must not look like a silent success (the
         # output has no rows to parse anyway).
-        message = (f"no documents mention {entity!r} in {start}..{end} or the previous {days} days "
+        within = f" within topic {topic}" if topic else ""
+        message = (f"no documents{within} mention {entity!r} in {start}..{end} or the previous {days} days "
                    f"({previous}..{start - timedelta(days=1)}); {where}")
         print(f"_{message}_" if markdown else message)
         return 0

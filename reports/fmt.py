@@ -158,3 +158,55 @@ CHART_TITLES = {
     "share_of_voice.png": "Share of voice among platforms",
     "sentiment_trend.png": "Sentiment trend",
 }
+
+
+def topic_rows(section: dict[str, Any]) -> list[list[str]]:
+    """A topic report's figures table (label, this period, previous, change); plain text."""
+    docs, sentiment = section["documents"], section["mean_sentiment"]
+
+    def count(label: str, key: str) -> list[str]:
+        return [label, num(section[key]["current"]), num(section[key]["previous"]), DASH]
+
+    return [
+        ["Documents", num(docs["current"]), num(docs["previous"]), pct(docs["change_pct"])],
+        ["Mean sentiment", sent(sentiment["current"]), sent(sentiment["previous"]),
+         sent(sentiment["change"])],
+        count("Positive documents", "positive"),
+        count("Negative documents", "negative"),
+        count("Engagement", "engagement"),
+    ]
+
+
+def topic_daily_rows(section: dict[str, Any]) -> list[list[str]]:
+    """Day k of this period beside day k of the previous one: documents and mean sentiment."""
+    return [[c["day"], num(c["documents"]), sent(c["mean_sentiment"]), p["day"], num(p["documents"]),
+             sent(p["mean_sentiment"])]
+            for c, p in zip(section["daily"]["current"], section["daily"]["previous"], strict=True)]
+
+
+def topic_note(report: dict[str, Any]) -> str:
+    t = report["topic"]
+    return (f"Topic report: every figure in this newsletter counts only the documents the saved query "
+            f"“{t['name']}” matches (core.document_topics); the off-topic filter is not applied on top. "
+            "Rising is computed within the topic (marts.rising_in, the same rule). Daily figures come "
+            "from marts.topic_daily and the share of voice from marts.topic_share_of_voice.")
+
+
+def topics_note() -> str:
+    return ("Documents each saved topic (config/topics.toml) matched, deleted ones excepted, as in "
+            "marts.topic_daily; the doc ids are in newsletter.json under topics. "
+            "`pulse report --topic NAME` writes the newsletter for one topic.")
+
+
+def main_topics(voice: dict[str, Any]) -> str:
+    return ", ".join(f"{t['topic']} ({t['documents']})" for t in voice["main_topics"]) or DASH
+
+
+def voices_note(report: dict[str, Any]) -> str:
+    v = report["parameters"]["voices"]
+    return (f"Top {v['limit']} voices by documents, then engagement (score + comments). Rule: {v['rule']}. "
+            "The doc ids behind each row are in newsletter.json under voices.")
+
+
+def voice_channel(voice: dict[str, Any]) -> str:
+    return channel_label({"channel": voice["channel"], "source": voice["source"]})

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reports import queries as q
-from reports.queries import Period, ReportError
+from reports.queries import Period, ReportError, Scope
 from reports.safety import one_line, safe_url
 from reports.scoring import RisingRule, pct_change, rnd
 
@@ -35,6 +35,14 @@ MOVERS_MIN_CHANGE = 0.1
 MOVERS_LIMIT = 5
 SOV_LIMIT = 8
 NOTABLE_LIMIT = 5
+VOICES_LIMIT = 10
+TOPIC_DOCUMENTS_LIMIT = 5
+# The normal newsletter's Topics section ranks a topic that grew by this much, with at least
+# MOVERS_MIN_DOCUMENTS documents, into the summary: a topic-only story surfaces there.
+TOPIC_RISE_MIN_PCT = 50.0
+VOICES_RULE = ("a voice is an author within one channel (subreddit or news site); deleted documents, "
+               "missing, [deleted] and [removed] authors, AutoModerator and names ending in Bot, "
+               "_bot or -bot are left out (marts.author_stats, the rule of marts.top_authors)")
 # One colour per entity, held across charts and tables: tab10 order without its grey, then extra
 # distinct hues. Colours are never reused: entities past the palette (only ever in tables, since
 # charted entities are coloured first) get NEUTRAL, so two entities never look like one.
@@ -48,6 +56,7 @@ NEUTRAL = "#9e9e9e"
 REGION_NER_MIN_DOCUMENTS = 2
 REGION_NER_LABELS = ("GPE", "LOC")
 FORMATS = ("md", "html", "json")
+MART = "marts.daily_entity_stats"
 
 
 def _validate_args(end_day: Any, period_days: Any, top_n: Any) -> None:
@@ -161,9 +170,28 @@ def _share_rows(
             "rows": rows}, ranked
 
 
+def _topic_names(con: duckdb.DuckDBPyConnection, topics: list[dict[str, Any]] | None) -> list[str]:
+    """Configured topics (config order) then topics found only in the warehouse (sorted)."""
+    configured = [t["name"] for t in topics or []]
+    return configured + [t for t in q.known_topics(con) if t not in configured]
+
+
+def resolve_topic(con: duckdb.DuckDBPyConnection, topic: str,
+                  topics: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The configured topic (or one only tagged in the warehouse) named ``topic``, else ReportError
+    listing the known names: a typo must not silently produce an empty newsletter."""
+    names = _topic_names(con, topics)
+    if topic not in names:
+        known = ", ".join(names) or "none (add [[topic]] entries to config/topics.toml)"
+        raise ReportError(f"unknown topic {topic!r}; known topics: {known}")
+    found = next((t for t in topics or [] if t["name"] == topic), None)
+    return {"name": topic, "description": (found or {}).get("description"),
+            "query": (found or {}).get("query"), "configured": found is not None}
+
+
 def build_report(
     con: duckdb.DuckDBPyConnection, end_day: date, period_days: int = 7, top_n: int = 10,
-    on_topic_only: bool = True,
+    on_topic_only: bool = True, topic: str | None = None, topics: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """All figures for the ``period_days`` ending on ``end_day`` (inclusive, UTC) vs the period before.
 
@@ -172,17 +200,31 @@ def build_report(
     ``provenance`` map lists, per entity shown anywhere, the doc ids behind its current and
     previous figures. With ``on_topic_only`` (the default, config ``[relevance]``) documents scored
     off topic (transforms/relevance.py) are left out of every figure and counted in the headline.
+
+    ``topic`` (a name in ``topics`` or tagged in core.document_topics) restricts every figure to
+    that topic's documents (:class:`~reports.queries.Scope`; the relevance flag is then not applied,
+    as in marts.topic_daily), computes rising within the topic (marts.rising_in) and adds a
+    ``topic`` section. Without it, ``topics`` (config/topics.toml: name, description, query) feed
+    the ``topics`` section (each topic's volume this period vs the previous one).
     """
     _validate_args(end_day, period_days, top_n)
     tables = q.check_tables(con)
+    topic_info = None
+    if topic is not None:
+        if "core.document_topics" not in tables:
+            raise ReportError("warehouse has no core.document_topics: run the load (pulse run) or "
+                              "pulse topics backfill first")
+        topic_info = resolve_topic(con, topic, topics)
+        on_topic_only = False
+    scope = Scope(on_topic_only, topic)
     cur_p = Period.ending(end_day, period_days)
     prev_p = cur_p.previous()
     both = Period(prev_p.start, cur_p.end)
     rule = RisingRule()
 
     # --- headline -----------------------------------------------------------------------------
-    doc_rows = q.daily_documents(con, both, on_topic_only)
-    ent_rows = q.daily_entities(con, both, on_topic_only)
+    doc_rows = q.daily_documents(con, both, scope)
+    ent_rows = q.daily_entities(con, both, scope)
     now, before = _aggregate(ent_rows, cur_p), _aggregate(ent_rows, prev_p)
 
     def doc_totals(p: Period) -> dict[str, Any]:
@@ -206,7 +248,7 @@ def build_report(
         "documents": {"current": hc["documents"], "previous": hp["documents"],
                       "change_pct": rnd(pct_change(hc["documents"], hp["documents"]), 1)},
         "deleted_documents": hc["deleted"],
-        "off_topic_documents": q.off_topic_documents(con, cur_p) if on_topic_only else None,
+        "off_topic_documents": q.off_topic_documents(con, cur_p) if on_topic_only and topic is None else None,
         "mentions": {"current": m_now, "previous": m_before,
                      "change_pct": rnd(pct_change(m_now, m_before), 1)},
         "entities": {"current": len(now), "previous": len(before)},
@@ -225,7 +267,7 @@ def build_report(
 
     # --- top entities ---------------------------------------------------------------------------
     # Ranked by documents, then distinct channels: one article repeating a name 47 times counts once.
-    channels = q.entity_channels(con, cur_p, sorted(now), on_topic_only)
+    channels = q.entity_channels(con, cur_p, sorted(now), scope)
     ranked = sorted(now, key=lambda e: (-now[e].documents, -channels.get(e, 0), -now[e].mentions, e))
     top = []
     for eid in ranked[:top_n]:
@@ -246,8 +288,14 @@ def build_report(
         })
 
     # --- rising: marts.rising, the one definition marts.trending_entities uses too -----------
-    rising_rows = (q.rising(con, end_day, period_days, rule.min_documents, rule.min_z, rule.min_baseline_days)
-                   if q.MART_TABLE in tables else [])
+    # In a topic report the same macro runs on the topic's documents (marts.rising_in, 007).
+    rule_args = (end_day, period_days, rule.min_documents, rule.min_z, rule.min_baseline_days)
+    if q.MART_TABLE not in tables:
+        rising_rows = []
+    elif topic is not None:
+        rising_rows = q.rising_in_topic(con, topic, *rule_args)
+    else:
+        rising_rows = q.rising(con, *rule_args)
     rising = [{
         "entity_id": r["entity_id"],
         "documents": int(r["period_documents"]),
@@ -287,19 +335,32 @@ def build_report(
 
     # --- notable documents ------------------------------------------------------------------------
     notable_rows = {
-        "by_engagement": q.notable_by_engagement(con, cur_p, NOTABLE_LIMIT, on_topic_only),
-        "most_positive": q.notable_by_sentiment(con, cur_p, 3, True, on_topic_only),
-        "most_negative": q.notable_by_sentiment(con, cur_p, 3, False, on_topic_only),
+        "by_engagement": q.notable_by_engagement(con, cur_p, NOTABLE_LIMIT, scope),
+        "most_positive": q.notable_by_sentiment(con, cur_p, 3, True, scope),
+        "most_negative": q.notable_by_sentiment(con, cur_p, 3, False, scope),
     }
-    all_doc_ids = sorted({r["doc_id"] for rows in notable_rows.values() for r in rows})
+    topic_docs = (q.topic_top_documents(con, topic, cur_p, TOPIC_DOCUMENTS_LIMIT)
+                  if topic is not None else [])
+    all_doc_ids = sorted({r["doc_id"] for rows in notable_rows.values() for r in rows}
+                         | {r["doc_id"] for r in topic_docs})
     doc_names = q.doc_entity_names(con, all_doc_ids)
     notable = {k: [_doc_item(r, doc_names) for r in rows] for k, rows in notable_rows.items()}
+
+    # --- topic section (topic report) or topics overview (normal report) ------------------------
+    topic_items = [_doc_item(r, doc_names) for r in topic_docs]
+    topic_section = (_topic_section(con, topic_info, cur_p, prev_p, topic_items)
+                     if topic_info is not None else None)
+    topics_overview = (_topics_overview(con, tables, topics, cur_p, prev_p) if topic is None else None)
+
+    # --- voices ---------------------------------------------------------------------------------
+    voices = _voices(con, tables, cur_p, scope)
 
     # --- charts data, colours, provenance -----------------------------------------------------
     chart_ids = [t["entity_id"] for t in top[:CHART_ENTITIES]]
     shown = list(dict.fromkeys(
         chart_ids + sov_ids + [r["entity_id"] for r in rising] + [m["entity_id"] for m in movers]
         + [t["entity_id"] for t in top] + region_ids
+        + [p["entity_id"] for p in (topic_section or {}).get("share_of_voice", {}).get("platforms", [])]
     ))
     colors = {eid: PALETTE[i] if i < len(PALETTE) else NEUTRAL for i, eid in enumerate(shown)}
     days = both.day_list()
@@ -325,9 +386,10 @@ def build_report(
         "mean_sentiment": [rnd(_mean(*daily_docs.get(d, (0, 0.0, 0))[1:])) for d in days],
         "entities": {eid: series(eid) for eid in chart_ids},
     }
-    cur_ids = q.entity_doc_ids(con, cur_p, shown, on_topic_only)
-    prev_ids = q.entity_doc_ids(con, prev_p, shown, on_topic_only)
+    cur_ids = q.entity_doc_ids(con, cur_p, shown, scope)
+    prev_ids = q.entity_doc_ids(con, prev_p, shown, scope)
     provenance = {eid: {"current": cur_ids.get(eid, []), "previous": prev_ids.get(eid, [])} for eid in shown}
+    info.update(q.entities(con, [e for e in shown if e not in info]))
     entities_out = {
         eid: {
             "name": (info.get(eid) or {}).get("name") or eid,
@@ -340,7 +402,7 @@ def build_report(
 
     report: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
-        "title": "Live-commerce pulse",
+        "title": "Live-commerce pulse" if topic is None else f"Live-commerce pulse, topic {topic}",
         "period": cur_p.to_dict(),
         "previous_period": prev_p.to_dict(),
         "parameters": {
@@ -351,6 +413,16 @@ def build_report(
                             "sqrt(max(baseline daily mean, 1))); baseline = previous period, days "
                             "with history only; same rule as marts.trending_entities (marts.rising)"},
             "relevance": {"on_topic_only": on_topic_only},
+            "topic": None if topic is None else {
+                "name": topic, "rule": "every figure counts only the documents core.document_topics tags "
+                                       "with the topic; the relevance flag is not applied on top (the "
+                                       "topic query is the relevance rule), as in marts.topic_daily",
+                "rising": "marts.rising_in: the rising rule on the topic's documents"},
+            "topics": {"rise_min_pct": TOPIC_RISE_MIN_PCT, "min_documents": MOVERS_MIN_DOCUMENTS,
+                       "counted": "documents the topic tags, deleted ones out, relevance flag not applied "
+                                  "(as marts.topic_daily)"},
+            "voices": {"limit": VOICES_LIMIT, "rule": VOICES_RULE,
+                       "ranked_by": "documents, then engagement (score + num_comments)"},
             "movers": {"min_documents_each_period": MOVERS_MIN_DOCUMENTS, "min_change": MOVERS_MIN_CHANGE},
             "engagement": "score + num_comments",
             "regions": {"ner_min_documents": REGION_NER_MIN_DOCUMENTS, "ner_labels": list(REGION_NER_LABELS),
@@ -369,9 +441,13 @@ def build_report(
                     "previous_total_mentions": regions["previous_total_mentions"],
                     "other_mentions": regions["other_mentions"], "places": regions["rows"]},
         "notable": notable,
+        "topic": topic_section,
+        "topics": topics_overview,
+        "voices": voices,
         "daily": daily,
         "provenance": provenance,
-        "checks": _mart_check(con, tables, cur_p, now),
+        "checks": (_mart_check(con, tables, cur_p, now) if topic is None
+                   else _topic_mart_check(con, topic_section, cur_p)),
     }
     from reports.summary import build_summary
 
@@ -379,29 +455,162 @@ def build_report(
     return report
 
 
+def _change(cur: float | None, prev: float | None) -> float | None:
+    return None if cur is None or prev is None else rnd(cur - prev)
+
+
+def _topic_section(con: duckdb.DuckDBPyConnection, info: dict[str, Any], cur_p: Period, prev_p: Period,
+                   top_documents: list[dict[str, Any]]) -> dict[str, Any]:
+    """Volume, sentiment, platform share of voice and top documents of one topic, now vs before.
+
+    Totals and doc ids come from core (counted as marts.topic_daily counts, so they are traceable);
+    the daily series and the share of voice are read from the topic marts themselves, and
+    :func:`_topic_mart_check` confirms the two agree.
+    """
+    name = info["name"]
+    tot_c = q.topic_totals(con, cur_p, [name]).get(name, {})
+    tot_p = q.topic_totals(con, prev_p, [name]).get(name, {})
+
+    def figure(key: str) -> dict[str, Any]:
+        return {"current": int(tot_c.get(key) or 0), "previous": int(tot_p.get(key) or 0)}
+
+    def mean(t: dict[str, Any]) -> float | None:
+        return _mean(float(t.get("sent_sum") or 0.0), int(t.get("sent_n") or 0))
+
+    docs = figure("documents")
+    docs["change_pct"] = rnd(pct_change(docs["current"], docs["previous"]), 1)
+    m_c, m_p = mean(tot_c), mean(tot_p)
+    by_day = {r["day"]: r for r in q.topic_daily(con, name, Period(prev_p.start, cur_p.end))}
+
+    def day_row(d: date) -> dict[str, Any]:
+        r = by_day.get(d)
+        return {"day": d.isoformat(), "documents": int(r["documents"]) if r else 0,
+                "mean_sentiment": rnd(r["mean_sentiment"]) if r else None}
+
+    sov_c = q.topic_share_of_voice(con, name, cur_p)
+    sov_p = q.topic_share_of_voice(con, name, prev_p)
+    total_c = sum(int(r["mentions"]) for r in sov_c.values())
+    total_p = sum(int(r["mentions"]) for r in sov_p.values())
+    platforms = []
+    ranked = sorted(sov_c, key=lambda e: (-int(sov_c[e]["mentions"]), -int(sov_c[e]["documents"]), e))
+    for eid in ranked[:SOV_LIMIT]:
+        cur, prev = sov_c[eid], sov_p.get(eid)
+        share = int(cur["mentions"]) / total_c if total_c else 0.0
+        prev_share = (int(prev["mentions"]) if prev else 0) / total_p if total_p else None
+        platforms.append({
+            "entity_id": eid, "mentions": int(cur["mentions"]), "documents": int(cur["documents"]),
+            "share": rnd(share, 4), "previous_mentions": int(prev["mentions"]) if prev else 0,
+            "previous_share": rnd(prev_share, 4),
+            "share_change_pp": None if prev_share is None else rnd((share - prev_share) * 100, 1),
+        })
+    return {
+        "name": name,
+        "description": info.get("description"),
+        "query": info.get("query"),
+        "configured": info.get("configured", False),
+        "documents": docs,
+        "mean_sentiment": {"current": rnd(m_c), "previous": rnd(m_p), "change": _change(m_c, m_p)},
+        "positive": figure("positive"),
+        "negative": figure("negative"),
+        "engagement": figure("engagement"),
+        "daily": {"current": [day_row(d) for d in cur_p.day_list()],
+                  "previous": [day_row(d) for d in prev_p.day_list()]},
+        "share_of_voice": {"total_mentions": total_c, "previous_total_mentions": total_p,
+                           "platforms": platforms},
+        "top_documents": top_documents,
+        "doc_ids": {"current": list(tot_c.get("doc_ids") or []),
+                    "previous": list(tot_p.get("doc_ids") or [])},
+    }
+
+
+def _topics_overview(con: duckdb.DuckDBPyConnection, tables: set[str], topics: list[dict[str, Any]] | None,
+                     cur_p: Period, prev_p: Period) -> dict[str, Any]:
+    """Each topic's documents and mean sentiment this period vs the previous one, most documents
+    first, with the doc ids behind them: a story only a topic query catches shows up here (and in
+    the summary) even when no entity rises."""
+    if "core.document_topics" not in tables:
+        return {"rows": [], "note": "the warehouse has no core.document_topics yet"}
+    names = _topic_names(con, topics)
+    described = {t["name"]: t.get("description") for t in topics or []}
+    now, before = q.topic_totals(con, cur_p, names), q.topic_totals(con, prev_p, names)
+    rows = []
+    for name in names:
+        c, p = now.get(name, {}), before.get(name, {})
+        n_c, n_p = int(c.get("documents") or 0), int(p.get("documents") or 0)
+        m_c = _mean(float(c.get("sent_sum") or 0.0), int(c.get("sent_n") or 0))
+        m_p = _mean(float(p.get("sent_sum") or 0.0), int(p.get("sent_n") or 0))
+        rows.append({
+            "topic": name, "description": described.get(name), "configured": name in described,
+            "documents": n_c, "previous_documents": n_p,
+            "change_pct": rnd(pct_change(n_c, n_p), 1),
+            "mean_sentiment": rnd(m_c), "previous_mean_sentiment": rnd(m_p),
+            "sentiment_change": _change(m_c, m_p),
+            "doc_ids": {"current": list(c.get("doc_ids") or []), "previous": list(p.get("doc_ids") or [])},
+        })
+    rows.sort(key=lambda r: (-r["documents"], -r["previous_documents"], r["topic"]))
+    mart = q.topic_daily_totals(con, cur_p) if "marts.topic_daily" in tables else None
+    check = None if mart is None else (
+        "ok" if all(mart.get(r["topic"], 0) == r["documents"] for r in rows) else "mismatch")
+    return {"rows": rows, "mart_check": check}
+
+
+def _voices(con: duckdb.DuckDBPyConnection, tables: set[str], period: Period, scope: Scope
+            ) -> list[dict[str, Any]]:
+    """Top authors of the period by marts.author_stats (empty on a warehouse without 007)."""
+    if "marts.top_authors" not in tables:
+        return []
+    out = []
+    for r in q.authors(con, period, VOICES_LIMIT, scope):
+        out.append({
+            "author": one_line(r["author"], 80),
+            "source": r["source"],
+            "channel": r["channel"],
+            "documents": int(r["documents"]),
+            "engagement": int(r["engagement"] or 0),
+            "mean_sentiment": rnd(r["mean_sentiment"]),
+            "main_topics": [{"topic": t, "documents": int(n)}
+                            for t, n in zip(r["main_topics"], r["main_topic_documents"], strict=True)],
+            "doc_ids": list(r["doc_ids"]),
+        })
+    return out
+
+
+def _topic_mart_check(con: duckdb.DuckDBPyConnection, section: dict[str, Any], period: Period
+                      ) -> dict[str, Any]:
+    """A topic report's figures come from core; marts.topic_daily must give the same volume."""
+    mart = q.topic_daily_totals(con, period).get(section["name"], 0)
+    ok = mart == section["documents"]["current"]
+    return {"mart": "ok" if ok else "mismatch", "against": "marts.topic_daily",
+            "mismatched_entities": [], "n_mismatched": 0 if ok else 1}
+
+
 def _mart_check(
     con: duckdb.DuckDBPyConnection, tables: set[str], period: Period, now: dict[str, _EntityAgg]
 ) -> dict[str, Any]:
     """Compare core-derived counts with marts.daily_entity_stats; a mismatch means stale marts."""
     if q.MART_TABLE not in tables:
-        return {"mart": "absent", "mismatched_entities": []}
+        return {"mart": "absent", "against": MART, "mismatched_entities": []}
     mart = q.mart_totals(con, period)
     core = {eid: (a.mentions, a.documents) for eid, a in now.items()}
     bad = sorted(e for e in set(mart) | set(core) if mart.get(e, (0, 0)) != core.get(e, (0, 0)))
-    return {"mart": "ok" if not bad else "mismatch", "mismatched_entities": bad[:20],
+    return {"mart": "ok" if not bad else "mismatch", "against": MART, "mismatched_entities": bad[:20],
             "n_mismatched": len(bad)}
 
 
 def explain_entity(
     con: duckdb.DuckDBPyConnection, entity: str, end_day: date, period_days: int = 7,
-    on_topic_only: bool = True,
+    on_topic_only: bool = True, topic: str | None = None, topics: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """The documents behind an entity's figures in the period and the previous one.
 
     ``entity`` matches an entity id, name or alias case-insensitively (all matches are explained,
     each row says which entity it belongs to). Raises :class:`ReportError` for an unknown entity.
+    With ``topic``, only that topic's documents, as in the topic report whose figures it explains.
     """
     _validate_args(end_day, period_days, 1)
+    if topic is not None:
+        resolve_topic(con, topic, topics)
+    scope = Scope(on_topic_only and topic is None, topic)
     if not isinstance(entity, str) or not entity.strip():
         raise ReportError("entity must be a non-empty id, name or alias")
     q.check_tables(con)
@@ -412,7 +621,7 @@ def explain_entity(
     cur_p = Period.ending(end_day, period_days)
     out = []
     for label, span in (("current", cur_p), ("previous", cur_p.previous())):
-        for r in q.entity_documents(con, sorted(names), span, on_topic_only):
+        for r in q.entity_documents(con, sorted(names), span, scope):
             published = r["published_at"]
             out.append({
                 "period": label,
@@ -498,23 +707,61 @@ def open_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
         raise ReportError(f"cannot open warehouse {path} read-only: {exc}") from exc
 
 
+def _slug(name: str) -> str:
+    """A topic name as one safe path component (config names are slugs already)."""
+    import re
+
+    return re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-") or "topic"
+
+
+def configured_topics(settings: Settings) -> list[dict[str, Any]]:
+    """name, description and query of each [[topic]] in config/topics.toml (none if the file is absent).
+
+    Why here and not only in the CLI: the nightly newsletter lists the configured topics too, with
+    their descriptions, including topics that matched nothing yet. A malformed file is a ReportError.
+    """
+    from transforms.topics import TopicConfigError, TopicQueryError, load_topics
+
+    path = settings.config_file("topics.toml")
+    try:
+        found = load_topics(path, missing_ok=True)
+    except (TopicConfigError, TopicQueryError) as exc:
+        raise ReportError(f"{path}: {exc}") from exc
+    return [{"name": t.name, "description": t.description or None, "query": " ".join(t.query.split())}
+            for t in found]
+
+
 def write_report(
     settings: Settings,
     end_day: date,
     period_days: int | None = None,
     out_dir: Path | None = None,
     formats: tuple[str, ...] | list[str] = FORMATS,
+    topic: str | None = None,
 ) -> dict[str, Path]:
     """Open the warehouse read-only, build, render and write ``newsletter.{md,html,json}`` + charts.
 
+    With ``topic`` the newsletter of that topic's documents, by default in
+    ``<reports dir>/<end day>/topic-<name>/`` so it never replaces the full newsletter.
     Returns {"md": path, "html": path, "json": path, "chart:<name>": path, ...} for what was written.
     """
     period_days = settings.report.period_days if period_days is None else period_days
     target = Path(out_dir) if out_dir is not None else settings.reports_dir / end_day.isoformat()
+    if topic is not None and out_dir is None:
+        target = target / f"topic-{_slug(topic)}"
+    try:
+        topics: list[dict[str, Any]] | None = configured_topics(settings)
+    except ReportError as exc:
+        if topic is not None:
+            raise
+        # The full newsletter must not be lost to a typo in topics.toml: its Topics section falls
+        # back to the topics already tagged in the warehouse, and the log says why.
+        log.warning("%s; the Topics section lists the topics tagged in the warehouse only", exc)
+        topics = None
     con = open_warehouse(settings.warehouse_path)
     try:
         report = build_report(con, end_day, period_days, settings.report.top_n,
-                              settings.relevance.exclude_off_topic)
+                              settings.relevance.exclude_off_topic, topic=topic, topics=topics)
     finally:
         con.close()
     generated_at = datetime.now(UTC).replace(microsecond=0).isoformat()

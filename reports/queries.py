@@ -30,6 +30,34 @@ class ReportError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Scope:
+    """Which documents a report counts: the relevance filter, or one topic's documents.
+
+    Why one object: every figure of a report must be restricted the same way, so each query takes
+    the scope and adds :meth:`sql` (with :attr:`params`) to its WHERE. A topic report counts the
+    documents core.document_topics tags with the topic and does not apply the relevance flag on
+    top (the topic query is the analyst's own definition of relevance), as marts.topic_daily does.
+    """
+
+    on_topic_only: bool = True
+    topic: str | None = None
+
+    def sql(self, alias: str = "d") -> str:
+        if self.topic is not None:
+            return f"{alias}.doc_id IN (SELECT t.doc_id FROM core.document_topics t WHERE t.topic = ?)"
+        return topic_filter(self.on_topic_only, alias)
+
+    @property
+    def params(self) -> list[Any]:
+        return [] if self.topic is None else [self.topic]
+
+
+def as_scope(scope: Scope | bool) -> Scope:
+    """Accept the older ``on_topic_only`` bool as well as a :class:`Scope`."""
+    return scope if isinstance(scope, Scope) else Scope(on_topic_only=bool(scope))
+
+
+@dataclass(frozen=True)
 class Period:
     """Inclusive range of UTC days."""
 
@@ -84,10 +112,11 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[d
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def daily_documents(con: duckdb.DuckDBPyConnection, span: Period, on_topic_only: bool = True
+def daily_documents(con: duckdb.DuckDBPyConnection, span: Period, scope: Scope | bool = True
                     ) -> list[dict[str, Any]]:
     """Per day and source: documents, deleted tombstones, sentiment sum/count (for exact means)."""
     lo, hi = span.bounds()
+    sc = as_scope(scope)
     return _rows(
         con,
         f"""
@@ -95,17 +124,18 @@ def daily_documents(con: duckdb.DuckDBPyConnection, span: Period, on_topic_only:
                count(*) FILTER (WHERE coalesce(d.is_deleted, false)) AS deleted,
                sum(d.sentiment) AS sent_sum, count(d.sentiment) AS sent_n
         FROM core.documents d
-        WHERE d.published_at >= ? AND d.published_at < ? AND {topic_filter(on_topic_only)}
+        WHERE d.published_at >= ? AND d.published_at < ? AND {sc.sql()}
         GROUP BY ALL ORDER BY day, d.source
         """,
-        [lo, hi],
+        [lo, hi, *sc.params],
     )
 
 
-def daily_entities(con: duckdb.DuckDBPyConnection, span: Period, on_topic_only: bool = True
+def daily_entities(con: duckdb.DuckDBPyConnection, span: Period, scope: Scope | bool = True
                    ) -> list[dict[str, Any]]:
     """Per entity and day: documents, mentions (sum of n_mentions), entity-sentiment sum/count."""
     lo, hi = span.bounds()
+    sc = as_scope(scope)
     return _rows(
         con,
         f"""
@@ -114,10 +144,10 @@ def daily_entities(con: duckdb.DuckDBPyConnection, span: Period, on_topic_only: 
                sum(es.sentiment) AS sent_sum, count(es.sentiment) AS sent_n
         FROM core.entity_sentiment es
         JOIN core.documents d ON d.doc_id = es.doc_id
-        WHERE d.published_at >= ? AND d.published_at < ? AND {topic_filter(on_topic_only)}
+        WHERE d.published_at >= ? AND d.published_at < ? AND {sc.sql()}
         GROUP BY ALL ORDER BY es.entity_id, day
         """,
-        [lo, hi],
+        [lo, hi, *sc.params],
     )
 
 
@@ -134,21 +164,22 @@ def entities(con: duckdb.DuckDBPyConnection, entity_ids: list[str]) -> dict[str,
 
 
 def entity_doc_ids(
-    con: duckdb.DuckDBPyConnection, span: Period, entity_ids: list[str], on_topic_only: bool = True
+    con: duckdb.DuckDBPyConnection, span: Period, entity_ids: list[str], scope: Scope | bool = True
 ) -> dict[str, list[str]]:
     """Sorted doc ids behind each entity's figures for ``span``: the provenance the JSON carries."""
     if not entity_ids:
         return {}
     lo, hi = span.bounds()
+    sc = as_scope(scope)
     rows = con.execute(
         f"""
         SELECT es.entity_id, list(es.doc_id ORDER BY es.doc_id)
         FROM core.entity_sentiment es JOIN core.documents d ON d.doc_id = es.doc_id
         WHERE d.published_at >= ? AND d.published_at < ? AND list_contains(?, es.entity_id)
-          AND {topic_filter(on_topic_only)}
+          AND {sc.sql()}
         GROUP BY es.entity_id
         """,
-        [lo, hi, sorted(entity_ids)],
+        [lo, hi, sorted(entity_ids), *sc.params],
     ).fetchall()
     return {eid: list(ids) for eid, ids in rows}
 
@@ -160,39 +191,40 @@ _DOC_COLUMNS = (
 
 
 def _notable(con: duckdb.DuckDBPyConnection, span: Period, limit: int, condition: str,
-             order_by: str, on_topic_only: bool = True) -> list[dict[str, Any]]:
+             order_by: str, scope: Scope | bool = True) -> list[dict[str, Any]]:
     """Documents of the period (tombstones skipped) meeting ``condition``, with their engagement
     (score + num_comments, as the source reports them), first ``limit`` by ``order_by``."""
     lo, hi = span.bounds()
+    sc = as_scope(scope)
     return _rows(
         con,
         f"""
         SELECT {_DOC_COLUMNS}, coalesce(d.score, 0) + coalesce(d.num_comments, 0) AS engagement
         FROM core.documents d
         WHERE d.published_at >= ? AND d.published_at < ? AND NOT coalesce(d.is_deleted, false)
-          AND {condition} AND {topic_filter(on_topic_only)}
+          AND {condition} AND {sc.sql()}
         ORDER BY {order_by}, d.doc_id LIMIT ?
         """,
-        [lo, hi, limit],
+        [lo, hi, *sc.params, limit],
     )
 
 
 def notable_by_engagement(con: duckdb.DuckDBPyConnection, span: Period, limit: int,
-                          on_topic_only: bool = True) -> list[dict[str, Any]]:
+                          scope: Scope | bool = True) -> list[dict[str, Any]]:
     """Engagement = score + num_comments (both as the source reports them); tombstones skipped."""
     return _notable(con, span, limit, "(d.score IS NOT NULL OR d.num_comments IS NOT NULL)",
-                    "engagement DESC", on_topic_only)
+                    "engagement DESC", scope)
 
 
 def notable_by_sentiment(
-    con: duckdb.DuckDBPyConnection, span: Period, limit: int, positive: bool, on_topic_only: bool = True
+    con: duckdb.DuckDBPyConnection, span: Period, limit: int, positive: bool, scope: Scope | bool = True
 ) -> list[dict[str, Any]]:
     """Sentiment extremes, only among documents that mention at least one entity (on topic)."""
     order = "DESC" if positive else "ASC"
     cmp = "> 0" if positive else "< 0"
     has_entity = "EXISTS (SELECT 1 FROM core.entity_sentiment es WHERE es.doc_id = d.doc_id)"
     return _notable(con, span, limit, f"d.sentiment {cmp} AND {has_entity}",
-                    f"d.sentiment {order}, engagement DESC", on_topic_only)
+                    f"d.sentiment {order}, engagement DESC", scope)
 
 
 def doc_entity_names(con: duckdb.DuckDBPyConnection, doc_ids: list[str]) -> dict[str, list[str]]:
@@ -238,10 +270,11 @@ def resolve_entity(con: duckdb.DuckDBPyConnection, needle: str) -> list[dict[str
 
 
 def entity_documents(
-    con: duckdb.DuckDBPyConnection, entity_ids: list[str], span: Period, on_topic_only: bool = True
+    con: duckdb.DuckDBPyConnection, entity_ids: list[str], span: Period, scope: Scope | bool = True
 ) -> list[dict[str, Any]]:
     """Documents behind the given entities over ``span`` with the first mentioning sentence."""
     lo, hi = span.bounds()
+    sc = as_scope(scope)
     return _rows(
         con,
         f"""
@@ -252,10 +285,10 @@ def entity_documents(
                  ORDER BY m.start_char LIMIT 1) AS first_sentence
         FROM core.entity_sentiment es JOIN core.documents d ON d.doc_id = es.doc_id
         WHERE d.published_at >= ? AND d.published_at < ? AND list_contains(?, es.entity_id)
-          AND {topic_filter(on_topic_only)}
+          AND {sc.sql()}
         ORDER BY es.entity_id, d.published_at, d.doc_id
         """,
-        [lo, hi, sorted(entity_ids)],
+        [lo, hi, sorted(entity_ids), *sc.params],
     )
 
 
@@ -268,20 +301,21 @@ def off_topic_documents(con: duckdb.DuckDBPyConnection, span: Period) -> int:
 
 
 def entity_channels(con: duckdb.DuckDBPyConnection, span: Period, entity_ids: list[str],
-                    on_topic_only: bool = True) -> dict[str, int]:
+                    scope: Scope | bool = True) -> dict[str, int]:
     """Distinct channels (subreddits, sites) whose documents mention each entity over ``span``."""
     if not entity_ids:
         return {}
     lo, hi = span.bounds()
+    sc = as_scope(scope)
     rows = con.execute(
         f"""
         SELECT es.entity_id, count(DISTINCT d.channel)
         FROM core.entity_sentiment es JOIN core.documents d ON d.doc_id = es.doc_id
         WHERE d.published_at >= ? AND d.published_at < ? AND list_contains(?, es.entity_id)
-          AND {topic_filter(on_topic_only)}
+          AND {sc.sql()}
         GROUP BY es.entity_id
         """,
-        [lo, hi, sorted(entity_ids)],
+        [lo, hi, sorted(entity_ids), *sc.params],
     ).fetchall()
     return {eid: int(n) for eid, n in rows}
 
@@ -295,4 +329,113 @@ def rising(con: duckdb.DuckDBPyConnection, end_day: date, period_days: int, min_
         "SELECT * FROM marts.rising(?, ?, ?, ?, ?) WHERE is_trending "
         "ORDER BY z_score DESC, period_documents DESC, entity_id",
         [end_day, period_days, min_documents, min_z, min_baseline_days],
+    )
+
+
+def rising_in_topic(con: duckdb.DuckDBPyConnection, topic: str, end_day: date, period_days: int,
+                    min_documents: int, min_z: float, min_baseline_days: int) -> list[dict[str, Any]]:
+    """Rows of ``marts.rising_in`` (migration 007) for one topic's documents: the same rule as
+    :func:`rising` (``marts.rising`` is ``marts.rising_in(NULL, ...)``), not a second definition."""
+    return _rows(
+        con,
+        "SELECT * FROM marts.rising_in(?, ?, ?, ?, ?, ?) WHERE is_trending "
+        "ORDER BY z_score DESC, period_documents DESC, entity_id",
+        [topic, end_day, period_days, min_documents, min_z, min_baseline_days],
+    )
+
+
+def known_topics(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Distinct topic names tagged in the warehouse (empty before migration 005's table exists)."""
+    if "core.document_topics" not in existing_tables(con):
+        return []
+    return [r[0] for r in con.execute(
+        "SELECT DISTINCT topic FROM core.document_topics ORDER BY topic").fetchall()]
+
+
+_TOPIC_DOCS = """
+    FROM core.document_topics t JOIN core.documents d ON d.doc_id = t.doc_id
+    WHERE NOT coalesce(d.is_deleted, false) AND d.published_at >= ? AND d.published_at < ?
+"""
+
+
+def topic_totals(con: duckdb.DuckDBPyConnection, span: Period, topics: list[str] | None = None
+                 ) -> dict[str, dict[str, Any]]:
+    """Per topic over ``span``: documents, sentiment sum/count, positive, negative, engagement and
+    the doc ids, counted as marts.topic_daily counts them (deleted documents out, relevance flag not
+    applied), so the figures add up to the mart's daily rows and list their documents."""
+    lo, hi = span.bounds()
+    only = "" if topics is None else "AND list_contains(?, t.topic)"
+    rows = _rows(
+        con,
+        f"""
+        SELECT t.topic, count(*) AS documents, sum(d.sentiment) AS sent_sum, count(d.sentiment) AS sent_n,
+               count(*) FILTER (WHERE d.sentiment > 0.05) AS positive,
+               count(*) FILTER (WHERE d.sentiment < -0.05) AS negative,
+               sum(coalesce(d.score, 0) + coalesce(d.num_comments, 0)) AS engagement,
+               list(d.doc_id ORDER BY d.doc_id) AS doc_ids
+        {_TOPIC_DOCS} {only}
+        GROUP BY t.topic ORDER BY t.topic
+        """,
+        [lo, hi] + ([] if topics is None else [sorted(topics)]),
+    )
+    return {r["topic"]: r for r in rows}
+
+
+def topic_daily(con: duckdb.DuckDBPyConnection, topic: str, span: Period) -> list[dict[str, Any]]:
+    """marts.topic_daily rows of one topic over ``span`` (the per-topic mart, read as is)."""
+    return _rows(
+        con,
+        "SELECT day, documents, mean_sentiment, positive, negative, engagement FROM marts.topic_daily "
+        "WHERE topic = ? AND day BETWEEN ? AND ? ORDER BY day",
+        [topic, span.start, span.end],
+    )
+
+
+def topic_daily_totals(con: duckdb.DuckDBPyConnection, span: Period) -> dict[str, int]:
+    """Documents per topic over ``span`` according to marts.topic_daily (for the cross-check)."""
+    return {topic: int(n) for topic, n in con.execute(
+        "SELECT topic, sum(documents) FROM marts.topic_daily WHERE day BETWEEN ? AND ? GROUP BY topic",
+        [span.start, span.end]).fetchall()}
+
+
+def topic_share_of_voice(con: duckdb.DuckDBPyConnection, topic: str, span: Period
+                         ) -> dict[str, dict[str, Any]]:
+    """Per platform over ``span``: mentions and documents in the topic's documents, summed from
+    marts.topic_share_of_voice (shares are recomputed over the period by the caller)."""
+    rows = _rows(
+        con,
+        "SELECT entity_id, any_value(name) AS name, sum(mentions) AS mentions, sum(documents) AS documents "
+        "FROM marts.topic_share_of_voice WHERE topic = ? AND day BETWEEN ? AND ? GROUP BY entity_id",
+        [topic, span.start, span.end],
+    )
+    return {r["entity_id"]: r for r in rows}
+
+
+def topic_top_documents(con: duckdb.DuckDBPyConnection, topic: str, span: Period, limit: int
+                        ) -> list[dict[str, Any]]:
+    """The topic's documents of the period by engagement, then newest: news articles (no score)
+    still appear when the topic has few Reddit posts."""
+    lo, hi = span.bounds()
+    return _rows(
+        con,
+        f"""
+        SELECT {_DOC_COLUMNS}, coalesce(d.score, 0) + coalesce(d.num_comments, 0) AS engagement
+        {_TOPIC_DOCS} AND t.topic = ?
+        ORDER BY engagement DESC, d.published_at DESC, d.doc_id LIMIT ?
+        """,
+        [lo, hi, topic, limit],
+    )
+
+
+def authors(con: duckdb.DuckDBPyConnection, span: Period, limit: int, scope: Scope | bool = True
+            ) -> list[dict[str, Any]]:
+    """Voices of the period: ``marts.author_stats`` (migration 007, the rule marts.top_authors uses),
+    most documents first, then engagement."""
+    sc = as_scope(scope)
+    on_topic_only = sc.on_topic_only and sc.topic is None
+    return _rows(
+        con,
+        "SELECT * FROM marts.author_stats(?, ?, ?, ?) "
+        "ORDER BY documents DESC, engagement DESC, author, channel LIMIT ?",
+        [span.start, span.end, on_topic_only, sc.topic, limit],
     )

@@ -82,6 +82,66 @@ def _p(text: str, style: str = "") -> str:
     return f'<p style="{style}">{text}</p>' if style else f"<p>{text}</p>"
 
 
+def _doc_list(report: dict[str, Any], docs: list[dict[str, Any]]) -> str:
+    items = [f'<li style="margin-bottom:8px;">{_link(fmt.doc_title(d), d["link"])}<br>'
+             f'<span style="{S_MUTED}">{h(fmt.doc_meta(d))} · id {h(d["doc_id"])}</span></li>' for d in docs]
+    return '<ol style="padding-left:20px;margin:4px 0;">\n' + "\n".join(items) + "\n</ol>"
+
+
+def _topic_section(report: dict[str, Any]) -> list[str]:
+    t = report["topic"]
+    parts = [f'<h2 style="{S_H2}">Topic: {h(t["name"])}</h2>']
+    if t.get("description"):
+        parts.append(_p(h(t["description"])))
+    if t.get("query"):
+        parts.append(_p(f"Query: <code>{h(' '.join(t['query'].split()))}</code>", S_MUTED))
+    parts.append(_p(h(fmt.topic_note(report)), S_NOTE))
+    parts.append(_table(["", "This period", "Previous", "Change"], "lrrr",
+                        [[h(c) for c in r] for r in fmt.topic_rows(t)]))
+    parts.append(f'<h3 style="{S_H3}">Daily volume and sentiment</h3>')
+    parts.append(_table(["Day", "Docs", "Sentiment", "Previous day", "Docs", "Sentiment"], "lrrlrr",
+                        [[h(c) for c in r] for r in fmt.topic_daily_rows(t)]))
+    parts.append(f'<h3 style="{S_H3}">Platform share of voice within the topic</h3>')
+    sov = t["share_of_voice"]["platforms"]
+    if sov:
+        parts.append(_table(
+            ["Platform", "Mentions", "Docs", "Share", "Share change"], "lrrrr",
+            [[_ent(report, p["entity_id"]), h(fmt.num(p["mentions"])), h(fmt.num(p["documents"])),
+              h(fmt.share(p["share"])), h(fmt.pp(p["share_change_pp"]))] for p in sov]))
+    else:
+        parts.append(_p("No platform mentions in the topic's documents this period."))
+    parts.append(f'<h3 style="{S_H3}">Top documents</h3>')
+    parts.append(_doc_list(report, t["top_documents"]) if t["top_documents"] else _p("None this period."))
+    return parts
+
+
+def _topics_section(report: dict[str, Any]) -> list[str]:
+    rows = report["topics"]["rows"]
+    parts = [f'<h2 style="{S_H2}">Topics</h2>']
+    if not rows:
+        return parts + [_p("No saved topics (config/topics.toml) or no tagged documents yet.")]
+    parts.append(_table(
+        ["Topic", "Docs", "Previous", "Change", "Sentiment", "Previous"], "lrrrrr",
+        [[h(r["topic"]), h(fmt.num(r["documents"])), h(fmt.num(r["previous_documents"])),
+          h(fmt.pct(r["change_pct"])), h(fmt.sent(r["mean_sentiment"])),
+          h(fmt.sent(r["previous_mean_sentiment"]))] for r in rows]))
+    return parts + [_p(h(fmt.topics_note()), S_NOTE)]
+
+
+def _voices_section(report: dict[str, Any]) -> list[str]:
+    parts = [f'<h2 style="{S_H2}">Voices</h2>']
+    voices = report.get("voices") or []
+    if voices:
+        parts.append(_table(
+            ["Author", "Channel", "Docs", "Engagement", "Sentiment", "Main topics"], "llrrrl",
+            [[h(v["author"]), h(fmt.voice_channel(v)), h(fmt.num(v["documents"])),
+              h(fmt.num(v["engagement"])), h(fmt.sent(v["mean_sentiment"])), h(fmt.main_topics(v))]
+             for v in voices]))
+    else:
+        parts.append(_p("No attributable authors this period."))
+    return parts + [_p(h(fmt.voices_note(report)), S_NOTE)]
+
+
 def render_html(report: dict[str, Any], generated_at: str, charts: dict[str, bytes] | None = None) -> str:
     charts = charts or {}
     head = report["headline"]
@@ -104,6 +164,8 @@ def render_html(report: dict[str, Any], generated_at: str, charts: dict[str, byt
     parts.append(_table(["", "This period", "Previous", "Change"], "lrrr", [[h(c) for c in r] for r in rows]))
     if fmt.off_topic_note(report):
         parts.append(_p(h(fmt.off_topic_note(report)), S_NOTE))
+    if report.get("topic"):
+        parts += _topic_section(report)
 
     parts.append(f'<h2 style="{S_H2}">Rising</h2>')
     if report["rising"]:
@@ -116,6 +178,8 @@ def render_html(report: dict[str, Any], generated_at: str, charts: dict[str, byt
     else:
         parts.append(_p("No entity rose beyond day-to-day noise this period."))
     parts.append(_p(h(fmt.rising_rule(report)), S_NOTE))
+    if report.get("topics") is not None:
+        parts += _topics_section(report)
 
     parts.append(f'<h2 style="{S_H2}">Sentiment movers</h2>')
     if report["sentiment_movers"]:
@@ -165,6 +229,8 @@ def render_html(report: dict[str, Any], generated_at: str, charts: dict[str, byt
             parts.append(_p(h(fmt.other_places(report)), S_NOTE))
     else:
         parts.append(_p("No places mentioned this period."))
+
+    parts += _voices_section(report)
 
     parts.append(f'<h2 style="{S_H2}">Sentiment trend</h2>')
     parts.append(_img("sentiment_trend.png", charts, report))

@@ -55,6 +55,8 @@ def render_markdown(report: dict[str, Any], generated_at: str, chart_files: list
     out += _table(["", "This period", "Previous", "Change"], "lrrr", [[md_text(r[0]), *r[1:]] for r in rows])
     if fmt.off_topic_note(report):
         out += [f"_{md_text(fmt.off_topic_note(report))}_", ""]
+    if report.get("topic"):
+        out += _topic_section(report)
 
     out += ["## Rising", ""]
     if report["rising"]:
@@ -68,6 +70,8 @@ def render_markdown(report: dict[str, Any], generated_at: str, chart_files: list
     else:
         out += ["No entity rose beyond day-to-day noise this period.", ""]
     out += [f"_{md_text(fmt.rising_rule(report))}_", ""]
+    if report.get("topics") is not None:
+        out += _topics_section(report)
 
     out += ["## Sentiment movers", ""]
     if report["sentiment_movers"]:
@@ -121,6 +125,8 @@ def render_markdown(report: dict[str, Any], generated_at: str, chart_files: list
     else:
         out += ["No places mentioned this period.", ""]
 
+    out += _voices_section(report)
+
     out += ["## Sentiment trend", ""]
     out += _chart("sentiment_trend.png", charts, alt)
 
@@ -151,6 +157,65 @@ def render_markdown(report: dict[str, Any], generated_at: str, chart_files: list
         "",
     ]
     return "\n".join(out)
+
+
+def _topic_section(report: dict[str, Any]) -> list[str]:
+    t = report["topic"]
+    out = [f"## Topic: {md_text(t['name'])}", ""]
+    if t.get("description"):
+        out += [md_text(t["description"]), ""]
+    if t.get("query"):
+        out += [f"Query: `{' '.join(t['query'].split()).replace('`', chr(39))}`", ""]
+    out += [f"_{md_text(fmt.topic_note(report))}_", ""]
+    out += _table(["", "This period", "Previous", "Change"], "lrrr",
+                  [[md_text(r[0]), *r[1:]] for r in fmt.topic_rows(t)])
+    out += ["### Daily volume and sentiment", ""]
+    out += _table(["Day", "Documents", "Sentiment", "Previous day", "Documents", "Sentiment"], "lrrlrr",
+                  fmt.topic_daily_rows(t))
+    out += ["### Platform share of voice within the topic", ""]
+    sov = t["share_of_voice"]["platforms"]
+    if sov:
+        out += _table(["Platform", "Mentions", "Documents", "Share", "Share change"], "lrrrr",
+                      [[_ent(report, p["entity_id"]), fmt.num(p["mentions"]), fmt.num(p["documents"]),
+                        fmt.share(p["share"]), fmt.pp(p["share_change_pp"])] for p in sov])
+    else:
+        out += ["No platform mentions in the topic's documents this period.", ""]
+    out += ["### Top documents", ""]
+    if not t["top_documents"]:
+        out += ["None this period.", ""]
+    for i, d in enumerate(t["top_documents"], 1):
+        out.append(f"{i}. {_link(fmt.doc_title(d), d['link'])}  ")
+        out.append(f"   {md_text(fmt.doc_meta(d))} · id {md_text(d['doc_id'])}")
+    if t["top_documents"]:
+        out.append("")
+    return out
+
+
+def _topics_section(report: dict[str, Any]) -> list[str]:
+    rows = report["topics"]["rows"]
+    out = ["## Topics", ""]
+    if not rows:
+        return out + ["No saved topics (config/topics.toml) or no tagged documents yet.", ""]
+    out += _table(
+        ["Topic", "Documents", "Previous", "Change", "Sentiment", "Previous sentiment"], "lrrrrr",
+        [[md_text(r["topic"]), fmt.num(r["documents"]), fmt.num(r["previous_documents"]),
+          fmt.pct(r["change_pct"]), fmt.sent(r["mean_sentiment"]), fmt.sent(r["previous_mean_sentiment"])]
+         for r in rows])
+    return out + [f"_{md_text(fmt.topics_note())}_", ""]
+
+
+def _voices_section(report: dict[str, Any]) -> list[str]:
+    out = ["## Voices", ""]
+    voices = report.get("voices") or []
+    if voices:
+        out += _table(
+            ["Author", "Channel", "Documents", "Engagement", "Sentiment", "Main topics"], "llrrrl",
+            [[md_text(v["author"]), md_text(fmt.voice_channel(v)), fmt.num(v["documents"]),
+              fmt.num(v["engagement"]), fmt.sent(v["mean_sentiment"]), md_text(fmt.main_topics(v))]
+             for v in voices])
+    else:
+        out += ["No attributable authors this period.", ""]
+    return out + [f"_{md_text(fmt.voices_note(report))}_", ""]
 
 
 def _alts(report: dict[str, Any], charts: set[str]) -> dict[str, str]:

@@ -43,8 +43,10 @@ def build_summary(report: dict[str, Any]) -> str:
     if docs["current"] == 0:
         return f"No documents were published in {span}, so there is nothing to report for this period."
 
+    topic = report.get("topic")
+    tracked = "we tracked" if topic is None else f"the topic {topic['name']} matched"
     parts = [
-        f"In {span} we tracked {_plural(docs['current'], 'document')} "
+        f"In {span} {tracked} {_plural(docs['current'], 'document')} "
         f"({_change(docs['change_pct'], docs['previous'])}) carrying "
         f"{_plural(head['mentions']['current'], 'entity mention')}."
     ]
@@ -84,6 +86,10 @@ def build_summary(report: dict[str, Any]) -> str:
             f"{rule['min_documents']} documents)."
         )
 
+    topic_line = _topic_sentence(report)
+    if topic_line:
+        parts.append(topic_line)
+
     first_mover = next(
         (m for m in report["sentiment_movers"] if not rising or m["entity_id"] != rising[0]["entity_id"]),
         None,
@@ -113,3 +119,25 @@ def build_summary(report: dict[str, Any]) -> str:
             f"({_plural(lead['mentions'], 'mention')}, {lead['share'] * 100:.0f}% of place mentions)."
         )
     return " ".join(parts)
+
+
+def _topic_sentence(report: dict[str, Any]) -> str | None:
+    """The saved topic that grew most, when it grew by the report's threshold with enough documents.
+
+    Why in the summary: a story only a topic query catches (payouts held, say) may move no single
+    entity enough to rise, and the writer reads the summary first.
+    """
+    overview = report.get("topics") or {}
+    rule = report["parameters"].get("topics") or {}
+    grown = [r for r in overview.get("rows", [])
+             if r["documents"] >= rule.get("min_documents", 3) and r["previous_documents"] > 0
+             and (r["change_pct"] or 0) >= rule.get("rise_min_pct", 50.0)]
+    new = [r for r in overview.get("rows", [])
+           if r["documents"] >= rule.get("min_documents", 3) and r["previous_documents"] == 0]
+    if not grown and not new:
+        return None
+    top = max(grown or new, key=lambda r: (r["documents"] - r["previous_documents"], r["documents"]))
+    sent = ("" if top["mean_sentiment"] is None
+            else f", average sentiment {_sent(top['mean_sentiment'])}")
+    return (f"Among saved topics, {top['topic']} grew most: {_plural(top['documents'], 'document')} "
+            f"against {top['previous_documents']:,} in the previous period{sent}.")

@@ -93,8 +93,8 @@ def test_settings(parsed):
 
 def test_shape(parsed):
     assert parsed["tasks"] == sorted(
-        ["extract_reddit", "extract_news", "enrich", "validate", "load", "build_marts", "report",
-         "record_night"]
+        ["extract_reddit", "extract_news", "enrich", "validate", "load", "build_marts", "alerts",
+         "report", "record_night"]
     )
     up = parsed["upstream"]
     assert up["extract_reddit"] == [] and up["extract_news"] == []  # independent sources
@@ -102,7 +102,9 @@ def test_shape(parsed):
     # one source failing does not stop the other
     assert parsed["trigger"]["enrich"].lower().endswith("all_done")
     assert up["validate"] == ["enrich"] and up["load"] == ["validate"]
-    assert up["build_marts"] == ["load"] and up["report"] == ["build_marts"]
+    # issue 15: alerts read the refreshed marts; the report follows (one writer at a time)
+    assert up["build_marts"] == ["load"] and up["alerts"] == ["build_marts"]
+    assert up["report"] == ["alerts"]
     # issue 12: the night's record is written whatever failed, after everything else
     assert up["record_night"] == ["extract_news", "extract_reddit", "report"]
     assert parsed["trigger"]["record_night"].lower().endswith("all_done")

@@ -56,7 +56,7 @@ def test_every_stage_succeeds(demo_run):
     assert first.ok, first.errors
     assert second.ok, second.errors
     assert set(first.results) == {"extract_reddit", "extract_news", "enrich", "validate", "load",
-                                  "build_marts", "report"}
+                                  "build_marts", "alerts", "report"}
 
 
 def test_warehouse_contents(demo_run):
@@ -116,3 +116,24 @@ def test_report_surfaces_the_planted_story(demo_run):
     assert report["provenance"]["platform/whatnot"]["current"], "figures must carry their doc ids"
     assert "<script" not in html.lower()
     assert "Whatnot" in md
+
+
+def test_newsletter_rising_and_trending_view_agree_on_the_demo(demo_run):
+    """Issue 11: one definition of "rising" -- the newsletter's list is the view's trending set."""
+    settings, first, *_ = demo_run
+    report = json.loads(Path(first.results["report"]["json"]).read_text(encoding="utf-8"))
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        end_day = con.execute("select max(day) from marts.daily_entity_stats").fetchone()[0]
+        view = {eid: z for eid, z in con.execute(
+            "select entity_id, round(z_score, 2) from marts.trending_entities where is_trending").fetchall()}
+        off_topic = con.execute("select count(*) from core.documents where not on_topic").fetchone()[0]
+    finally:
+        con.close()
+    assert end_day.isoformat() == report["period"]["end"]
+    assert {r["entity_id"]: r["z"] for r in report["rising"]} == view
+    assert "platform/whatnot" in view
+    # Ranked by documents: the top entity has at least as many documents as every other one.
+    docs = [t["documents"] for t in report["top_entities"]]
+    assert docs == sorted(docs, reverse=True)
+    assert report["headline"]["off_topic_documents"] is not None and off_topic >= 0

@@ -168,3 +168,53 @@ def test_explain_markdown_escapes_scraped_text() -> None:
     line = explain_markdown([row]).splitlines()[2]
     assert "<script" not in line and "javascript:alert" not in line and "Evil\\|Shop" in line
     assert line.count(" | ") == 6
+
+
+def test_topic_report_writes_beside_the_full_newsletter(data_dir: Path, capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    """Default folder <reports>/<end day>/topic-<name>/: the full newsletter is never overwritten."""
+    assert main(["--to", "2026-11-09", "--topic", "payout-complaints", "--format", "json"]) == 0
+    path = data_dir / "reports" / "2026-11-09" / "topic-payout-complaints" / "newsletter.json"
+    data = json.loads(path.read_text())
+    assert data["topic"]["name"] == "payout-complaints" and data["headline"]["documents"]["current"] == 28
+    # description and query come from config/topics.toml (the repository's, no --config given)
+    assert data["topic"]["configured"] and "payout*" in data["topic"]["query"]
+    assert not (data_dir / "reports" / "2026-11-09" / "newsletter.json").exists()
+    assert "topic payout-complaints" in capsys.readouterr().err
+
+
+def test_unknown_topic_is_exit_2_listing_known_topics(data_dir: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--to", "2026-11-09", "--topic", "payout-complaint", "--out", str(data_dir / "t")]) == 2
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.startswith("pulse: error: unknown topic 'payout-complaint'; known topics: ")
+    assert "payout-complaints" in last and "whatnot-shipping" in last
+    assert not (data_dir / "t").exists()
+    assert main(["--explain", "whatnot", "--to", "2026-11-09", "--topic", "nope"]) == 2
+    assert "unknown topic 'nope'" in capsys.readouterr().err
+
+
+def test_explain_within_a_topic(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--explain", "whatnot", "--to", "2026-11-09", "--topic", "payout-complaints"]) == 0
+    captured = capsys.readouterr()
+    rows = [json.loads(line) for line in captured.out.splitlines()]
+    assert len(rows) == 21 + 3  # of the 28 + 3 Whatnot documents, those the topic tags
+    assert "21 documents" in captured.err
+
+
+def test_broken_topics_file_fails_a_topic_report_only(data_dir: Path, capsys: pytest.CaptureFixture[str]
+                                                      ) -> None:
+    conf = data_dir / "conf"
+    conf.mkdir()
+    (conf / "topics.toml").write_text('[[topic]]\nname = "broken"\nquery = "payout* AND ("\n')
+    overlay = data_dir / "overlay.toml"
+    overlay.write_text(f'[pipeline]\nconfig_dir = "{conf}"\n')
+    argv = ["--to", "2026-11-09", "--format", "json", "--out", str(data_dir / "b"), "--config", str(overlay)]
+    assert main([*argv, "--topic", "broken"]) == 2
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.startswith("pulse: error: ") and "topics.toml" in last
+    assert not (data_dir / "b").exists()
+    # the full newsletter still goes out; its Topics section falls back to the warehouse's topics
+    assert main(argv) == 0
+    rows = json.loads((data_dir / "b" / "newsletter.json").read_text())["topics"]["rows"]
+    assert {r["topic"] for r in rows} == {"payout-complaints", "tiktok-shop-affiliates"}

@@ -12,6 +12,17 @@ The story planted in the data (end day 2026-11-09, two 7-day periods):
 - Shopify: 1 document a day in both periods, sentiment -0.2 -> +0.4 (a mover, not rising);
 - TalkShopLive: every other day, small; United States / United Kingdom: places;
 - one off-topic article ("Weather report", relevance 0): kept in core, left out of the figures.
+
+Topics and voices (issue 15), planted without changing any figure above:
+- topic "payout-complaints": the Whatnot posts x0, x1 and x2 of each current day (21) against the
+  3 Whatnot news articles of the previous period: a topic that grows, and within it Whatnot rises
+  (3 a day against a baseline of 3/7: z = 2.57);
+- topic "tiktok-shop-affiliates": TikTok Shop post x2 of every day (7 and 7): a steady topic;
+  "payout-complaints" also tags one TikTok Shop post x1 a day in the current period (7), so the
+  topic report has a second platform;
+- authors: Whatnot posts x0/x1 by "payout_pete", x2 by "AutoModerator" (a bot), x3 by
+  "[deleted]"; TikTok Shop x1 by "RemindMeBot" (a bot); news by bylines; everything else by
+  "someone". The tombstone has no author.
 """
 
 from __future__ import annotations
@@ -50,12 +61,13 @@ class _Builder:
         self.docs: list[tuple[Any, ...]] = []
         self.mentions: list[tuple[Any, ...]] = []
         self.es: list[tuple[Any, ...]] = []
+        self.topics: list[tuple[Any, ...]] = []
 
     def doc(self, doc_id: str, day: date, hour: int, entities: list[tuple[str, str, float]], *,
             source: str = "reddit", kind: str = "post", channel: str = "TikTokShop", title: str | None = None,
             body: str | None = None, url: str | None = None, score: int | None = None,
             num_comments: int | None = None, sentiment: float | None = None, deleted: bool = False,
-            on_topic: bool = True) -> None:
+            on_topic: bool = True, author: str | None = "someone", topics: tuple[str, ...] = ()) -> None:
         published = datetime(day.year, day.month, day.day, hour, 15, tzinfo=UTC)
         sentences = [f"{surface} was discussed on day {day.isoformat()}." for _, surface, _ in entities]
         body = body if body is not None else (None if deleted else " ".join(sentences))
@@ -65,11 +77,12 @@ class _Builder:
         doc_sent = sentiment if sentiment is not None else (
             sum(s for *_, s in entities) / len(entities) if entities else 0.0)
         self.docs.append((
-            doc_id, source, kind, channel, url, url, None, title, body, "someone", published,
+            doc_id, source, kind, channel, url, url, None, title, body, author, published,
             published + timedelta(hours=2), score, num_comments, "en", f"hash-{doc_id}", deleted, doc_sent,
             ["live-shopping"], f"raw/{source}/{day}/run.jsonl.gz:1", f"run-{day}", day,
             1.0 if on_topic else 0.0, on_topic,
         ))
+        self.topics.extend((doc_id, topic, day) for topic in topics)
         offset = 0
         for idx, (eid, surface, sent) in enumerate(entities):
             self.mentions.append((doc_id, eid, idx, offset, offset + len(surface), surface, sentences[idx],
@@ -87,8 +100,11 @@ def fixture_rows() -> _Builder:
                 ents = [("platform/tiktok-shop", "TikTok Shop", 0.3 + (0.0, 0.05, -0.05)[i])]
                 if i == 0:
                     ents.append(("place/us", "US", 0.2))
+                topics = (("tiktok-shop-affiliates",) if i == 2
+                          else ("payout-complaints",) if i == 1 and period == "cur" else ())
                 b.doc(f"t3_tts{tag}x{i}", day, 8 + i, ents, title=f"TikTok Shop seller update {tag}-{i}",
-                      score=10 + i + di, num_comments=2 + i)
+                      score=10 + i + di, num_comments=2 + i, topics=topics,
+                      author="RemindMeBot" if i == 1 else "someone")
             # Shopify: one a day, sentiment rises from -0.2 to +0.4 (a mover, not a riser)
             shp = -0.2 if period == "prev" else 0.4
             b.doc(f"t3_shp{tag}", day, 12, [("company/shopify", "Shopify", shp)],
@@ -96,17 +112,20 @@ def fixture_rows() -> _Builder:
             if di % 2 == 0:  # TalkShopLive: every other day
                 b.doc(f"news_tsl{tag}", day, 14, [("platform/talkshoplive", "TalkShopLive", 0.1)],
                       source="news", kind="article", channel="livecommercedaily.example",
-                      title=f"TalkShopLive hosts {tag}")
+                      title=f"TalkShopLive hosts {tag}", author="Dana Reporter")
             if period == "prev" and di in (1, 3, 5):
                 b.doc(f"news_wnp{di}", day, 16, [("platform/whatnot", "Whatnot", 0.5)], source="news",
-                      kind="article", channel="livecommercedaily.example", title=f"Whatnot grows {tag}")
+                      kind="article", channel="livecommercedaily.example", title=f"Whatnot grows {tag}",
+                      author="Dana Reporter", topics=("payout-complaints",))
             if period == "cur":  # Whatnot: the planted story, rising with falling sentiment
                 for i in range(4):
                     ents = [("platform/whatnot", "Whatnot", -0.4)]
                     if i == 0:
                         ents.append(("place/uk", "UK", -0.3))
                     b.doc(f"t3_wn{tag}x{i}", day, 17 + i, ents, channel="Whatnot",
-                          title=f"Whatnot payout delays again {tag}-{i}", score=20 + di, num_comments=4)
+                          title=f"Whatnot payout delays again {tag}-{i}", score=20 + di, num_comments=4,
+                          author=("payout_pete", "payout_pete", "AutoModerator", "[deleted]")[i],
+                          topics=("payout-complaints",) if i < 3 else ())
             else:
                 b.doc(f"t3_uk{tag}", day, 18, [("place/uk", "UK", 0.1)], channel="Flipping",
                       title=f"UK sellers {tag}", score=1, num_comments=0)
@@ -114,7 +133,8 @@ def fixture_rows() -> _Builder:
     b.doc("t1_comment1", CURRENT[2], 22, [("platform/tiktok-shop", "TikTok Shop", 0.9)], kind="comment",
           body="TikTok Shop live sale was amazing, sold out in ten minutes!", score=500, num_comments=0,
           sentiment=0.9)
-    b.doc("t3_deleted1", CURRENT[3], 9, [], deleted=True, title="[removed]", score=3, num_comments=0)
+    b.doc("t3_deleted1", CURRENT[3], 9, [], deleted=True, title="[removed]", score=3, num_comments=0,
+          author=None)
     b.doc("news_offtopic", CURRENT[4], 9, [], source="news", kind="article", channel="example.com",
           title="Weather report", sentiment=-0.95, on_topic=False)
     return b
@@ -137,6 +157,8 @@ def insert_rows(con: duckdb.DuckDBPyConnection, b: _Builder) -> None:
     con.executemany(f"INSERT INTO core.documents ({DOC_COLUMNS}) VALUES ({', '.join('?' * 24)})", b.docs)
     con.executemany("INSERT INTO core.mentions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", b.mentions)
     con.executemany("INSERT INTO core.entity_sentiment VALUES (?, ?, ?, ?, ?)", b.es)
+    if b.topics:
+        con.executemany("INSERT INTO core.document_topics VALUES (?, ?, ?)", b.topics)
 
 
 def refresh_mart(con: duckdb.DuckDBPyConnection) -> None:

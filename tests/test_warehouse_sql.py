@@ -145,8 +145,8 @@ def test_export_marts_to_parquet(tmp_path: Path) -> None:
     files = export_marts(path, tmp_path / "out")
     names = sorted(f.name for f in files)
     assert names == ["daily_entity_stats.parquet", "entity_sentiment_trend.parquet", "share_of_voice.parquet",
-                     "top_documents.parquet", "topic_daily.parquet", "topic_share_of_voice.parquet",
-                     "trending_entities.parquet"]
+                     "source_health.parquet", "top_authors.parquet", "top_documents.parquet",
+                     "topic_daily.parquet", "topic_share_of_voice.parquet", "trending_entities.parquet"]
     got = duckdb.connect().execute(
         f"SELECT entity_id, mentions, share FROM '{tmp_path / 'out' / 'share_of_voice.parquet'}'").fetchall()
     assert got == [("platform/whatnot", 3, 1.0)]

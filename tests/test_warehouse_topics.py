@@ -280,8 +280,8 @@ def test_cli_test_bad_query_is_one_line_plus_caret(cli_settings: Settings,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     assert topics_cli.topics_test(_args(query="payout AND (late OR")) == 2
     err = capsys.readouterr().err.splitlines()
-    assert err == ["pulse topics: line 1, column 20: expected a word, phrase, field or '(' after 'OR', "
-                   "found the end of the query",
+    assert err == ["pulse: error: topics: line 1, column 20: expected a word, phrase, field or '(' "
+                   "after 'OR', found the end of the query",
                    "  payout AND (late OR",
                    "                     ^"]
 
@@ -326,7 +326,7 @@ def test_cli_backfill_and_list(cli_settings: Settings, tmp_path: Path,
     path.write_text('[[topic]]\nname = "payouts"\nquery = "payout (late"\n')
     assert topics_cli.topics_backfill(_args(topics=str(path))) == 2
     err = capsys.readouterr().err.splitlines()
-    assert err[0].startswith(f'pulse topics: {path}: topic "payouts": line 1, column 13: missing')
+    assert err[0].startswith(f'pulse: error: topics: {path}: topic "payouts": line 1, column 13: missing')
     assert err[2].endswith("^")
     assert rows(cli_settings.warehouse_path, "SELECT count(*) FROM core.document_topics") == [(3,)]
 

@@ -145,11 +145,13 @@ def _count(text: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The `topics` sub-commands on ``parser``."""
+    from pipeline.argtypes import add_common_options
+
     sub = parser.add_subparsers(dest="topics_command", required=True)
+    # The same --config / -v as every pulse command; SUPPRESS (suppress=True) so a nested default
+    # never overwrites a value given before the sub-command.
     common = argparse.ArgumentParser(add_help=False)
-    # SUPPRESS: a sub-parser's default would overwrite a --config given before the sub-command.
-    common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
-                        help="settings overlay TOML (else PULSE_CONFIG)")
+    add_common_options(common, suppress=True)
 
     s = sub.add_parser("test", parents=[common], help="count warehouse documents a query matches, "
                                                       "with samples")
