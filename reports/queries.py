@@ -163,17 +163,16 @@ def entities(con: duckdb.DuckDBPyConnection, entity_ids: list[str]) -> dict[str,
     return {r["entity_id"]: r for r in rows}
 
 
-def entity_doc_ids(
-    con: duckdb.DuckDBPyConnection, span: Period, entity_ids: list[str], scope: Scope | bool = True
-) -> dict[str, list[str]]:
-    """Sorted doc ids behind each entity's figures for ``span``: the provenance the JSON carries."""
+def _per_entity(con: duckdb.DuckDBPyConnection, span: Period, entity_ids: list[str], scope: Scope | bool,
+                aggregate: str) -> list[tuple[Any, Any]]:
+    """(entity_id, ``aggregate``) over the documents of ``span`` that mention each entity."""
     if not entity_ids:
-        return {}
+        return []
     lo, hi = span.bounds()
     sc = as_scope(scope)
-    rows = con.execute(
+    return con.execute(
         f"""
-        SELECT es.entity_id, list(es.doc_id ORDER BY es.doc_id)
+        SELECT es.entity_id, {aggregate}
         FROM core.entity_sentiment es JOIN core.documents d ON d.doc_id = es.doc_id
         WHERE d.published_at >= ? AND d.published_at < ? AND list_contains(?, es.entity_id)
           AND {sc.sql()}
@@ -181,6 +180,13 @@ def entity_doc_ids(
         """,
         [lo, hi, sorted(entity_ids), *sc.params],
     ).fetchall()
+
+
+def entity_doc_ids(
+    con: duckdb.DuckDBPyConnection, span: Period, entity_ids: list[str], scope: Scope | bool = True
+) -> dict[str, list[str]]:
+    """Sorted doc ids behind each entity's figures for ``span``: the provenance the JSON carries."""
+    rows = _per_entity(con, span, entity_ids, scope, "list(es.doc_id ORDER BY es.doc_id)")
     return {eid: list(ids) for eid, ids in rows}
 
 
@@ -303,21 +309,7 @@ def off_topic_documents(con: duckdb.DuckDBPyConnection, span: Period) -> int:
 def entity_channels(con: duckdb.DuckDBPyConnection, span: Period, entity_ids: list[str],
                     scope: Scope | bool = True) -> dict[str, int]:
     """Distinct channels (subreddits, sites) whose documents mention each entity over ``span``."""
-    if not entity_ids:
-        return {}
-    lo, hi = span.bounds()
-    sc = as_scope(scope)
-    rows = con.execute(
-        f"""
-        SELECT es.entity_id, count(DISTINCT d.channel)
-        FROM core.entity_sentiment es JOIN core.documents d ON d.doc_id = es.doc_id
-        WHERE d.published_at >= ? AND d.published_at < ? AND list_contains(?, es.entity_id)
-          AND {sc.sql()}
-        GROUP BY es.entity_id
-        """,
-        [lo, hi, sorted(entity_ids), *sc.params],
-    ).fetchall()
-    return {eid: int(n) for eid, n in rows}
+    return {eid: int(n) for eid, n in _per_entity(con, span, entity_ids, scope, "count(DISTINCT d.channel)")}
 
 
 def rising(con: duckdb.DuckDBPyConnection, end_day: date, period_days: int, min_documents: int,

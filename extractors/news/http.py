@@ -23,7 +23,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -48,24 +48,31 @@ class FetchError(Exception):
         self.transient = transient  # a connection reset: worth another try in the same run
 
 
-def _is_reset(exc: BaseException) -> bool:
-    """A connection reset or dropped mid-exchange (worth a retry); refusals and timeouts are not
-    (a closed port stays closed tonight; a stalled server would cost another deadline)."""
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and the exceptions behind it (urllib3's ``reason``, ``__cause__``/``__context__``,
+    or an exception passed as an argument), each once: requests wraps the root cause several deep."""
     seen: set[int] = set()
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
         seen.add(id(cur))
-        if isinstance(cur, ConnectionResetError | BrokenPipeError | ConnectionAbortedError):
-            return True
-        if type(cur).__name__ in ("RemoteDisconnected", "IncompleteRead", "ProtocolError") \
-                and "refused" not in str(cur).lower():
-            return True
+        yield cur
         nxt = getattr(cur, "reason", None)
         if not isinstance(nxt, BaseException):
             nxt = cur.__cause__ or cur.__context__
         if nxt is None:
             nxt = next((a for a in getattr(cur, "args", ()) if isinstance(a, BaseException)), None)
         cur = nxt
+
+
+def _is_reset(exc: BaseException) -> bool:
+    """A connection reset or dropped mid-exchange (worth a retry); refusals and timeouts are not
+    (a closed port stays closed tonight; a stalled server would cost another deadline)."""
+    for cur in _causes(exc):
+        if isinstance(cur, ConnectionResetError | BrokenPipeError | ConnectionAbortedError):
+            return True
+        if type(cur).__name__ in ("RemoteDisconnected", "IncompleteRead", "ProtocolError") \
+                and "refused" not in str(cur).lower():
+            return True
     return False
 
 
@@ -92,18 +99,9 @@ class FetchResult:
 
 def describe_error(exc: BaseException) -> str:
     """The root cause in a few words (``Connection refused``), not urllib3's nested repr chain."""
-    seen: set[int] = set()
-    cur: BaseException | None = exc
-    while cur is not None and id(cur) not in seen:
-        seen.add(id(cur))
+    for cur in _causes(exc):
         if isinstance(cur, OSError) and cur.strerror:
             return cur.strerror
-        nxt = getattr(cur, "reason", None)
-        if not isinstance(nxt, BaseException):
-            nxt = cur.__cause__ or cur.__context__
-        if nxt is None:
-            nxt = next((a for a in getattr(cur, "args", ()) if isinstance(a, BaseException)), None)
-        cur = nxt
     return f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}" if str(exc) else type(exc).__name__
 
 
