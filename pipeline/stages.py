@@ -108,7 +108,8 @@ def load(ctx: RunContext) -> dict[str, Any]:
 
 
 def build_marts(ctx: RunContext) -> dict[str, Any]:
-    """Refresh the marts for the days this night touched, then publish the analysts' snapshot.
+    """Cluster syndicated articles, refresh the marts for the days this night touched, then
+    publish the analysts' snapshot.
 
     Analysts and reports read `warehouse.published.duckdb` while the next night holds the writer
     lock, so they always see the last complete night rather than a lock error.
@@ -118,8 +119,16 @@ def build_marts(ctx: RunContext) -> dict[str, Any]:
 
     con = connect(ctx.settings.warehouse_path)
     try:
-        result = refresh_marts(con, affected_days(con, ctx.night),
-                               on_topic_only=ctx.settings.relevance.exclude_off_topic)
+        days = affected_days(con, ctx.night)
+        # issue 15: syndication - clusters first, so the marts count each cluster once; days
+        # whose articles changed cluster status are refreshed too.
+        from transforms.syndication import update_syndication
+
+        syndication = update_syndication(con, ctx.night, days)
+        days = sorted(set(days) | set(syndication.pop("changed_days")))
+        result = refresh_marts(con, days, on_topic_only=ctx.settings.relevance.exclude_off_topic)
+        result["syndication"] = syndication
+        # issue 15: syndication (end)
         result["published"] = str(publish(ctx.settings.warehouse_path, con))
         return result
     finally:

@@ -7,7 +7,11 @@ bounds) are GX suite parameters
 (``{"$PARAMETER": name}``) filled in at run time, so the suite itself stays the same all year.
 
 Every expectation carries ``meta = {"severity": "critical" | "warning", "check": "<what it means>"}``.
-A critical failure quarantines the night and fails the task; a warning is only recorded.
+A critical *batch-level* failure (schema, row count, unreadable file, entity keys) quarantines the
+night and fails the task; a critical *row-level* failure costs only its rows, which
+:mod:`quality.isolation` moves to the night's per-document quarantine (issue 12: its row rules run
+before these suites, and the rows GX still names are isolated after them). A warning is only
+recorded.
 Bump :data:`SUITE_VERSION` when a rule changes: it is stored in each suite's meta and in
 ``validation.json`` so old results can be told apart.
 

@@ -9,6 +9,12 @@ and never raises on bad data: the stage function records ``outcome.results`` in
 :class:`QualityGateFailed` when ``outcome.success`` is false. Keeping the judgement free of side
 effects on the warehouse means it can be re-run, tested and reasoned about alone.
 
+Per-row isolation (issue 12): before GX, :mod:`quality.isolation` moves every row that breaks a
+row rule out of the enriched files into ``enriched/quarantine.jsonl`` (stage ``validate``, one
+outcome each), so one bad row never fails the night. A row-level critical failure GX still finds
+(a rule only the suites know) is isolated the same way afterwards (the "backstop"); only
+batch-level failures (below) make ``success`` false.
+
 Failing rows: for a row-level critical failure the offending rows' doc_ids (a mention's doc_id for
 mention checks) map to the reasons. A row whose doc_id is null or not a string is keyed
 ``"<documents.jsonl line N>"`` (:func:`failing_records` resolves such keys to rows). A *table-level*
@@ -77,6 +83,10 @@ class ValidationOutcome:
     data_docs_index: Path | None = None
     n_documents: int = 0
     n_mentions: int = 0
+    # issue 12: rows moved to enriched/quarantine.jsonl alone (key -> reason), by the row rules of
+    # quality.isolation before GX and by the GX backstop after it; and the backstop's messages.
+    quarantined: dict[str, str] = field(default_factory=dict)
+    isolated_failures: list[str] = field(default_factory=list)
     source_counts: dict[str, int] = field(default_factory=dict)  # rows per source's extract batch
 
     def to_dict(self) -> dict[str, Any]:
@@ -206,7 +216,8 @@ def _row_key(row: dict[str, Any], file_name: str, use_doc_id: bool) -> str:
     return f"<{file_name} line {row.get(fr.ROW_COLUMN)}>"
 
 
-def _convert(batch: _Batch, suite_result: Any, outcome: ValidationOutcome, table_failures: list[str]) -> None:
+def _convert(batch: _Batch, suite_result: Any, outcome: ValidationOutcome, table_failures: list[str],
+             row_failures: list[str]) -> None:
     """Turn one GX suite result into result rows, messages and failing rows.
 
     An expectation that *errored* (GX could not evaluate it) is a critical failure and, by default,
@@ -240,10 +251,12 @@ def _convert(batch: _Batch, suite_result: Any, outcome: ValidationOutcome, table
         if rows and not batch.key_from_doc_id:
             table_failures.append(message)  # e.g. a duplicate entity id: no document to pin it on
         elif rows:
+            row_failures.append(message)
             for row in rows:
                 key = _row_key(row, batch.file_name, batch.key_from_doc_id)
                 _add_reason(outcome.failing_doc_ids, key, f"{batch.name}: {check}")
         elif error and column in mistyped:
+            row_failures.append(message)
             continue
         elif "unexpected_count" not in result or error:
             table_failures.append(message)
@@ -504,11 +517,16 @@ def validate_night(ctx: RunContext, now: datetime | None = None, *,
     now = now or datetime.now(UTC)
     outcome = ValidationOutcome(success=True)
     table_failures: list[str] = []
+    row_failures: list[str] = []
+    _isolate_rows(ctx, now, outcome)
     batches, documents = _prepare(ctx, outcome, table_failures)
     params = suite_parameters(ctx, now, _trailing_volume(ctx))
     suite_results, outcome.data_docs_index = _run_gx(ctx, batches, params, data_docs)
     for batch, suite_result in zip(batches, suite_results, strict=True):
-        _convert(batch, suite_result, outcome, table_failures)
+        _convert(batch, suite_result, outcome, table_failures, row_failures)
+    if not table_failures and outcome.failing_doc_ids:
+        remaining = _isolate_backstop(ctx, outcome, row_failures, table_failures)
+        documents = documents if remaining is None else remaining
     if table_failures:
         reason = "batch failed: " + "; ".join(table_failures)[:500]
         for row in documents[[fr.ROW_COLUMN, "doc_id"]].to_dict("records"):
@@ -522,6 +540,64 @@ def validate_night(ctx: RunContext, now: datetime | None = None, *,
              ctx.night, outcome.n_documents, outcome.n_mentions, len(outcome.critical_failures),
              len(outcome.warnings), time.monotonic() - started)
     return outcome
+
+
+def _isolate_rows(ctx: RunContext, now: datetime, outcome: ValidationOutcome) -> None:
+    """The per-row rules (quality.isolation) before GX: each bad row moves to
+    enriched/quarantine.jsonl alone, so the critical row expectations see only loadable rows.
+    Recorded as a warning result, so ops.quality_results says how many rows were set aside."""
+    from quality import isolation
+
+    try:
+        theme_ids = su.load_theme_ids(ctx.settings)
+    except ValueError:
+        theme_ids = None  # a broken themes file fails the night in _prepare
+    moved = isolation.isolate_night(ctx, now, theme_ids, su.load_entity_vocabulary(ctx.settings))
+    _note_isolated(outcome, moved.rows, "rows_are_loadable",
+                   "each row is loadable (bad rows quarantined alone)")
+
+
+def _note_isolated(outcome: ValidationOutcome, rows: list[dict[str, Any]], expectation: str,
+                   check: str) -> None:
+    for row in rows:
+        key = row.get("doc_id") or f"<{row.get('reason', '')[:60]}>"
+        _add_reason(outcome.quarantined, key, str(row.get("reason")))
+    observed = f"{len(rows)} row(s) quarantined alone"
+    outcome.results.append(_result_row(su.DOCUMENTS_SUITE, expectation, None, su.WARNING, not rows, observed,
+                                       check if not rows else f"{check}: {observed}"))
+    if rows:
+        sample = "; ".join(f"{r.get('doc_id')}: {r.get('reason')}" for r in rows[:_SAMPLES])
+        outcome.warnings.append(f"{su.DOCUMENTS_SUITE}: {observed}: {sample[:500]}")
+
+
+def _isolate_backstop(ctx: RunContext, outcome: ValidationOutcome, row_failures: list[str],
+                      table_failures: list[str]) -> Any:
+    """Row-level critical failures GX found on rows the rules let through: move those rows
+    alone too, and judge the night on what is left. Returns the re-read documents frame (None
+    when nothing moved). A failing key no row matches (e.g. a null doc_id in a source's extract
+    file) cannot be isolated: it stays a batch failure."""
+    from quality import isolation
+
+    moved = isolation.move(ctx, isolation.read_batch(ctx), outcome.failing_doc_ids)
+    if moved.unresolved:
+        table_failures.append("row failures that name no row of the enriched batch: "
+                              + ", ".join(sorted(moved.unresolved))[:300])
+        return None
+    _note_isolated(outcome, moved.rows, "rows_pass_critical_row_expectations",
+                   "rows failing a critical row expectation are quarantined alone")
+    outcome.isolated_failures = list(row_failures)
+    outcome.critical_failures = [m for m in outcome.critical_failures if m not in row_failures]
+    docs_file = fr.load_jsonl(ctx.work_dir / "enriched" / "documents.jsonl")
+    documents = fr.to_frame(docs_file, su.DOCUMENT_COLUMNS)
+    outcome.n_documents = len(documents)
+    outcome.n_mentions = len(fr.load_jsonl(ctx.work_dir / "enriched" / "mentions.jsonl").rows)
+    minimum = ctx.settings.quality.min_documents
+    if outcome.n_documents < minimum:
+        message = (f"{su.DOCUMENTS_SUITE}: only {outcome.n_documents} document(s) left after quarantining "
+                   f"{len(moved.rows)} row(s) alone; the night needs at least {minimum}")
+        outcome.critical_failures.append(message)
+        table_failures.append(message)
+    return documents
 
 
 def _write_quality_page(ctx: RunContext, record: dict[str, Any]) -> None:

@@ -210,3 +210,38 @@ def voices_note(report: dict[str, Any]) -> str:
 
 def voice_channel(voice: dict[str, Any]) -> str:
     return channel_label({"channel": voice["channel"], "source": voice["source"]})
+
+
+def syndication_note(report: dict[str, Any]) -> str | None:
+    """One sentence on syndicated copies left out of the counts, or None when there were none."""
+    n = report["headline"].get("syndicated_copies")
+    if not n:
+        return None
+    return (f"{n:,} syndicated cop{'y' if n == 1 else 'ies'} (the same article republished by another "
+            "site) published in this period {} counted once, as the earliest article of its cluster; "
+            "the others are listed under it as “also published by”."
+            .format("was" if n == 1 else "were"))
+
+
+def also_label(member: dict[str, Any]) -> str:
+    """How one other publisher of a syndicated article reads: its site and day."""
+    day_text = f" ({member['published_at'][:10]})" if member.get("published_at") else ""
+    return f"{member['channel'] or member['doc_id']}{day_text}"
+
+
+def terms_empty(report: dict[str, Any]) -> str:
+    """The Emerging terms section when no phrase rose: say so, with the closest call if any."""
+    text = "No phrase beyond the tracked entities rose beyond day-to-day noise this period."
+    m = report.get("emerging_terms_near_miss")
+    if m:
+        text += (f" The closest was “{m['phrase']}”: {m['documents']:,} documents, z {m['z']:.1f} "
+                 f"(doc ids in newsletter.json under emerging_terms_near_miss).")
+    return text
+
+
+def terms_note(report: dict[str, Any]) -> str:
+    t, r = report["parameters"]["terms"], report["parameters"]["rising"]
+    return (f"Emerging terms: {t['rule']} (at least {r['min_documents']} documents and z ≥ {r['min_z']:g}, "
+            "as for entities). Up to "
+            f"{t['links']} documents are linked per term; all doc ids are in newsletter.json under "
+            "emerging_terms.")

@@ -37,6 +37,16 @@ SOV_LIMIT = 8
 NOTABLE_LIMIT = 5
 VOICES_LIMIT = 10
 TOPIC_DOCUMENTS_LIMIT = 5
+TERMS_LIMIT = 8  # issue 15: emerging terms shown
+TERM_LINKS = 3  # top documents linked per term (all doc ids are in the JSON)
+SYNDICATION_RULE = ("near-duplicate news articles (the same wire story or press release on several "
+                    "sites: MinHash over word 5-shingles of the body, confirmed by Jaccard >= 0.5 or "
+                    "containment >= 0.8, published within 7 days) form a cluster that counts once, as "
+                    "its earliest article; the others are listed as \"also published by\" "
+                    "(core.syndication, transforms/syndication.py)")
+TERMS_RULE = ("2-3 word phrases cut from titles and bodies at stop words and punctuation "
+              "(transforms/terms.py), names and aliases of tracked entities and page furniture left out; "
+              "a phrase is emerging when its documents per day pass the rising rule")
 # The normal newsletter's Topics section ranks a topic that grew by this much, with at least
 # MOVERS_MIN_DOCUMENTS documents, into the summary: a topic-only story surfaces there.
 TOPIC_RISE_MIN_PCT = 50.0
@@ -105,7 +115,16 @@ def _aggregate(rows: list[dict[str, Any]], period: Period) -> dict[str, _EntityA
     return out
 
 
-def _doc_item(row: dict[str, Any], entity_names: dict[str, list[str]]) -> dict[str, Any]:
+def _also(members: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The other articles of a syndication cluster, as the newsletter lists them."""
+    return [{"doc_id": m["doc_id"], "channel": m["channel"], "canonical": bool(m["canonical"]),
+             "link": safe_url(m["canonical_url"]) or safe_url(m["url"]),
+             "published_at": m["published_at"].astimezone(UTC).isoformat() if m["published_at"] else None}
+            for m in members]
+
+
+def _doc_item(row: dict[str, Any], entity_names: dict[str, list[str]],
+              copies: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
     published = row["published_at"]
     return {
         "doc_id": row["doc_id"],
@@ -121,6 +140,7 @@ def _doc_item(row: dict[str, Any], entity_names: dict[str, list[str]]) -> dict[s
         "engagement": int(row["engagement"]),
         "sentiment": rnd(row["sentiment"]),
         "entities": entity_names.get(row["doc_id"], [])[:6],
+        "also_published_by": _also((copies or {}).get(row["doc_id"], [])),
     }
 
 
@@ -216,7 +236,8 @@ def build_report(
                               "pulse topics backfill first")
         topic_info = resolve_topic(con, topic, topics)
         on_topic_only = False
-    scope = Scope(on_topic_only, topic)
+    copies_once = "core.syndication" in tables  # issue 15: a syndication cluster counts once
+    scope = Scope(on_topic_only, topic, copies_once)
     cur_p = Period.ending(end_day, period_days)
     prev_p = cur_p.previous()
     both = Period(prev_p.start, cur_p.end)
@@ -249,6 +270,8 @@ def build_report(
                       "change_pct": rnd(pct_change(hc["documents"], hp["documents"]), 1)},
         "deleted_documents": hc["deleted"],
         "off_topic_documents": q.off_topic_documents(con, cur_p) if on_topic_only and topic is None else None,
+        "syndicated_copies": (q.syndicated_copies(con, cur_p, on_topic_only)
+                              if copies_once and topic is None else None),
         "mentions": {"current": m_now, "previous": m_before,
                      "change_pct": rnd(pct_change(m_now, m_before), 1)},
         "entities": {"current": len(now), "previous": len(before)},
@@ -341,13 +364,20 @@ def build_report(
     }
     topic_docs = (q.topic_top_documents(con, topic, cur_p, TOPIC_DOCUMENTS_LIMIT)
                   if topic is not None else [])
+    # --- emerging terms (issue 15): phrases beyond the gazetteer, the rising rule --------------
+    near_miss: list[dict[str, Any]] = []
+    terms, term_rows = _emerging_terms(con, tables, end_day, period_days, rule, scope, near_miss)
     all_doc_ids = sorted({r["doc_id"] for rows in notable_rows.values() for r in rows}
-                         | {r["doc_id"] for r in topic_docs})
+                         | {r["doc_id"] for r in topic_docs} | {r["doc_id"] for r in term_rows})
     doc_names = q.doc_entity_names(con, all_doc_ids)
-    notable = {k: [_doc_item(r, doc_names) for r in rows] for k, rows in notable_rows.items()}
+    copies = q.syndication_members(con, all_doc_ids) if copies_once else {}
+    notable = {k: [_doc_item(r, doc_names, copies) for r in rows] for k, rows in notable_rows.items()}
+    items = {r["doc_id"]: _doc_item(r, doc_names, copies) for r in term_rows}
+    for t in terms:
+        t["top_documents"] = [items[i] for i in t.pop("top_doc_ids")]
 
     # --- topic section (topic report) or topics overview (normal report) ------------------------
-    topic_items = [_doc_item(r, doc_names) for r in topic_docs]
+    topic_items = [_doc_item(r, doc_names, copies) for r in topic_docs]
     topic_section = (_topic_section(con, topic_info, cur_p, prev_p, topic_items)
                      if topic_info is not None else None)
     topics_overview = (_topics_overview(con, tables, topics, cur_p, prev_p) if topic is None else None)
@@ -421,6 +451,10 @@ def build_report(
             "topics": {"rise_min_pct": TOPIC_RISE_MIN_PCT, "min_documents": MOVERS_MIN_DOCUMENTS,
                        "counted": "documents the topic tags, deleted ones out, relevance flag not applied "
                                   "(as marts.topic_daily)"},
+            "syndication": {"applied": copies_once, "rule": SYNDICATION_RULE},
+            "terms": {"limit": TERMS_LIMIT, "links": TERM_LINKS, "rule": TERMS_RULE,
+                      "scoring": "marts.rising's rule (same period, baseline, z and thresholds) on "
+                                 "documents per day containing the phrase"},
             "voices": {"limit": VOICES_LIMIT, "rule": VOICES_RULE,
                        "ranked_by": "documents, then engagement (score + num_comments)"},
             "movers": {"min_documents_each_period": MOVERS_MIN_DOCUMENTS, "min_change": MOVERS_MIN_CHANGE},
@@ -444,6 +478,8 @@ def build_report(
         "topic": topic_section,
         "topics": topics_overview,
         "voices": voices,
+        "emerging_terms": terms,
+        "emerging_terms_near_miss": near_miss[0] if near_miss else None,
         "daily": daily,
         "provenance": provenance,
         "checks": (_mart_check(con, tables, cur_p, now) if topic is None
@@ -453,6 +489,56 @@ def build_report(
 
     report["summary"] = build_summary(report)
     return report
+
+
+def _emerging_terms(con: duckdb.DuckDBPyConnection, tables: set[str], end_day: date, period_days: int,
+                    rule: RisingRule, scope: Scope, near: list[dict[str, Any]]
+                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rising phrases of the period (transforms/terms.py) over the documents ``scope`` counts, and
+    the rows of their top documents (engagement, then newest) for linking. When none rose, the
+    closest call (phrase, documents, z, doc ids) is put into ``near``.
+
+    Why the same documents as every other figure: a syndicated copy or an off-topic article must
+    not make a phrase rise either. The baseline starts where marts.rising's does (the mart's first
+    day), so "rising" means the same thing for an entity and for a phrase.
+    """
+    from transforms.terms import Known, emerging_terms, normalise
+
+    cur_p = Period.ending(end_day, period_days)
+    span = Period(cur_p.previous().start, cur_p.end)
+    gaz, other = q.known_names(con)
+    miss: list[dict[str, Any]] = []
+    known = Known(frozenset(filter(None, map(normalise, gaz))),
+                  frozenset(filter(None, map(normalise, other))))
+    first = q.first_data_day(con) if q.MART_TABLE in tables else None
+    found = emerging_terms(q.term_documents(con, span, scope), known, end_day, period_days, first,
+                           rule.min_documents, rule.min_z, rule.min_baseline_days, TERMS_LIMIT, miss)
+    near.extend({"phrase": m["phrase"], "documents": int(m["period_documents"]), "z": rnd(m["z_score"], 2),
+                 "doc_ids": m["doc_ids"]} for m in miss)
+    docs = q.documents_by_id(con, sorted({i for t in found for i in t["doc_ids"]}))
+
+    def rank(doc_id: str) -> tuple[Any, ...]:
+        d = docs[doc_id]
+        return (-int(d["engagement"]), -d["published_at"].timestamp(), doc_id)
+
+    out, rows = [], {}
+    for t in found:
+        top = sorted(t["doc_ids"], key=rank)[:TERM_LINKS]
+        rows.update({i: docs[i] for i in top})
+        out.append({
+            "phrase": t["phrase"],
+            "documents": int(t["period_documents"]),
+            "previous_documents": int(t["baseline_documents"]),
+            "baseline_days": int(t["baseline_days"]),
+            "daily_mean": rnd(t["daily_mean"], 2),
+            "baseline_daily_mean": rnd(t["baseline_daily_mean"], 2),
+            "baseline_daily_sd": rnd(t["baseline_daily_sd"], 2),
+            "sigma": rnd(t["sigma"], 2),
+            "z": rnd(t["z_score"], 2),
+            "doc_ids": {"current": t["doc_ids"], "previous": t["previous_doc_ids"]},
+            "top_doc_ids": top,
+        })
+    return out, [rows[i] for i in sorted(rows)]
 
 
 def _change(cur: float | None, prev: float | None) -> float | None:
@@ -610,10 +696,10 @@ def explain_entity(
     _validate_args(end_day, period_days, 1)
     if topic is not None:
         resolve_topic(con, topic, topics)
-    scope = Scope(on_topic_only and topic is None, topic)
     if not isinstance(entity, str) or not entity.strip():
         raise ReportError("entity must be a non-empty id, name or alias")
-    q.check_tables(con)
+    tables = q.check_tables(con)
+    scope = Scope(on_topic_only and topic is None, topic, "core.syndication" in tables)
     matches = q.resolve_entity(con, entity.strip())
     if not matches:
         raise ReportError(f"no entity matches {entity!r} (by id, name or alias)")

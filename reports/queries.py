@@ -41,11 +41,14 @@ class Scope:
 
     on_topic_only: bool = True
     topic: str | None = None
+    # issue 15 (syndication): leave syndicated copies out, as marts.daily_entity_stats does, so a
+    # cluster counts once. False only for a warehouse from before migration 008 (no core.syndication).
+    copies_once: bool = False
 
     def sql(self, alias: str = "d") -> str:
         if self.topic is not None:
             return f"{alias}.doc_id IN (SELECT t.doc_id FROM core.document_topics t WHERE t.topic = ?)"
-        return topic_filter(self.on_topic_only, alias)
+        return topic_filter(self.on_topic_only, alias, self.copies_once)
 
     @property
     def params(self) -> list[Any]:
@@ -431,3 +434,88 @@ def authors(con: duckdb.DuckDBPyConnection, span: Period, limit: int, scope: Sco
         "ORDER BY documents DESC, engagement DESC, author, channel LIMIT ?",
         [span.start, span.end, on_topic_only, sc.topic, limit],
     )
+
+
+# --- issue 15: syndication (migration 008) ------------------------------------------------------
+
+def syndicated_copies(con: duckdb.DuckDBPyConnection, span: Period, on_topic_only: bool = True) -> int:
+    """Syndicated copies published in ``span`` that the filter left out (a cluster counts once);
+    off-topic copies are not counted here, they are already in the off-topic figure."""
+    lo, hi = span.bounds()
+    topic = topic_filter(on_topic_only, "d")
+    return int(con.execute(
+        f"""SELECT count(*) FROM core.documents d JOIN core.syndication s ON s.doc_id = d.doc_id
+        WHERE s.cluster_id <> s.doc_id AND d.published_at >= ? AND d.published_at < ? AND {topic}""",
+        [lo, hi]).fetchone()[0])
+
+
+def syndication_members(con: duckdb.DuckDBPyConnection, doc_ids: list[str]
+                        ) -> dict[str, list[dict[str, Any]]]:
+    """For each of ``doc_ids`` in a cluster, the cluster's other articles (canonical first, then by
+    publication): who else published the story, for the newsletter's "also published by"."""
+    if not doc_ids:
+        return {}
+    rows = _rows(
+        con,
+        """
+        SELECT me.doc_id AS of_doc, d.doc_id, d.channel, d.url, d.canonical_url, d.published_at,
+               d.doc_id = me.cluster_id AS canonical
+        FROM core.syndication me
+        JOIN core.syndication s ON s.cluster_id = me.cluster_id AND s.doc_id <> me.doc_id
+        JOIN core.documents d ON d.doc_id = s.doc_id
+        WHERE list_contains(?, me.doc_id)
+        ORDER BY me.doc_id, canonical DESC, d.published_at, d.doc_id
+        """,
+        [sorted(doc_ids)],
+    )
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault(r.pop("of_doc"), []).append(r)
+    return out
+
+
+# --- issue 15: emerging terms ---------------------------------------------------------------------
+
+def term_documents(con: duckdb.DuckDBPyConnection, span: Period, scope: Scope | bool = True
+                   ) -> list[dict[str, Any]]:
+    """doc_id, UTC day, title and body of the documents ``scope`` counts over ``span`` (tombstones
+    out): the text transforms/terms.py cuts into candidate phrases."""
+    lo, hi = span.bounds()
+    sc = as_scope(scope)
+    return _rows(
+        con,
+        f"""
+        SELECT d.doc_id, {_DAY} AS day, d.title, d.body FROM core.documents d
+        WHERE d.published_at >= ? AND d.published_at < ? AND NOT coalesce(d.is_deleted, false)
+          AND {sc.sql()}
+        ORDER BY d.doc_id
+        """,
+        [lo, hi, *sc.params],
+    )
+
+
+def known_names(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str]]:
+    """(gazetteer names and aliases, other entities' names and aliases): what a term must not be."""
+    rows = con.execute(
+        "SELECT origin = 'gazetteer', name, coalesce(aliases, []) FROM core.entities").fetchall()
+    gaz = [n for g, name, aliases in rows if g for n in [name, *aliases]]
+    other = [n for g, name, aliases in rows if not g for n in [name, *aliases]]
+    return gaz, other
+
+
+def first_data_day(con: duckdb.DuckDBPyConnection) -> date | None:
+    """First day of marts.daily_entity_stats: where marts.rising's baseline history starts."""
+    return con.execute(f"SELECT min(day) FROM {MART_TABLE}").fetchone()[0]
+
+
+def documents_by_id(con: duckdb.DuckDBPyConnection, doc_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The listing columns of the given documents (with engagement), by doc_id."""
+    if not doc_ids:
+        return {}
+    rows = _rows(
+        con,
+        f"SELECT {_DOC_COLUMNS}, coalesce(d.score, 0) + coalesce(d.num_comments, 0) AS engagement "
+        "FROM core.documents d WHERE list_contains(?, d.doc_id)",
+        [sorted(doc_ids)],
+    )
+    return {r["doc_id"]: r for r in rows}

@@ -82,9 +82,39 @@ def _p(text: str, style: str = "") -> str:
     return f'<p style="{style}">{text}</p>' if style else f"<p>{text}</p>"
 
 
+def _also(doc: dict[str, Any]) -> str:
+    """"Also published by" for a syndicated article: each other site, linked (issue 15)."""
+    members = doc.get("also_published_by") or []
+    if not members:
+        return ""
+    links = ", ".join(_link(fmt.also_label(m), m["link"]) for m in members)
+    return f'<br><span style="{S_MUTED}">Also published by: {links}</span>'
+
+
+def _terms_section(report: dict[str, Any]) -> list[str]:
+    parts = [f'<h2 style="{S_H2}">Emerging terms</h2>']
+    terms = report["emerging_terms"]
+    if not terms:
+        parts.append(_p(h(fmt.terms_empty(report))))
+    else:
+        items = []
+        for t in terms:
+            figures = (f"{fmt.num(t['documents'])} documents (previous {fmt.num(t['previous_documents'])}), "
+                       f"daily mean {t['daily_mean']:.1f} ({t['baseline_daily_mean']:.1f} ± "
+                       f"{t['baseline_daily_sd']:.1f}), z {t['z']:.1f}")
+            links = "; ".join(f"{_link(fmt.doc_title(d), d['link'])} "
+                              f'<span style="{S_MUTED}">id {h(d["doc_id"])}</span>'
+                              for d in t["top_documents"])
+            items.append(f'<li style="margin-bottom:8px;"><strong>{h(t["phrase"])}</strong>: {h(figures)}'
+                         f"<br>{links}</li>")
+        parts.append('<ol style="padding-left:20px;margin:4px 0;">\n' + "\n".join(items) + "\n</ol>")
+    return parts + [_p(h(fmt.terms_note(report)), S_NOTE)]
+
+
 def _doc_list(report: dict[str, Any], docs: list[dict[str, Any]]) -> str:
     items = [f'<li style="margin-bottom:8px;">{_link(fmt.doc_title(d), d["link"])}<br>'
-             f'<span style="{S_MUTED}">{h(fmt.doc_meta(d))} · id {h(d["doc_id"])}</span></li>' for d in docs]
+             f'<span style="{S_MUTED}">{h(fmt.doc_meta(d))} · id {h(d["doc_id"])}</span>{_also(d)}</li>'
+             for d in docs]
     return '<ol style="padding-left:20px;margin:4px 0;">\n' + "\n".join(items) + "\n</ol>"
 
 
@@ -164,6 +194,8 @@ def render_html(report: dict[str, Any], generated_at: str, charts: dict[str, byt
     parts.append(_table(["", "This period", "Previous", "Change"], "lrrr", [[h(c) for c in r] for r in rows]))
     if fmt.off_topic_note(report):
         parts.append(_p(h(fmt.off_topic_note(report)), S_NOTE))
+    if fmt.syndication_note(report):
+        parts.append(_p(h(fmt.syndication_note(report)), S_NOTE))
     if report.get("topic"):
         parts += _topic_section(report)
 
@@ -180,6 +212,8 @@ def render_html(report: dict[str, Any], generated_at: str, charts: dict[str, byt
     parts.append(_p(h(fmt.rising_rule(report)), S_NOTE))
     if report.get("topics") is not None:
         parts += _topics_section(report)
+    if "emerging_terms" in report:
+        parts += _terms_section(report)
 
     parts.append(f'<h2 style="{S_H2}">Sentiment movers</h2>')
     if report["sentiment_movers"]:
@@ -250,7 +284,8 @@ def render_html(report: dict[str, Any], generated_at: str, charts: dict[str, byt
                      if d["entities"] else "")
             items.append(
                 f'<li style="margin-bottom:8px;">{_link(fmt.doc_title(d), d["link"])}<br>'
-                f'<span style="{S_MUTED}">{h(fmt.doc_meta(d))} · id {h(d["doc_id"])}</span>{about}</li>'
+                f'<span style="{S_MUTED}">{h(fmt.doc_meta(d))} · id {h(d["doc_id"])}</span>{about}'
+                f"{_also(d)}</li>"
             )
         parts.append('<ol style="padding-left:20px;margin:4px 0;">\n' + "\n".join(items) + "\n</ol>")
 

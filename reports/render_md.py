@@ -55,6 +55,8 @@ def render_markdown(report: dict[str, Any], generated_at: str, chart_files: list
     out += _table(["", "This period", "Previous", "Change"], "lrrr", [[md_text(r[0]), *r[1:]] for r in rows])
     if fmt.off_topic_note(report):
         out += [f"_{md_text(fmt.off_topic_note(report))}_", ""]
+    if fmt.syndication_note(report):
+        out += [f"_{md_text(fmt.syndication_note(report))}_", ""]
     if report.get("topic"):
         out += _topic_section(report)
 
@@ -72,6 +74,8 @@ def render_markdown(report: dict[str, Any], generated_at: str, chart_files: list
     out += [f"_{md_text(fmt.rising_rule(report))}_", ""]
     if report.get("topics") is not None:
         out += _topics_section(report)
+    if "emerging_terms" in report:
+        out += _terms_section(report)
 
     out += ["## Sentiment movers", ""]
     if report["sentiment_movers"]:
@@ -142,7 +146,7 @@ def render_markdown(report: dict[str, Any], generated_at: str, chart_files: list
         for i, d in enumerate(docs, 1):
             about = f" (about: {md_text(', '.join(d['entities']))})" if d["entities"] else ""
             out.append(f"{i}. {_link(fmt.doc_title(d), d['link'])}{about}  ")
-            out.append(f"   {md_text(fmt.doc_meta(d))} · id {md_text(d['doc_id'])}")
+            out.append(f"   {md_text(fmt.doc_meta(d))} · id {md_text(d['doc_id'])}" + _also(d))
         out.append("")
 
     checks = report["checks"]
@@ -185,7 +189,7 @@ def _topic_section(report: dict[str, Any]) -> list[str]:
         out += ["None this period.", ""]
     for i, d in enumerate(t["top_documents"], 1):
         out.append(f"{i}. {_link(fmt.doc_title(d), d['link'])}  ")
-        out.append(f"   {md_text(fmt.doc_meta(d))} · id {md_text(d['doc_id'])}")
+        out.append(f"   {md_text(fmt.doc_meta(d))} · id {md_text(d['doc_id'])}" + _also(d))
     if t["top_documents"]:
         out.append("")
     return out
@@ -216,6 +220,31 @@ def _voices_section(report: dict[str, Any]) -> list[str]:
     else:
         out += ["No attributable authors this period.", ""]
     return out + [f"_{md_text(fmt.voices_note(report))}_", ""]
+
+
+def _also(doc: dict[str, Any]) -> str:
+    """"Also published by" for a syndicated article: each other site, linked (issue 15)."""
+    members = doc.get("also_published_by") or []
+    if not members:
+        return ""
+    return "  \n   Also published by: " + ", ".join(_link(fmt.also_label(m), m["link"]) for m in members)
+
+
+def _terms_section(report: dict[str, Any]) -> list[str]:
+    out = ["## Emerging terms", ""]
+    terms = report["emerging_terms"]
+    if not terms:
+        out += [md_text(fmt.terms_empty(report)), ""]
+    for i, t in enumerate(terms, 1):
+        out.append(f"{i}. **{md_text(t['phrase'])}**: {fmt.num(t['documents'])} documents "
+                   f"(previous {fmt.num(t['previous_documents'])}), daily mean {t['daily_mean']:.1f} "
+                   f"({t['baseline_daily_mean']:.1f} ± {t['baseline_daily_sd']:.1f}), z {t['z']:.1f}  ")
+        links = [f"{_link(fmt.doc_title(d), d['link'])} (id {md_text(d['doc_id'])})"
+                 for d in t["top_documents"]]
+        out.append("   " + "; ".join(links))
+    if terms:
+        out.append("")
+    return out + [f"_{md_text(fmt.terms_note(report))}_", ""]
 
 
 def _alts(report: dict[str, Any], charts: set[str]) -> dict[str, str]:

@@ -4,7 +4,10 @@ Why these tests: the demo, the replay server and the end-to-end tests all read d
 and the trend report is only convincing if the planted Whatnot story is really in the data. The
 checks below count mentions with plain regexes and score sentences with VADER (the same library
 the pipeline uses), independently of the pipeline's own NLP, so they can fail if the generator is
-tuned badly. The last tests prove the committed files are exactly the generator's output.
+tuned badly. The second planted story (shill bidding, Nov 10-14) is checked the same way, and in
+particular that it is a *theme* spread over channels rather than one platform's story, and that
+adding it left every item of the first corpus untouched. The last tests prove the committed files
+are exactly the generator's output.
 """
 
 from __future__ import annotations
@@ -41,6 +44,11 @@ NEGATIVE_CUES = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+# The second story: shill bidding and bid bots in live auctions, Nov 10-14 (tools/make_corpus.py).
+SHILL_DAYS = [date(2026, 11, d) for d in range(10, 15)]
+SHILL_BASE_DAYS = [date(2026, 11, d) for d in range(1, 10)]
+SHILL = re.compile(r"\bshill\w*|\bbid(?:ding)?[- ]bots?\b|\bphantom bids?\b", re.IGNORECASE)
+EBAY = re.compile(r"\bebay\b", re.IGNORECASE)
 
 
 def _load_generator() -> ModuleType:
@@ -76,6 +84,21 @@ def _walk(comments: list[dict[str, Any]], depth: int = 1) -> Iterator[tuple[dict
 
 def _all_comments(reddit: dict[str, Any]) -> list[tuple[dict[str, Any], int]]:
     return [pair for post in reddit["posts"] for pair in _walk(post["comments"])]
+
+
+def _channel_docs(reddit: dict[str, Any], news: dict[str, Any]) -> list[tuple[str, date, str]]:
+    """(channel, UTC day, text) per document: subreddit as r/NAME, news site by its slug."""
+    out: list[tuple[str, date, str]] = []
+    for post in reddit["posts"]:
+        channel = f"r/{post['subreddit']}"
+        out.append((channel, datetime.fromtimestamp(post["created_utc"], UTC).date(),
+                    f"{post['title']}\n{post['selftext'] or ''}"))
+        out += [(channel, datetime.fromtimestamp(c["created_utc"], UTC).date(), c["body"] or "")
+                for c, _ in _walk(post["comments"])]
+    for site in news["sites"]:
+        out += [(site["slug"], datetime.fromisoformat(a["published"]).astimezone(UTC).date(),
+                 "\n".join([a["title"], *a["paragraphs"]])) for a in site["articles"]]
+    return out
 
 
 def _docs(reddit: dict[str, Any], news: dict[str, Any]) -> list[tuple[str, date, str]]:
@@ -137,7 +160,8 @@ def test_files_are_labelled_synthetic_and_loadable(reddit: dict[str, Any], news:
         assert part["synthetic"] is True
         assert "synthetic" in part["note"].lower() and "tools/make_corpus.py" in part["note"]
     readme = (CORPUS_DIR / "README.md").read_text(encoding="utf-8").lower()
-    for phrase in ("synthetic", "tools/make_corpus.py", "fictional", "whatnot", "payout", "counterfeit"):
+    for phrase in ("synthetic", "tools/make_corpus.py", "fictional", "whatnot", "payout", "counterfeit",
+                   "shill bidding", "shill-bidding"):
         assert phrase in readme
     corpus = load_corpus()  # the replay server's own loader accepts it
     assert corpus.reddit["posts"] and corpus.news["sites"]
@@ -300,6 +324,66 @@ def test_talkshoplive_rises_mildly_and_stays_positive(reddit: dict[str, Any], ne
     assert 1.2 <= _ratio(n_mentions) < whatnot_ratio  # a weaker, secondary signal
     sentiment = _sentence_sentiment(docs, TALKSHOPLIVE)
     assert sentiment[False] > 0.1 and sentiment[True] > 0.1
+
+
+# ------------------------------------------------------------------------------- the second story
+
+
+def test_shill_bidding_rises_from_a_quiet_baseline(reddit: dict[str, Any], news: dict[str, Any]) -> None:
+    """Enough documents a day for the topic's volume alert (7-day period, z >= 2 on a floor of 1
+    document a day), and a small history so "grew" is a percentage and not a division by zero."""
+    docs = [(d, t) for _, d, t in _channel_docs(reddit, news) if SHILL.search(t)]
+    per_day = Counter(d for d, _ in docs)
+    before = sum(per_day[d] for d in SHILL_BASE_DAYS)
+    assert 1 <= before <= 3, per_day
+    assert all(per_day[d] >= 3 for d in SHILL_DAYS), per_day
+    assert sum(per_day[d] for d in SHILL_DAYS) >= 20, per_day
+    last_week = sum(n for d, n in per_day.items() if d >= date(2026, 11, 8))
+    week_before = sum(n for d, n in per_day.items() if d < date(2026, 11, 8))
+    assert (last_week / 7 - week_before / 7) >= 2.5  # z >= 2.5 with the noise floor of 1 a day
+
+
+def test_shill_bidding_is_a_theme_not_a_platform_story(reddit: dict[str, Any], news: dict[str, Any]) -> None:
+    """Spread over four subreddits and all three sites, and naming platforms so rarely that no
+    entity can rise because of it: only a topic query (or its alert) can surface it."""
+    story = [(ch, t) for ch, d, t in _channel_docs(reddit, news) if d in SHILL_DAYS and SHILL.search(t)]
+    channels = Counter(ch for ch, _ in story)
+    assert {c for c in channels if c.startswith("r/")} == {f"r/{s}" for s in reddit["subreddits"]}
+    assert {c for c in channels if not c.startswith("r/")} == {s["slug"] for s in news["sites"]}
+    assert max(channels.values()) <= 0.4 * len(story), channels
+    for pattern in (WHATNOT, TIKTOK_SHOP, TALKSHOPLIVE, EBAY):
+        assert sum(bool(pattern.search(t)) for _, t in story) <= 2, pattern.pattern
+    # ... and it does not leak into the first story's vocabulary (the other saved topics).
+    assert not any(re.search(r"\b(fake|counterfeit|payouts?|breaks?)\b", t, re.IGNORECASE) for _, t in story)
+
+
+def test_shill_bidding_is_negative(reddit: dict[str, Any], news: dict[str, Any]) -> None:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    sia = SentimentIntensityAnalyzer()
+    story = [t for _, d, t in _channel_docs(reddit, news) if d in SHILL_DAYS and SHILL.search(t)]
+    scores = [sia.polarity_scores(t)["compound"] for t in story]
+    assert sum(scores) / len(scores) < -0.2
+    assert sum(s < -0.05 for s in scores) >= 0.6 * len(scores)
+
+
+def test_second_story_only_adds_items(gen: ModuleType, reddit: dict[str, Any], news: dict[str, Any]) -> None:
+    """The shill-bidding story is generated after everything else from its own RNG, so every post
+    and article of the corpus without it is in the committed files unchanged: the first story's
+    figures cannot have moved. The added items are all story items, on Reddit and in the news."""
+    before = gen.generate(second_story=False)
+    old_posts = {p["id"]: p for p in before["reddit.json"]["posts"]}
+    new_posts = {p["id"]: p for p in reddit["posts"]}
+    assert all(new_posts.get(pid) == post for pid, post in old_posts.items())
+    added = [p for pid, p in new_posts.items() if pid not in old_posts]
+    assert added and all(SHILL.search(f"{p['title']} {p['selftext']}") for p in added)
+    for old_site, site in zip(before["news.json"]["sites"], news["sites"], strict=True):
+        assert {k: v for k, v in old_site.items() if k != "articles"} == \
+            {k: v for k, v in site.items() if k != "articles"}
+        current = {a["slug"]: a for a in site["articles"]}
+        assert all(current.get(a["slug"]) == a for a in old_site["articles"])
+        extra = [a for slug, a in current.items() if slug not in {a["slug"] for a in old_site["articles"]}]
+        assert len(extra) == 1 and SHILL.search(extra[0]["title"]), site["slug"]
 
 
 # ---------------------------------------------------------------------------------------- generator

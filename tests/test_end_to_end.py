@@ -20,6 +20,10 @@ from pipeline.replay.server import ReplayServer, default_handlers
 from pipeline.runner import run_all
 
 NIGHT = date(2026, 11, 14)  # the synthetic corpus covers 2026-11-01..14 (config/demo.toml: 14-day window)
+# The corpus's second planted story (demo/corpus/README.md): shill bidding in live auctions, Nov 10-14,
+# spread over channels and carried by no platform, so only its saved topic and its alert find it.
+SHILL = "shill-bidding"
+SHILL_FIRST_DAY = date(2026, 11, 10)
 pytestmark = pytest.mark.slow
 
 
@@ -137,3 +141,100 @@ def test_newsletter_rising_and_trending_view_agree_on_the_demo(demo_run):
     docs = [t["documents"] for t in report["top_entities"]]
     assert docs == sorted(docs, reverse=True)
     assert report["headline"]["off_topic_documents"] is not None and off_topic >= 0
+
+
+# --- the second planted story: a theme only a topic query and its alert surface (issue 15, item 7)
+
+
+def test_second_story_is_tagged_by_its_topic_across_channels(demo_run):
+    """The saved topic tags the story's documents at enrich: a quiet history, then a rise from Nov 10
+    in all four subreddits and on all three news sites, while the platforms it names are named in
+    at most one or two of its documents (so no entity can rise on it)."""
+    settings, *_ = demo_run
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        daily = dict(con.execute("select day, documents from marts.topic_daily where topic = ?",
+                                 [SHILL]).fetchall())
+        tagged = con.execute("select count(*) from core.document_topics where topic = ?",
+                             [SHILL]).fetchone()[0]
+        channels = con.execute("""
+            select d.source, d.channel, count(*) from core.document_topics t join core.documents d
+            using (doc_id) where t.topic = ? group by all""", [SHILL]).fetchall()
+        platforms = dict(con.execute("""
+            select m.entity_id, count(distinct m.doc_id) from core.mentions m
+            join core.document_topics t using (doc_id)
+            where t.topic = ? and m.entity_id like 'platform/%' group by 1""", [SHILL]).fetchall())
+    finally:
+        con.close()
+    assert tagged == sum(daily.values()) >= 25
+    assert 1 <= sum(n for day, n in daily.items() if day < SHILL_FIRST_DAY) <= 3, daily
+    assert all(daily.get(date(2026, 11, d), 0) >= 3 for d in range(10, 15)), daily
+    assert {ch for src, ch, _ in channels if src == "reddit"} == set(settings.reddit.subreddits)
+    assert len({ch for src, ch, _ in channels if src == "news"}) == 3
+    assert max(n for *_, n in channels) <= 0.4 * tagged, channels
+    assert platforms and max(platforms.values()) <= 2, platforms
+
+
+def test_second_story_raises_a_topic_volume_alert(demo_run):
+    """The topic's volume alert fires for the demo night with its explanation (value against
+    baseline, z, support), links only documents the topic tagged, and is raised once: the re-run
+    of the night finds it instead of raising it again."""
+    settings, first, second, *_ = demo_run
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        rows = con.execute("""
+            select kind, direction, value, baseline, z_score, support, doc_ids, payload from ops.alerts
+            where night = ? and subject_type = 'topic' and subject_id = ?""", [NIGHT, SHILL]).fetchall()
+        tagged = {r[0] for r in con.execute("select doc_id from core.document_topics where topic = ?",
+                                            [SHILL]).fetchall()}
+        entity_alerts = {r[0] for r in con.execute(
+            "select subject_id from ops.alerts where night = ? and subject_type = 'entity' "
+            "and kind = 'volume'", [NIGHT]).fetchall()}
+        named = {r[0] for r in con.execute(
+            "select distinct m.entity_id from core.mentions m join core.document_topics t using (doc_id) "
+            "where t.topic = ?", [SHILL]).fetchall()}
+    finally:
+        con.close()
+    volume = [r for r in rows if r[0] == "volume"]
+    assert len(volume) == 1, rows
+    _, direction, value, baseline, z, support, doc_ids, payload = volume[0]
+    assert direction == "up" and value > 3 * baseline and z >= 2 and support >= 20
+    assert doc_ids and set(doc_ids) <= tagged
+    body = json.loads(payload)
+    assert body["name"] == SHILL and body["kind"] == "volume" and body["night"] == NIGHT.isoformat()
+    assert all(d["url"] for d in body["documents"])
+    assert first.results["alerts"]["raised"] >= 1
+    assert second.results["alerts"]["raised"] == 0 and second.results["alerts"]["already_raised"] >= 1
+    # Not an entity story: nothing it names gets a volume alert, Whatnot's being the first story's.
+    assert named and not (entity_alerts & named) - {"platform/whatnot"}, (entity_alerts, named)
+
+
+def test_report_surfaces_the_second_story_without_a_rising_entity(demo_run, tmp_path):
+    """The newsletter finds the story only through topics: its Topics row and summary show the rise
+    with the doc ids behind it, while the top rising entity is still Whatnot and no rising entity
+    owes its rise to the story; the topic's own report (pulse report --topic) has no rising entity."""
+    from reports.newsletter import write_report
+
+    settings, first, *_ = demo_run
+    report = json.loads(Path(first.results["report"]["json"]).read_text(encoding="utf-8"))
+    md = Path(first.results["report"]["md"]).read_text(encoding="utf-8")
+    rows = {r["topic"]: r for r in report["topics"]["rows"]}
+    row = rows[SHILL]
+    assert row["documents"] >= 20 and row["previous_documents"] >= 1
+    assert row["change_pct"] >= 50 and row["mean_sentiment"] < 0
+    assert len(row["doc_ids"]["current"]) == row["documents"]
+    assert report["topics"]["mart_check"] == "ok"
+    assert SHILL in report["summary"], report["summary"]
+    topics_section = md.split("## Topics", 1)[1].split("\n## ", 1)[0]
+    assert f"| {SHILL} | {row['documents']} |" in topics_section
+    # Not the top rising entity, and no rising entity is carried by the story's documents.
+    assert report["rising"][0]["entity_id"] == "platform/whatnot"
+    story_docs = set(row["doc_ids"]["current"])
+    for r in report["rising"]:
+        current = set(report["provenance"][r["entity_id"]]["current"])
+        assert len(current & story_docs) <= 0.1 * len(current), r["entity_id"]
+    paths = write_report(settings, NIGHT, out_dir=tmp_path, formats=("json",), topic=SHILL)
+    topic_report = json.loads(Path(paths["json"]).read_text(encoding="utf-8"))
+    assert topic_report["topic"]["documents"]["current"] == row["documents"]
+    assert topic_report["topic"]["doc_ids"]["current"] == row["doc_ids"]["current"]
+    assert topic_report["rising"] == []

@@ -129,6 +129,56 @@ def test_slow_drip_is_cut_at_the_deadline_while_reading():
     assert len(sent) < 100  # the fetch gave up long before the body was complete
 
 
+_DRIPPED = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 2\r\nX-Pad: 0123456789\r\n\r\nok"
+
+
+def _drip_head(conn: socket.socket, sent: list[int]) -> None:
+    """One byte every 0.25 s: every gap is far inside both the read timeout and the deadline, so
+    only an absolute deadline can stop it. Stops once the client has hung up (send fails)."""
+    for i, byte in enumerate(_DRIPPED):
+        try:
+            conn.sendall(bytes([byte]))
+        except OSError:
+            return
+        sent.append(i)
+        threading.Event().wait(0.25)
+
+
+def test_a_status_line_drip_is_cut_at_the_deadline_before_the_headers_complete():
+    sent: list[int] = []
+    with RawServer(lambda conn, n: _drip_head(conn, sent)) as srv, pytest.raises(FetchError) as info:
+        Fetcher(settings(response_deadline_s=1.0, max_retries=2), sleep=Sleeps()).fetch(srv.url())
+    assert info.value.stage == "deadline" and "before the headers were complete" in info.value.reason
+    assert not info.value.transient  # a deadline is not retried: it would cost another deadline
+    assert srv.connections == 1
+    assert len(sent) < 30 < len(_DRIPPED)  # cut inside the head (the client hung up; the drip stopped)
+
+
+def test_a_reused_keep_alive_connection_is_watched_too():
+    """The second request on one pooled connection (no new connect) still has its head bounded."""
+    sent: list[int] = []
+
+    def two(conn: socket.socket, n: int) -> None:
+        _keep_alive_answer(conn)
+        _read_request(conn)
+        _drip_head(conn, sent)
+
+    import requests
+
+    with RawServer(two) as srv, requests.Session() as session:
+        assert fetch_url(srv.url(), settings(response_deadline_s=2), session=session).status == 200
+        with pytest.raises(FetchError) as info:
+            fetch_url(srv.url(), settings(response_deadline_s=1.0), session=session)
+    assert info.value.stage == "deadline" and srv.connections == 1
+    assert len(sent) < 30 < len(_DRIPPED)
+
+
+def _keep_alive_answer(conn: socket.socket) -> None:
+    body = b"<html><body><p>ok</p></body></html>"
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: "
+                 + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+
 def test_a_normal_response_is_read_whole_within_the_deadline():
     with RawServer(lambda conn, n: _answer(conn, "200 OK", b"y" * 200_000)) as srv:
         res = fetch_url(srv.url(), settings(response_deadline_s=10))

@@ -78,14 +78,16 @@ def test_critical_failure_quarantines_fails_clearly_and_publishes_nothing(settin
     before = _sha(snapshot)
 
     bad = RunContext.for_night(settings, today - timedelta(days=2), run_id="bad_run")
-    bad_docs = [_doc(bad, 1), _doc(bad, 2, sentiment=1.7), _doc(bad, 3)]
+    # A batch-level failure (fetched_at missing from the whole file: a schema break). One bad
+    # row no longer fails the night (see the test below).
+    bad_docs = [{k: v for k, v in _doc(bad, i).items() if k != "fetched_at"} for i in (1, 2, 3)]
     _write_night(bad, bad_docs)
     with pytest.raises(QualityGateFailed) as err:
         stages.validate(bad)
 
     message = str(err.value)
     assert f"quality gate failed for night {bad.night}" in message
-    assert "sentiment is within -1..1" in message and bad_docs[1]["doc_id"] in message
+    assert "every document field is present (schema)" in message
     assert _sha(snapshot) == before  # analysts' snapshot untouched
 
     con = connect(settings.warehouse_path, read_only=True)
@@ -94,9 +96,9 @@ def test_critical_failure_quarantines_fails_clearly_and_publishes_nothing(settin
         return con.execute(sql, list(params)).fetchone()[0]
 
     try:
-        kept = con.execute("SELECT run_id, doc_id, reasons LIKE '%sentiment is within -1..1%' "
-                           "FROM quarantine.documents").fetchall()
-        assert kept == [("bad_run", bad_docs[1]["doc_id"], True)]
+        kept = con.execute("SELECT run_id, doc_id, reasons LIKE 'batch failed: %schema%' "
+                           "FROM quarantine.documents ORDER BY doc_id").fetchall()
+        assert kept == [("bad_run", d["doc_id"], True) for d in bad_docs]
         assert one("SELECT count(*) FROM core.documents WHERE night = ?", bad.night) == 0
         assert one("SELECT count(*) FROM core.documents") == 3
         assert one("SELECT count(*) FROM raw.documents WHERE night = ?", bad.night) == 0
@@ -104,11 +106,11 @@ def test_critical_failure_quarantines_fails_clearly_and_publishes_nothing(settin
         assert days and all(d <= good.night for d in days)
         status, run_message = con.execute(
             "SELECT status, message FROM ops.runs WHERE run_id = 'bad_run'").fetchone()
-        assert status == "quarantined" and "1 rows quarantined" in run_message
+        assert status == "quarantined" and "3 rows quarantined" in run_message
         failed = con.execute("""
             SELECT suite, expectation, column_name FROM ops.quality_results
             WHERE run_id = 'bad_run' AND NOT success AND severity = 'critical'""").fetchall()
-        assert ("enriched_documents", "expect_column_values_to_be_between", "sentiment") in failed
+        assert ("enriched_documents", "expect_table_columns_to_match_set", None) in failed
         assert one("SELECT count(*) FROM ops.quality_results WHERE run_id = 'good_run'") > 20
     finally:
         con.close()
@@ -118,8 +120,33 @@ def test_critical_failure_quarantines_fails_clearly_and_publishes_nothing(settin
         stages.validate(bad)
     con = connect(settings.warehouse_path, read_only=True)
     try:
-        assert con.execute("SELECT count(*) FROM quarantine.documents").fetchone()[0] == 1
+        assert con.execute("SELECT count(*) FROM quarantine.documents").fetchone()[0] == 3
     finally:
         con.close()
     assert not (settings.reports_dir / bad.night.isoformat()).exists()
 
+
+
+def test_one_bad_row_is_quarantined_alone_and_the_rest_of_the_night_loads(settings: Settings) -> None:
+    """Issue 12: validate sets the bad row aside with its reason, load copies that outcome to
+    quarantine.documents, and every good document lands."""
+    today = datetime.now(UTC).date()
+    ctx = RunContext.for_night(settings, today - timedelta(days=2), run_id="mixed_run")
+    docs = [_doc(ctx, 1), _doc(ctx, 2, sentiment=1.7), _doc(ctx, 3)]
+    _write_night(ctx, docs)
+    result = stages.validate(ctx)
+    assert result["success"] is True and result["documents"] == 2
+    loaded = stages.load(ctx)
+    assert loaded["documents_loaded"] == 2 and loaded["quarantined_documents"] == 1
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        assert con.execute("SELECT doc_id, reasons FROM quarantine.documents").fetchall() == [
+            (docs[1]["doc_id"], "validate: sentiment 1.7 is not a finite number within -1..1")]
+        assert {r[0] for r in con.execute("SELECT doc_id FROM core.documents").fetchall()} == {
+            docs[0]["doc_id"], docs[2]["doc_id"]}
+        status, message = con.execute("SELECT status, message FROM ops.runs").fetchone()
+        assert status == "ok" and "1 document(s) quarantined alone" in message
+        assert con.execute("SELECT success FROM ops.quality_results WHERE expectation = 'rows_are_loadable'"
+                           ).fetchall() == [(False,)]
+    finally:
+        con.close()

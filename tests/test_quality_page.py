@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_quality_validate import clean_docs, doc, new_ctx, run, settings, write_batch  # noqa: F401
+from test_quality_validate import ENTITY, clean_docs, doc, new_ctx, run, settings, write_batch  # noqa: F401
 
 from quality import report
 
@@ -30,10 +30,11 @@ EXTERNAL_REF = re.compile(r"""(?:src|href|action|srcset|poster|data)\s*=\s*["']?
 
 @pytest.fixture(scope="module")
 def failed_night(settings):  # noqa: F811 - the module-scoped Settings fixture of test_quality_validate
-    """A validated night with one critical failure (a duplicated doc_id) and clean rows beside it."""
+    """A validated night with one batch-level critical failure (a duplicated entity id; a bad
+    document row alone would only be quarantined) and clean rows beside it."""
     ctx = new_ctx(settings)
-    docs = clean_docs(ctx) + [doc(ctx, 1, body="a second row with the same id <script>x</script>")]
-    write_batch(ctx, docs)
+    docs = clean_docs(ctx) + [doc(ctx, 4, body="a body with markup <script>x</script>")]
+    write_batch(ctx, docs, entities=[ENTITY, dict(ENTITY, name="Twice <script>x</script>")])
     outcome = run(ctx)
     assert not outcome.success
     return ctx, outcome

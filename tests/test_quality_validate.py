@@ -20,7 +20,7 @@ import pytest
 
 from pipeline.config import NewsSettings, QualitySettings, RedditSettings, Settings
 from pipeline.context import RunContext
-from pipeline.jsonl import read_json, write_json, write_jsonl
+from pipeline.jsonl import read_json, read_jsonl, write_json, write_jsonl
 from quality import gx_context
 from quality.validate import QualityGateFailed, ValidationOutcome, failing_records, validate_night
 
@@ -172,13 +172,39 @@ def _orphan(ctx: RunContext) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
 
 
 CRITICAL_CASES = {
-    "duplicate ids": (_dup, "doc_id is unique", {"t3_2"}),
-    "null id": (_null_id, "doc_id is not null", {"<documents.jsonl line 4>"}),
-    "sentiment 1.7": (_sentiment, "sentiment is within -1..1", {"t3_2"}),
-    "future timestamp": (_future, "published_at is not in the future", {"t3_3"}),
     "empty batch": (_empty, "the night has at least 1 document(s)", set()),
-    "orphan mention": (_orphan, "every mention's doc_id is a document of the night", {"t3_404"}),
 }
+# issue 12: one bad row costs only itself. Each case: (batch, reason, quarantined key).
+ISOLATED_CASES = {
+    "duplicate ids": (_dup, "doc_id is not unique", "t3_2"),
+    "null id": (_null_id, "doc_id None is missing", None),
+    "sentiment 1.7": (_sentiment, "sentiment 1.7 is not a finite number within -1..1", "t3_2"),
+    "future timestamp": (_future, "is in the future", "t3_3"),
+    "orphan mention": (_orphan, "mention row(s) of a document not in the night's batch", "t3_404"),
+}
+
+
+@pytest.mark.parametrize("case", list(ISOLATED_CASES))
+def test_a_bad_row_is_quarantined_alone_and_the_night_passes(settings: Settings, case: str) -> None:
+    build, reason, key = ISOLATED_CASES[case]
+    ctx = new_ctx(settings)
+    docs, mentions = build(ctx)
+    write_batch(ctx, docs, mentions)
+    outcome = run(ctx)
+
+    assert outcome.success, outcome.critical_failures
+    (row,) = read_jsonl_rows(ctx.work_dir / "enriched" / "quarantine.jsonl")
+    assert row["stage"] == "validate" and reason in row["reason"] and row["doc_id"] == key
+    kept = read_jsonl_rows(ctx.work_dir / "enriched" / "documents.jsonl")
+    assert all(d["doc_id"] != key for d in kept) and len(kept) >= 2
+    assert outcome.n_documents == len(kept)
+    assert any("quarantined alone" in w for w in outcome.warnings)
+    assert run(ctx).quarantined == {}, "a re-run finds nothing new to move"
+    assert len(read_jsonl_rows(ctx.work_dir / "enriched" / "quarantine.jsonl")) == 1
+
+
+def read_jsonl_rows(path: Path) -> list[dict[str, Any]]:
+    return list(read_jsonl(path))
 
 
 @pytest.mark.parametrize("case", list(CRITICAL_CASES))
@@ -203,41 +229,76 @@ def test_critical_failure_fails_with_message_and_failing_rows(settings: Settings
     assert expected_message in str(err.value) and ctx.night.isoformat() in str(err.value)
 
 
-def test_several_row_level_failures_each_name_their_rows(settings: Settings) -> None:
-    """One batch, one bad row per rule: each row is failing for its own reason and no other."""
+def test_several_row_level_failures_each_quarantine_their_row(settings: Settings) -> None:
+    """One batch, one bad row per rule: each row is set aside for its own reason and no other;
+    the good document (t3_8) is all that is left, and the night passes."""
     ctx = new_ctx(settings)
     old = (ctx.window_start - timedelta(days=5)).isoformat()
     docs = [doc(ctx, 1), doc(ctx, 2, published_at=old), doc(ctx, 3, themes=["trust", "astrology"]),
             doc(ctx, 4, sentiment="0.5"), doc(ctx, 5, source="twitter"), doc(ctx, 6, kind="tweet"),
-            doc(ctx, 7, fetched_at="yesterday")]
-    mentions = [mention("t3_1"), mention("t3_1", start=20, end_char=5), mention("t3_6", sentiment=-3.0)]
+            doc(ctx, 7, fetched_at="yesterday"), doc(ctx, 8), doc(ctx, 9, sentiment=float("nan")),
+            doc(ctx, 10, published_at="2026-13-45T10:00:00+00:00")]
+    mentions = [mention("t3_1"), mention("t3_1", start=20, end_char=5), mention("t3_6", sentiment=-3.0),
+                mention("t3_8")]
     write_batch(ctx, docs, mentions)
     outcome = run(ctx)
 
-    assert not outcome.success
+    assert outcome.success, outcome.critical_failures
     expected = {
-        "t3_1": "start_char < end_char",
-        "t3_2": "published_at is inside the batch window",
-        "t3_3": "theme is one of the ids in the themes file",
-        "t3_4": "sentiment values are of type float or int",
-        "t3_5": "source is one of reddit, news",
-        "t3_6": "kind is one of post, comment, article",
-        "t3_7": "fetched_at is ISO-8601 with a UTC offset",
+        "t3_1": "start_char 20 is not below end_char 5",
+        "t3_2": "is long before the night's window",
+        "t3_3": "'astrology' not in the themes file",
+        "t3_4": "sentiment is a str, not float or int",
+        "t3_5": "source 'twitter' is not one of reddit, news",
+        "t3_6": "kind 'tweet' is not one of post, comment, article",
+        "t3_7": "fetched_at 'yesterday' is not ISO-8601 with a UTC offset",
+        "t3_9": "sentiment nan is not a finite number",
+        "t3_10": "is not a valid timestamp",
     }
-    assert set(outcome.failing_doc_ids) == set(expected)
+    assert set(outcome.quarantined) == set(expected)
     for doc_id, reason in expected.items():
-        assert reason in outcome.failing_doc_ids[doc_id], (doc_id, outcome.failing_doc_ids[doc_id])
-    assert "sentiment is within -1..1" in outcome.failing_doc_ids["t3_6"]  # the mention's sentiment
-    assert len(outcome.critical_failures) >= len(expected)
+        assert reason in outcome.quarantined[doc_id], (doc_id, outcome.quarantined[doc_id])
+    assert "sentiment -3.0 is not a finite number" in outcome.quarantined["t3_6"]  # the mention's
+    enriched = ctx.work_dir / "enriched"
+    assert [d["doc_id"] for d in read_jsonl_rows(enriched / "documents.jsonl")] == ["t3_8"]
+    assert [m["doc_id"] for m in read_jsonl_rows(enriched / "mentions.jsonl")] == ["t3_8"]
+    assert outcome.n_documents == 1 and outcome.n_mentions == 1
 
 
-def test_duplicate_id_failure_names_the_sample(settings: Settings) -> None:
+def test_a_bad_row_gx_alone_knows_is_isolated_by_the_backstop(settings: Settings, monkeypatch) -> None:
+    """With the row rules switched off, the GX suites still name the row, and only it is moved."""
+    from quality import isolation
+
+    monkeypatch.setattr(isolation, "find_bad_rows", lambda *a, **k: ({}, {}))
+    ctx = new_ctx(settings)
+    write_batch(ctx, [doc(ctx, 1), doc(ctx, 2, sentiment=1.7), doc(ctx, 3)])
+    outcome = run(ctx)
+    assert outcome.success, outcome.critical_failures
+    assert "sentiment is within -1..1" in outcome.quarantined["t3_2"]
+    assert any("sentiment is within -1..1" in m for m in outcome.isolated_failures)
+    kept = [d["doc_id"] for d in read_jsonl_rows(ctx.work_dir / "enriched" / "documents.jsonl")]
+    assert kept == ["t3_1", "t3_3"]
+
+
+def test_a_night_of_only_bad_rows_still_fails(settings: Settings) -> None:
+    """Quarantining every document leaves nothing to load: that is a batch failure."""
+    ctx = new_ctx(settings)
+    write_batch(ctx, [doc(ctx, 1, sentiment=3.0), doc(ctx, 2, kind="tweet")])
+    outcome = run(ctx)
+    assert not outcome.success
+    assert any("the night has at least 1 document(s)" in m for m in outcome.critical_failures)
+    assert set(outcome.quarantined) == {"t3_1", "t3_2"}
+
+
+def test_duplicate_ids_are_one_outcome_keeping_every_copy(settings: Settings) -> None:
     ctx = new_ctx(settings)
     docs, _ = _dup(ctx)
     write_batch(ctx, docs)
     outcome = run(ctx)
-    (msg,) = [m for m in outcome.critical_failures if "doc_id is unique" in m]
-    assert "2 of 4 unexpected" in msg and "t3_2" in msg
+    assert outcome.success
+    (row,) = read_jsonl_rows(ctx.work_dir / "enriched" / "quarantine.jsonl")
+    assert row["doc_id"] == "t3_2" and "lines 2, 4" in row["reason"]
+    assert [r["title"] for r in row["record"]] == ["Post 2", "again"]
 
 
 def test_table_level_failure_quarantines_every_row(settings: Settings) -> None:
@@ -360,28 +421,50 @@ def test_each_source_batch_is_validated_with_its_own_suite(settings: Settings) -
     write_jsonl(ctx.work_dir / "reddit.documents.jsonl", raw)
     outcome = run(ctx)
 
-    assert not outcome.success
+    # The enriched row was fine; the source's own suite named it, and the backstop set it aside.
+    assert outcome.success, outcome.critical_failures
     assert outcome.source_counts == {"reddit": 3}
-    assert any(m.startswith("raw_reddit_documents: source is reddit") for m in outcome.critical_failures)
-    assert set(outcome.failing_doc_ids) == {"t3_2"}
+    assert any(m.startswith("raw_reddit_documents: source is reddit") for m in outcome.isolated_failures)
+    assert set(outcome.failing_doc_ids) == {"t3_2"} and set(outcome.quarantined) == {"t3_2"}
     assert {r["suite"] for r in outcome.results} >= {"raw_reddit_documents", "enriched_documents"}
     assert read_json(ctx.work_dir / "validation.json")["source_counts"] == {"reddit": 3}
 
 
-def test_failing_records_finds_null_id_rows_and_orphan_mentions(settings: Settings) -> None:
+def test_a_source_row_enrich_already_set_aside_does_not_fail_the_night(settings: Settings) -> None:
+    """A row without doc_id in a source's extract file fails that source's suite, but enrich
+    already kept it with its reason: it has its outcome, and the night passes."""
+    from pipeline.outcomes import quarantine_row
+
     ctx = new_ctx(settings)
-    docs = clean_docs(ctx) + [doc(ctx, 4, doc_id=None, title="no id")]
+    docs = clean_docs(ctx)
+    write_batch(ctx, docs)
+    raw = [{k: v for k, v in d.items() if k not in ("sentiment", "themes")} for d in docs]
+    nameless = dict(raw[0], doc_id=None, title="no id")
+    write_jsonl(ctx.work_dir / "reddit.documents.jsonl", [*raw, nameless])
+    write_jsonl(ctx.work_dir / "enriched" / "quarantine.jsonl",
+                [quarantine_row(None, None, None, "enrich", "unreadable row", nameless)])
+    outcome = run(ctx)
+    assert outcome.success, outcome.critical_failures
+    assert "<reddit.documents.jsonl line 4>" in outcome.failing_doc_ids
+    assert len(read_jsonl_rows(ctx.work_dir / "enriched" / "quarantine.jsonl")) == 1
+    assert outcome.n_documents == 3
+
+
+def test_failing_records_of_a_failed_batch_name_what_isolation_left(settings: Settings) -> None:
+    """A schema break fails the batch; rows the row rules already moved are not named again
+    (they have their own outcome), every other document is a failing record."""
+    ctx = new_ctx(settings)
+    docs = [{k: v for k, v in d.items() if k != "fetched_at"} for d in clean_docs(ctx)]
+    docs.append({k: v for k, v in doc(ctx, 4, doc_id=None, title="no id").items() if k != "fetched_at"})
     write_batch(ctx, docs, [mention("t3_1"), mention("t3_404"), mention("t3_404", start=30)])
     outcome = run(ctx)
     records = failing_records(ctx, outcome)
 
     assert not outcome.success
-    by_reason = sorted((row.get("title") or row.get("doc_id"), reason) for row, reason in records)
-    assert by_reason == [
-        ("no id", "enriched_documents: doc_id is not null"),
-        ("t3_404", "enriched_mentions: every mention's doc_id is a document of the night"),
-        ("t3_404", "enriched_mentions: every mention's doc_id is a document of the night"),
-    ]
+    assert sorted(row["doc_id"] for row, _ in records) == ["t3_1", "t3_2", "t3_3"]
+    assert all(reason.startswith("batch failed") for _, reason in records)
+    moved = sorted(str(r["doc_id"]) for r in read_jsonl_rows(ctx.work_dir / "enriched" / "quarantine.jsonl"))
+    assert moved == ["None", "t3_404"]
 
 
 def test_critical_entity_failure_fails_the_whole_batch(settings: Settings) -> None:
@@ -409,8 +492,8 @@ def test_integers_with_nulls_keep_their_type(tmp_path):
 # --- allowed sets for entity labels and kinds -----------------------------------------------------
 
 def test_entity_label_and_kind_outside_allowed_sets(settings: Settings) -> None:
-    """A mention of an entity with an unknown label or kind quarantines the documents mentioning it;
-    the entity row itself is a warning (it names no document)."""
+    """An entity with an unknown label or kind is rejected, and the documents mentioning it are
+    quarantined with their mentions; the night goes on."""
     ctx = new_ctx(settings)
     odd_label = dict(ENTITY, entity_id="ner/blob/acme", name="Acme", label="BLOB", kind="organization",
                      origin="ner")
@@ -421,12 +504,12 @@ def test_entity_label_and_kind_outside_allowed_sets(settings: Settings) -> None:
     write_batch(ctx, docs, mentions, entities=[ENTITY, odd_label, odd_kind])
     outcome = run(ctx)
 
-    assert not outcome.success
-    assert set(outcome.failing_doc_ids) == {"t3_2", "t3_3"}
-    assert "the mentioned entity's label is in the allowed set" in outcome.failing_doc_ids["t3_2"]
-    assert "the mentioned entity's kind is in the allowed set" in outcome.failing_doc_ids["t3_3"]
-    assert any("label is in the allowed set" in w and "BLOB" in w for w in outcome.warnings)
-    assert any("kind is in the allowed set" in w and "spaceship" in w for w in outcome.warnings)
+    assert outcome.success, outcome.critical_failures
+    assert set(outcome.quarantined) == {"t3_2", "t3_3", "entity:ner/blob/acme", "entity:platform/acme-live"}
+    assert "label 'BLOB' is not in the allowed set" in outcome.quarantined["t3_2"]
+    assert "kind 'spaceship' is not in the allowed set" in outcome.quarantined["t3_3"]
+    entities = read_jsonl_rows(ctx.work_dir / "enriched" / "entities.jsonl")
+    assert [e["entity_id"] for e in entities] == ["platform/tiktok-shop"]
 
 
 def test_allowed_sets_cover_gazetteer_and_ner_labels(settings: Settings) -> None:
@@ -494,7 +577,9 @@ def test_freshness_and_slack_follow_quality_settings(settings: Settings) -> None
     # Published 30 h before the window start: outside the default 26 h slack, inside 40 h.
     early = (ctx.window_start - timedelta(hours=30)).isoformat()
     write_batch(ctx, [doc(ctx, 1), doc(ctx, 2, published_at=early)])
-    assert "t3_2" in run(ctx).failing_doc_ids
+    assert "t3_2" in run(ctx).quarantined
+    write_batch(ctx, [doc(ctx, 1), doc(ctx, 2, published_at=early)])
+    (ctx.work_dir / "enriched" / "quarantine.jsonl").unlink()
     slack = replace(settings, quality=replace(settings.quality, window_slack_hours=40))
     assert run(RunContext.for_night(slack, ctx.night, run_id=ctx.run_id)).success
 

@@ -217,10 +217,25 @@ def test_refetched_doc_is_updated_in_place(night1: RunContext, tmp_path: Path) -
     con.close()
 
 
-def test_bad_row_mid_load_rolls_back_previous_night_intact(night1: RunContext, tmp_path: Path) -> None:
+def test_unreadable_file_mid_rerun_rolls_back_previous_night_intact(
+    night1: RunContext, tmp_path: Path
+) -> None:
+    """A whole-file problem still refuses the night, after the first deletes ran: all rolled back."""
     load_night(night1)
     before = counts(night1.settings.warehouse_path)
-    # Same night re-run, but one mention carries sentiment 7: the CHECK fails after the deletes ran.
+    docs = [doc("t3_a", "2026-11-03T10:00:00+00:00", "2026-11-03T23:30:00+00:00", 0.1)]
+    ctx = make_night(tmp_path, N1, docs, [mention("t3_a", "platform/tiktok-shop", 0)])
+    write_lines(ctx.work_dir / "enriched" / "entities.jsonl", ['{"entity_id": "x", "aliases": "not a list"'])
+    with pytest.raises(LoadError, match=r"rolled back.*cannot read"):
+        load_night(night1)
+    assert counts(night1.settings.warehouse_path) == before
+
+
+def test_mention_of_unknown_entity_quarantines_its_document_and_the_rest_loads(
+    night1: RunContext, tmp_path: Path
+) -> None:
+    """The rerun replaces the night: t3_c (mentioning an entity nobody knows) is set aside alone."""
+    load_night(night1)
     docs = [
         doc("t3_a", "2026-11-03T10:00:00+00:00", "2026-11-03T23:30:00+00:00", 0.1),
         doc("t3_c", "2026-11-03T11:00:00+00:00", "2026-11-03T23:30:00+00:00", 0.1),
@@ -228,9 +243,17 @@ def test_bad_row_mid_load_rolls_back_previous_night_intact(night1: RunContext, t
     make_night(
         tmp_path, N1, docs, [mention("t3_a", "platform/tiktok-shop", 0), mention("t3_c", "bogus/x", 0)]
     )
-    with pytest.raises(LoadError, match=r"rolled back.*unknown entities: bogus/x"):
-        load_night(night1)
-    assert counts(night1.settings.warehouse_path) == before
+    result = load_night(night1)
+    assert result["documents_loaded"] == 1 and result["quarantined_at_load"] == 1
+    con = db.connect(night1.settings.warehouse_path, read_only=True)
+    try:
+        assert con.execute("SELECT doc_id FROM core.documents ORDER BY 1").fetchall() == [("t3_a",)]
+        assert con.execute("SELECT DISTINCT doc_id FROM core.mentions").fetchall() == [("t3_a",)]
+        got = con.execute("SELECT doc_id, reasons, record->>'doc_id' FROM quarantine.documents").fetchall()
+        assert got == [("t3_c", "load: mention of an unknown entity", "t3_c")]
+        assert "1 document(s) quarantined alone" in con.execute("SELECT message FROM ops.runs").fetchone()[0]
+    finally:
+        con.close()
 
 
 def test_constraint_failure_after_deletes_rolls_back(
@@ -252,24 +275,52 @@ def test_constraint_failure_after_deletes_rolls_back(
     assert counts(night1.settings.warehouse_path) == before
 
 
+GOOD = doc("t3_ok", "2026-11-03T10:00:00Z", "2026-11-03T23:00:00Z", 0.2)
+
+
 @pytest.mark.parametrize(
-    ("rows", "match"),
+    ("rows", "key", "reason"),
     [
-        (
-            [doc("t3_x", "2026-11-03T10:00:00", "2026-11-03T23:00:00+00:00")],
-            "naive or unparseable published_at",
-        ),
-        ([doc("t3_x", "yesterday", "2026-11-03T23:00:00+00:00")], "unparseable published_at: t3_x"),
-        ([doc(None, "2026-11-03T10:00:00Z", "2026-11-03T23:00:00Z")], "without doc_id"),
-        ([doc("t3_x", "2026-11-03T10:00:00Z", "2026-11-03T23:00:00Z", 1.5)], "sentiment outside -1..1: t3_x"),
-        ([doc("t3_x", "2026-11-03T10:00:00Z", "2026-11-03T23:00:00Z", source="tiktok")], "unknown source"),
-        (["{not json"], "cannot read"),
-        ([doc("t3_x", "2026-11-03T10:00:00Z", "2026-11-03T23:00:00Z", score="lots")], "cannot read"),
+        ([doc("t3_x", "2026-11-03T10:00:00", "2026-11-03T23:00:00+00:00")], "t3_x",
+         "naive or unparseable published_at"),
+        ([doc("t3_x", "yesterday", "2026-11-03T23:00:00+00:00")], "t3_x", "unparseable published_at"),
+        ([doc(None, "2026-11-03T10:00:00Z", "2026-11-03T23:00:00Z")], "missing-id:", "without doc_id"),
+        ([doc("t3_x", "2026-11-03T10:00:00Z", "2026-11-03T23:00:00Z", 1.5)], "t3_x",
+         "sentiment outside -1..1"),
+        (['{"doc_id": "t3_x", "source": "reddit", "kind": "post", "published_at": "2026-11-03T10:00:00Z", '
+          '"fetched_at": "2026-11-03T23:00:00Z", "sentiment": NaN}'], "t3_x", "sentiment outside -1..1"),
+        ([doc("t3_x", "2026-11-03T10:00:00Z", "2026-11-03T23:00:00Z", source="tiktok")], "t3_x",
+         "unknown source"),
     ],
 )
-def test_bad_documents_are_refused_clearly(tmp_path: Path, rows: list, match: str) -> None:
+def test_a_document_breaking_the_load_contract_is_quarantined_alone(
+    tmp_path: Path, rows: list, key: str, reason: str
+) -> None:
+    ctx = make_night(tmp_path, N1, [GOOD, *rows], [mention("t3_ok", "platform/whatnot", 0)])
+    result = load_night(ctx)
+    assert result["documents_loaded"] == 1 and result["quarantined_documents"] == 1
+    con = db.connect(ctx.settings.warehouse_path, read_only=True)
+    try:
+        assert con.execute("SELECT doc_id FROM core.documents").fetchall() == [("t3_ok",)]
+        (got,) = con.execute("SELECT doc_id, reasons FROM quarantine.documents").fetchall()
+        assert got[0].startswith(key) and got[1].startswith("load: ") and reason in got[1]
+    finally:
+        con.close()
+    load_night(ctx)  # a re-run replaces the outcome: still one row per document
+    assert counts(ctx.settings.warehouse_path)["core.documents"] == 1
+    con = db.connect(ctx.settings.warehouse_path, read_only=True)
+    assert con.execute("SELECT count(*) FROM quarantine.documents").fetchone()[0] == 1
+    con.close()
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [["{not json"], [doc("t3_x", "2026-11-03T10:00:00Z", "2026-11-03T23:00:00Z", score="lots")]],
+)
+def test_an_unreadable_documents_file_still_refuses_the_night(tmp_path: Path, rows: list) -> None:
+    """Whole-file problems (DuckDB cannot read the file as typed) stay a LoadError."""
     ctx = make_night(tmp_path, N1, rows, [])
-    with pytest.raises(LoadError, match=match):
+    with pytest.raises(LoadError, match="cannot read"):
         load_night(ctx)
     assert counts(ctx.settings.warehouse_path)["core.documents"] == 0
 

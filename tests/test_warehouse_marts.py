@@ -186,3 +186,20 @@ def test_trending_baseline_only_counts_days_with_history(tmp_path: Path) -> None
     assert got[TT][3] < 0
     assert got[WN][2] == 2 and got[WN][3] == pytest.approx(5.0) and not got[WN][4]
     con.close()
+
+
+def test_syndicated_copies_count_once(tmp_path: Path) -> None:
+    """Issue 15: a non-canonical member of a core.syndication cluster is left out of the mart (like an
+    off-topic document); the canonical member itself still counts."""
+    ctx = _night1(tmp_path)
+    load_night(ctx)
+    con = db.connect(ctx.settings.warehouse_path)
+    key = (date(2026, 11, 3), TT, "news")
+    con.execute("INSERT INTO core.syndication VALUES ('news_1', 'news_1', ?)", [N1])
+    refresh_marts(con, None)
+    assert _stats(con)[key][1] == 1  # canonical: counted
+    con.execute("UPDATE core.syndication SET cluster_id = 'news_0'")  # now a copy of news_0
+    refresh_marts(con, [date(2026, 11, 3)])
+    assert key not in _stats(con)
+    assert _stats(con)[(date(2026, 11, 3), TT, "reddit")][1] == 2  # the other documents unchanged
+    con.close()

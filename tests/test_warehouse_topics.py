@@ -20,7 +20,7 @@ from transforms.enrich import EnrichResult, enrich_night
 from transforms.topics import Topic, TopicQueryError
 from warehouse import db
 from warehouse import topics as wt
-from warehouse.load import LoadError, load_night
+from warehouse.load import load_night
 from warehouse.schema_doc import undocumented
 
 N1, N2 = date(2026, 11, 3), date(2026, 11, 4)
@@ -117,11 +117,15 @@ def test_load_without_topics_file_loads_untagged(tmp_path: Path) -> None:
     assert load_night(ctx)["document_topics"] == 0
 
 
-def test_load_refuses_topics_of_unknown_documents(tmp_path: Path) -> None:
-    ctx = make_night(tmp_path, N1, [doc("t3_a", "x")], [], [("t3_zz", "payouts")])
-    with pytest.raises(LoadError, match="document topics of documents not in this batch: t3_zz"):
-        load_night(ctx)
-    assert rows(ctx.settings.warehouse_path, "SELECT count(*) FROM core.documents") == [(0,)]
+def test_load_drops_topics_of_unknown_documents_and_records_them(tmp_path: Path) -> None:
+    """Issue 12: one bad topic row costs only itself (an ops.errors row), the night loads."""
+    ctx = make_night(tmp_path, N1, [doc("t3_a", "x")], [], [("t3_zz", "payouts"), ("t3_a", "payouts")])
+    assert load_night(ctx)["document_topics"] == 1
+    path = ctx.settings.warehouse_path
+    assert rows(path, "SELECT doc_id FROM core.documents") == [("t3_a",)]
+    assert rows(path, "SELECT doc_id, topic FROM core.document_topics") == [("t3_a", "payouts")]
+    assert rows(path, "SELECT reason FROM ops.errors WHERE stage = 'load'") == [
+        ("document topic t3_zz/payouts: its document is not in this batch; not loaded",)]
 
 
 # ------------------------------------------------------------------------------- enrich

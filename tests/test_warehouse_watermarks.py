@@ -118,7 +118,10 @@ def _write_batch(ctx: RunContext, published: str) -> None:
 def test_load_night_advances_marks_in_its_transaction(tmp_path: Path) -> None:
     ctx = _ctx(tmp_path)
     _write_watermark_file(ctx, {"r/A/new": mark(iso(10, 5)), "r/B/new": mark(iso(10, 6), complete=False)})
-    _write_batch(ctx, "2026-11-10T05:00:00")  # naive published_at: the load refuses the batch
+    _write_batch(ctx, iso(10, 5))
+    # An unreadable documents file: the load refuses the whole batch (a bad row alone would only
+    # be quarantined, issue 12).
+    (ctx.work_dir / "enriched" / "documents.jsonl").write_text('{"doc_id": "t3_x1", "trunc\n')
     with pytest.raises(LoadError):
         load_night(ctx)
     c = connect(ctx.settings.warehouse_path)

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from warehouse.marts import topic_filter
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -172,7 +174,7 @@ def _volume_alert(night: date, cfg: AlertsSettings, subject_type: str, subject_i
 def _sentiment_docs(subject_type: str, on_topic_only: bool) -> str:
     """Per document and subject: (subject_id, name, day, doc_id, sentiment); the marts' filters."""
     if subject_type == "entity":
-        topic = "coalesce(d.on_topic, true)" if on_topic_only else "true"
+        topic = topic_filter(on_topic_only, "d", count_copies_once=True)  # the marts' one filter
         return f"""
             SELECT es.entity_id AS subject_id, e.name AS name, {_DAY} AS day, d.doc_id, es.sentiment
             FROM core.entity_sentiment es
@@ -270,7 +272,7 @@ def top_documents(con: duckdb.DuckDBPyConnection, alert: Alert, cfg: AlertsSetti
     else:
         n = alert.period_days or cfg.period_days
         if alert.subject_type == "entity":
-            topic = "coalesce(d.on_topic, true)" if on_topic_only else "true"
+            topic = topic_filter(on_topic_only, "d", count_copies_once=True)  # the marts' one filter
             member, sentiment = f"es.entity_id = ? AND {topic}", "es.sentiment"
             join = "JOIN core.entity_sentiment es ON es.doc_id = d.doc_id AND es.night = d.night"
         else:

@@ -5,12 +5,15 @@ wrote and inserts the new batch, so re-running a night never duplicates rows, an
 ``kill -9``) before COMMIT leaves the previous committed state intact: DuckDB's write-ahead log
 discards the uncommitted transaction on the next open, and the rerun simply starts again.
 
-Why strict: by the time a batch reaches the load, the quality gate has already quarantined bad
-batches, so anything that still breaks a contract here (null keys, naive or unparseable
-timestamps, mentions of unknown documents or entities) is a bug upstream. It fails the whole
-night with a :class:`LoadError` naming the offending ids instead of loading half a night.
-Within-batch duplicates of a natural key are the one tolerated defect: the latest version is kept
-and each drop is recorded in ``ops.errors`` (stage ``load``).
+Why per row (issue 12): by the time a batch reaches the load, validate has already moved bad
+rows aside, so a row that still breaks a contract here (null keys, naive or unparseable
+timestamps, sentiment outside -1..1 or NaN, mentions of unknown documents or entities) is set
+aside alone: the document with its mentions and topics becomes one ``quarantine.documents`` row
+(stage ``load``) and the rest of the night loads. :class:`LoadError` is kept for whole-file
+problems (a missing or unreadable file, a value DuckDB cannot read as its column type, a
+source-run record that cannot be read) and for database errors; it rolls the night back.
+Within-batch duplicates of a natural key are tolerated: the latest version is kept and each drop
+is recorded in ``ops.errors`` (stage ``load``).
 
 Bulk path: the JSONL files are read by DuckDB's ``read_json`` straight into temp tables and moved
 with set-based SQL, never row-by-row from Python.
@@ -124,38 +127,97 @@ def _ids(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = No
     return [str(r[0]) for r in con.execute(sql, params or []).fetchall()]
 
 
-def _check(con: duckdb.DuckDBPyConnection, what: str, sql: str, params: list[Any] | None = None) -> None:
-    bad = _ids(con, sql + " LIMIT 6", params)
-    if bad:
-        more = ", ..." if len(bad) > 5 else ""
-        raise LoadError(f"{what}: {', '.join(bad[:5])}{more}")
+# issue 12: per-row isolation at the load. Each rule names the rows breaking the load contract;
+# a document breaking one (or with a mention breaking one) is set aside whole, with its mentions
+# and topics, as one quarantine.documents row (stage "load"); the rest of the night loads. The
+# validate stage's row rules (quality.isolation) catch the same things earlier, so these fire
+# only for a batch that skipped validate or a rule validate cannot know (an entity that is
+# neither in the batch nor in core.entities).
+_DOC_RULES: tuple[tuple[str, str], ...] = (
+    ("unknown source/kind", "source IS NULL OR source NOT IN ('reddit', 'news') "
+                            "OR kind IS NULL OR kind NOT IN ('post', 'comment', 'article')"),
+    *((f"missing, naive or unparseable {col}",
+       f"{col} IS NULL OR NOT regexp_matches({col}, $tz) OR TRY_CAST({col} AS TIMESTAMPTZ) IS NULL")
+      for col in ("published_at", "fetched_at")),
+    ("sentiment outside -1..1", "sentiment NOT BETWEEN -1 AND 1 OR isnan(sentiment)"),
+)
+_MENTION_RULES: tuple[tuple[str, str], ...] = (
+    ("mention without entity_id or start_char", "entity_id IS NULL OR start_char IS NULL"),
+    ("mention of an unknown entity",
+     "entity_id NOT IN (SELECT entity_id FROM b_entities UNION ALL SELECT entity_id FROM core.entities)"),
+    ("mention with sentiment outside -1..1", "sentiment NOT BETWEEN -1 AND 1 OR isnan(sentiment)"),
+    ("mention with start_char < 0 or end_char <= start_char",
+     "start_char < 0 OR end_char IS NULL OR end_char <= start_char"),
+)
 
 
-def _validate_batch(con: duckdb.DuckDBPyConnection) -> None:
-    """Contract checks the tables' constraints would catch less legibly (or not at all)."""
-    _check(con, "documents without doc_id (row numbers)",
-           "SELECT n FROM (SELECT row_number() OVER () AS n, doc_id FROM b_docs) WHERE doc_id IS NULL")
-    _check(con, "documents with unknown source/kind",
-           "SELECT doc_id FROM b_docs WHERE source IS NULL OR source NOT IN ('reddit', 'news') "
-           "OR kind IS NULL OR kind NOT IN ('post', 'comment', 'article')")
-    for col in ("published_at", "fetched_at"):
-        _check(con, f"documents with missing, naive or unparseable {col}",
-               f"SELECT doc_id FROM b_docs WHERE {col} IS NULL OR NOT regexp_matches({col}, ?) "
-               f"OR TRY_CAST({col} AS TIMESTAMPTZ) IS NULL", [_TZ_RE])
-    _check(con, "documents with sentiment outside -1..1",
-           "SELECT doc_id FROM b_docs WHERE sentiment NOT BETWEEN -1 AND 1 OR isnan(sentiment)")
-    _check(con, "entities without entity_id or name",
-           "SELECT coalesce(entity_id, '<null id>') FROM b_entities WHERE entity_id IS NULL OR name IS NULL")
-    _check(con, "mentions without doc_id, entity_id or start_char",
-           "SELECT coalesce(doc_id, '<null doc>') FROM b_mentions "
-           "WHERE doc_id IS NULL OR entity_id IS NULL OR start_char IS NULL")
-    _check(con, "mentions of documents not in this batch",
-           "SELECT DISTINCT doc_id FROM b_mentions WHERE doc_id NOT IN (SELECT doc_id FROM b_docs)")
-    _check(con, "mentions of unknown entities",
-           "SELECT DISTINCT entity_id FROM b_mentions WHERE entity_id NOT IN "
-           "(SELECT entity_id FROM b_entities UNION ALL SELECT entity_id FROM core.entities)")
-    _check(con, "mentions with sentiment outside -1..1",
-           "SELECT doc_id FROM b_mentions WHERE sentiment NOT BETWEEN -1 AND 1 OR isnan(sentiment)")
+def _isolate_batch(con: duckdb.DuckDBPyConnection) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Move the rows breaking the load contract out of the staged tables, one outcome each.
+
+    Returns (quarantine rows in pipeline.outcomes' format, ops.errors rejections for topic rows).
+    The rows go in the order: entities (no id or name), documents (no id; then the rules above),
+    mentions (no doc_id, orphans, then the rules above, quarantining their document), topics.
+    """
+    from pipeline.outcomes import quarantine_row
+
+    out: list[dict[str, Any]] = []
+
+    def records(sql: str, params: list[Any] | None = None) -> list[tuple[Any, Any]]:
+        return [(k, json.loads(r)) for k, r in con.execute(sql, params or []).fetchall()]
+
+    for key, rec in records("SELECT entity_id, CAST(to_json(e) AS VARCHAR) FROM b_entities e "
+                            "WHERE entity_id IS NULL OR name IS NULL"):
+        out.append(quarantine_row(f"entity:{key}" if key else None, None, None, "load",
+                                  "entity rejected: entity without entity_id or name", rec))
+    con.execute("DELETE FROM b_entities WHERE entity_id IS NULL OR name IS NULL")
+    for _, rec in records("SELECT NULL, CAST(to_json(d) AS VARCHAR) FROM b_docs d WHERE doc_id IS NULL"):
+        out.append(quarantine_row(None, rec.get("source"), rec.get("url"), "load",
+                                  "document without doc_id", rec))
+    con.execute("DELETE FROM b_docs WHERE doc_id IS NULL")
+    for _, rec in records("SELECT NULL, CAST(to_json(m) AS VARCHAR) FROM b_mentions m WHERE doc_id IS NULL"):
+        out.append(quarantine_row(None, None, None, "load", "mention without doc_id", {"mentions": [rec]}))
+    con.execute("DELETE FROM b_mentions WHERE doc_id IS NULL")
+    orphans = con.execute("""
+        SELECT doc_id, CAST(to_json(list(m)) AS VARCHAR) FROM b_mentions m
+        WHERE doc_id NOT IN (SELECT doc_id FROM b_docs) GROUP BY doc_id ORDER BY doc_id""").fetchall()
+    for doc_id, rec in orphans:
+        out.append(quarantine_row(doc_id, None, None, "load",
+                                  "mention row(s) of a document not in this batch",
+                                  {"mentions": json.loads(rec)}))
+    con.execute("DELETE FROM b_mentions WHERE doc_id NOT IN (SELECT doc_id FROM b_docs)")
+
+    reasons: dict[str, list[str]] = {}
+    for what, where in _DOC_RULES:
+        for (doc_id,) in con.execute(f"SELECT DISTINCT doc_id FROM b_docs WHERE {where}".replace("$tz", "?"),
+                                     [_TZ_RE] if "$tz" in where else []).fetchall():
+            reasons.setdefault(doc_id, []).append(what)
+    for what, where in _MENTION_RULES:
+        for (doc_id,) in con.execute(f"SELECT DISTINCT doc_id FROM b_mentions WHERE {where}").fetchall():
+            reasons.setdefault(doc_id, []).append(what)
+    if reasons:
+        bad = sorted(reasons)
+        rows: dict[str, list[dict[str, Any]]] = {}
+        for doc_id, rec in records("SELECT doc_id, CAST(to_json(d) AS VARCHAR) FROM b_docs d "
+                                   "WHERE list_contains(?, doc_id)", [bad]):
+            rows.setdefault(doc_id, []).append(rec)
+        for doc_id in bad:
+            copies = rows.get(doc_id, [])
+            first = copies[0] if copies else {}
+            out.append(quarantine_row(doc_id, first.get("source"), first.get("url"), "load",
+                                      "; ".join(reasons[doc_id]), copies[0] if len(copies) == 1 else copies))
+        for table in ("b_docs", "b_mentions", "b_topics"):
+            con.execute(f"DELETE FROM {table} WHERE list_contains(?, doc_id)", [bad])
+
+    rejections = [{"url": None, "stage": "load", "reason": f"document topic {d}/{t}: {why}; not loaded"}
+                  for d, t, why in con.execute("""
+                      SELECT doc_id, topic, CASE WHEN doc_id IS NULL OR topic IS NULL
+                          THEN 'doc_id or topic is null' ELSE 'its document is not in this batch' END
+                      FROM b_topics
+                      WHERE doc_id IS NULL OR topic IS NULL
+                         OR doc_id NOT IN (SELECT doc_id FROM b_docs)""").fetchall()]
+    con.execute("DELETE FROM b_topics WHERE doc_id IS NULL OR topic IS NULL "
+                "OR doc_id NOT IN (SELECT doc_id FROM b_docs)")
+    return out, rejections
 
 
 def _dedupe(con: duckdb.DuckDBPyConnection, table: str, key: str, order: str) -> list[str]:
@@ -208,8 +270,16 @@ def _load(con: duckdb.DuckDBPyConnection, ctx: RunContext, paths: dict[str, Path
         _stage_file(con, "b_docs", paths["documents"], DOC_COLUMNS)
         _stage_file(con, "b_mentions", paths["mentions"], MENTION_COLUMNS)
         _stage_file(con, "b_entities", paths["entities"], ENTITY_COLUMNS)
-        _validate_batch(con)
-        rejections = [
+        # --- issue 15: topics: stage the batch's tags (optional file; duplicates folded)
+        topics_path = paths["documents"].with_name("document_topics.jsonl")
+        if topics_path.is_file():
+            _stage_file(con, "b_topics", topics_path, TOPIC_COLUMNS)
+        else:
+            con.execute("CREATE OR REPLACE TEMP TABLE b_topics (doc_id VARCHAR, topic VARCHAR)")
+        # --- end issue 15
+        # issue 12: rows breaking the load contract are set aside one by one, the rest loads.
+        load_quarantine, topic_rejections = _isolate_batch(con)
+        rejections = topic_rejections + [
             {"url": None, "stage": "load", "reason": f"duplicate doc_id {k} in batch; kept latest fetched_at"}
             for k in _dedupe(con, "b_docs", "doc_id",
                              "CAST(fetched_at AS TIMESTAMPTZ) DESC, sentiment IS NULL")
@@ -218,18 +288,6 @@ def _load(con: duckdb.DuckDBPyConnection, ctx: RunContext, paths: dict[str, Path
             for k in _dedupe(con, "b_mentions", "doc_id, start_char", "entity_id")
         ]
         _dedupe(con, "b_entities", "entity_id", "origin = 'gazetteer' DESC")
-        # --- issue 15: topics: stage the batch's tags (strict like mentions; duplicates folded)
-        topics_path = paths["documents"].with_name("document_topics.jsonl")
-        if topics_path.is_file():
-            _stage_file(con, "b_topics", topics_path, TOPIC_COLUMNS)
-            _check(con, "document topics without doc_id or topic",
-                   "SELECT coalesce(doc_id, '<null doc>') FROM b_topics "
-                   "WHERE doc_id IS NULL OR topic IS NULL")
-            _check(con, "document topics of documents not in this batch",
-                   "SELECT DISTINCT doc_id FROM b_topics WHERE doc_id NOT IN (SELECT doc_id FROM b_docs)")
-        else:
-            con.execute("CREATE OR REPLACE TEMP TABLE b_topics (doc_id VARCHAR, topic VARCHAR)")
-        # --- end issue 15
 
         before = set(_ids(con, _days_sql("night = ? OR doc_id IN (SELECT doc_id FROM b_docs)"), [night]))
 
@@ -284,7 +342,13 @@ def _load(con: duckdb.DuckDBPyConnection, ctx: RunContext, paths: dict[str, Path
             WHERE doc_id IN (SELECT doc_id FROM b_win)""", [night])  # issue 15: topics
 
         after = set(_ids(con, _days_sql("night = ?"), [night]))
-        counts["quarantined_documents"] = _insert_doc_quarantine(con, ctx, read_quarantine(ctx))
+        # Documents that load now are no longer quarantined for this night (an earlier run's
+        # outcome for them is replaced by this one): one outcome per document and night.
+        con.execute("DELETE FROM quarantine.documents WHERE night = ? "
+                    "AND doc_id IN (SELECT doc_id FROM b_docs)", [night])
+        counts["quarantined_documents"] = _insert_doc_quarantine(
+            con, ctx, read_quarantine(ctx) + load_quarantine)
+        counts["quarantined_at_load"] = len(load_quarantine)
         _write_ops(con, ctx, runs, rejections, status=None, message=None,
                    quarantined=counts["quarantined_documents"])
         counts["watermarks"] = advance_from_work(con, ctx)  # same txn: marks advance only with the data
@@ -367,8 +431,16 @@ def _insert_doc_quarantine(con: duckdb.DuckDBPyConnection, ctx: RunContext,
         doc_id = row.get("doc_id")
         if not isinstance(doc_id, str) or not doc_id:
             doc_id = "missing-id:" + hashlib.sha256(record.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-        values[doc_id] = (f"{row.get('stage')}: {row.get('reason')}", record)
+        reason = f"{row.get('stage')}: {row.get('reason')}"
+        if doc_id in values:  # one outcome per document: a second stage's reason joins the first
+            earlier, kept = values[doc_id]
+            reason = earlier if reason in earlier.split("; ") else f"{earlier}; {reason}"
+            record = kept
+        values[doc_id] = (reason, record)
     if values:
+        # Re-runs of the night (another run_id) replace the outcome instead of adding a second one.
+        con.execute("DELETE FROM quarantine.documents WHERE night = ? AND list_contains(?, doc_id)",
+                    [ctx.night, list(values)])
         con.executemany("""
             INSERT OR REPLACE INTO quarantine.documents
             SELECT ?, ?, ?, ?, coalesce(TRY_CAST(? AS JSON), to_json(?)), current_timestamp""",
@@ -436,7 +508,9 @@ def quarantine(ctx: RunContext, rows: list[dict[str, Any]], reasons: dict[str, s
                          columns=["doc_id", "reasons", "record"])
     with _connection(ctx, con) as c, _transaction(c, f"quarantining {len(by_id)} rows of run {ctx.run_id}"):
         c.register("q_frame", frame)
-        try:
+        try:  # another run of the night quarantining the same document replaces its outcome
+            c.execute("DELETE FROM quarantine.documents WHERE night = ? "
+                      "AND doc_id IN (SELECT doc_id FROM q_frame)", [ctx.night])
             c.execute("""
                 INSERT OR REPLACE INTO quarantine.documents
                 SELECT ?, ?, doc_id, reasons, CAST(record AS JSON), current_timestamp FROM q_frame""",

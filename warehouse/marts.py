@@ -38,9 +38,20 @@ def _bounds(days: list[date]) -> tuple[datetime, datetime]:
             datetime.combine(days[-1] + timedelta(days=1), time(0), tzinfo=UTC))
 
 
-def topic_filter(on_topic_only: bool, alias: str = "d") -> str:
-    """SQL condition on core.documents: off-topic documents out (NULL = scored before 004 = in)."""
-    return f"coalesce({alias}.on_topic, true)" if on_topic_only else "true"
+def topic_filter(on_topic_only: bool, alias: str = "d", count_copies_once: bool = False) -> str:
+    """SQL condition on core.documents: the one document filter of the marts and the newsletter.
+
+    Off-topic documents out (NULL = scored before 004 = in). With ``count_copies_once`` (issue 15,
+    item 5) a syndicated copy - a member of a core.syndication cluster other than its canonical
+    article - is out too, so a wire story republished by five sites counts once, exactly as an
+    off-topic document counts nowhere. It is a flag because a warehouse read-only from before
+    migration 008 has no core.syndication to read.
+    """
+    parts = [f"coalesce({alias}.on_topic, true)"] if on_topic_only else []
+    if count_copies_once:
+        parts.append(f"{alias}.doc_id NOT IN (SELECT s.doc_id FROM core.syndication s "
+                     "WHERE s.cluster_id <> s.doc_id)")
+    return " AND ".join(parts) or "true"
 
 
 def refresh_marts(con: duckdb.DuckDBPyConnection, days: Iterable[date | str] | None = None,
@@ -48,12 +59,13 @@ def refresh_marts(con: duckdb.DuckDBPyConnection, days: Iterable[date | str] | N
     """Recompute daily_entity_stats for ``days`` (None = everything) in one transaction.
 
     ``on_topic_only`` (config ``[relevance] exclude_off_topic``) leaves off-topic documents out of
-    the mart, as the newsletter does, so the two never disagree.
+    the mart, as the newsletter does, so the two never disagree. Syndicated copies
+    (core.syndication, migration 008) are always left out: a cluster counts once.
 
     Returns ``{"days": n_days_refreshed, "rows": rows_written}``. A day with no data left (all its
     documents were removed by a re-run) ends up with no rows, as it should.
     """
-    topic = topic_filter(on_topic_only)
+    topic = topic_filter(on_topic_only, count_copies_once=True)
     con.execute("BEGIN")
     try:
         if days is None:

@@ -5,8 +5,9 @@ Why each rule (issue 4, "Polite, safe fetching"):
   ``http://169.254.169.254/`` (cloud metadata) or ``file://``;
 - private, loopback, link-local, multicast and reserved addresses are refused after DNS
   resolution unless the host is in ``allow_private_hosts`` (the demo's 127.0.0.1);
-- connect and read timeouts plus an absolute per-response deadline enforced while reading
-  (``response_deadline_s``), so a slow-drip server cannot hold a task;
+- connect and read timeouts plus an absolute per-response deadline enforced while reading the
+  status line, headers and body (``response_deadline_s``), so a slow-drip server cannot hold a
+  task;
 - transient answers (500/502/503/504, 429, connection resets) are retried in the same run by
   :class:`Fetcher`, with bounded backoff honouring ``Retry-After``, through the same robots check,
   per-host delay and per-run request budget as any request (issue 12);
@@ -18,6 +19,7 @@ which the extractor records per URL; HTTP error statuses are *returned* (the cal
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import socket
@@ -205,6 +207,82 @@ def _read_capped(resp: Any, url: str, max_bytes: int, deadline: float,
     return b"".join(chunks)
 
 
+# ---------------------------------------------------------------- the deadline before the body
+# Why a watchdog: until the status line and headers are complete, urllib3 exposes no socket to
+# the caller, and http.client reads them with one blocking recv per byte gap, so a server
+# dripping the status line was bounded only by read_timeout per gap (forever, in total). The
+# connection classes below arm a timer around getresponse() that shuts the socket down at the
+# fetch's absolute deadline (a thread-local set by fetch_url); fetch_url then reports stage
+# "deadline". Installed on a plain requests session's adapters only (see _install_deadline).
+_fetch_deadline = threading.local()
+_deadline_adapter: Any = None
+
+
+def _deadline_adapter_class() -> Any:
+    """Build (once) an HTTPAdapter whose pools' connections honour the fetch deadline in
+    getresponse(). Lazily: requests/urllib3 are imported only when fetching."""
+    global _deadline_adapter
+    if _deadline_adapter is not None:
+        return _deadline_adapter
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    class _Watchdog:
+        def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+            deadline = getattr(_fetch_deadline, "value", None)
+            sock = getattr(self, "sock", None)
+            if deadline is None or sock is None:
+                return super().getresponse(*args, **kwargs)  # type: ignore[misc]
+
+            def cut() -> None:
+                with contextlib.suppress(OSError):  # already closed: nothing left to cut
+                    sock.shutdown(socket.SHUT_RDWR)
+
+            timer = threading.Timer(max(0.0, deadline - time.monotonic()), cut)
+            timer.daemon = True
+            timer.start()
+            try:
+                return super().getresponse(*args, **kwargs)  # type: ignore[misc]
+            finally:
+                timer.cancel()
+
+    class _HTTPConnection(_Watchdog, HTTPConnection):
+        pass
+
+    class _HTTPSConnection(_Watchdog, HTTPSConnection):
+        pass
+
+    class _HTTPPool(HTTPConnectionPool):
+        ConnectionCls = _HTTPConnection
+
+    class _HTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = _HTTPSConnection
+
+    class DeadlineAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+    _deadline_adapter = DeadlineAdapter
+    return DeadlineAdapter
+
+
+def _install_deadline(session: Any) -> None:
+    """Mount the deadline adapter on a session still using requests' stock adapters (a session
+    with adapters of its own, e.g. a test double, is left alone)."""
+    from requests.adapters import HTTPAdapter
+
+    cls = _deadline_adapter_class()
+    mount = getattr(session, "mount", None)
+    adapters = getattr(session, "adapters", None)
+    if mount is None or not isinstance(adapters, dict):
+        return
+    for prefix in ("http://", "https://"):
+        if type(adapters.get(prefix)) is HTTPAdapter:
+            mount(prefix, cls())
+
+
 def _is_timeout(exc: BaseException) -> bool:
     seen: set[int] = set()
     cur: BaseException | None = exc
@@ -235,6 +313,7 @@ def fetch_url(
 
     own = session is None
     session = session or requests.Session()
+    _install_deadline(session)
     req_headers = {
         "User-Agent": settings.user_agent,
         "Accept-Encoding": "gzip, deflate",
@@ -256,6 +335,7 @@ def fetch_url(
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise FetchError(current, "deadline", "response deadline exceeded before the request")
+            _fetch_deadline.value = deadline  # the watchdog cuts a status line/headers drip
             try:
                 resp = session.get(
                     current,
@@ -265,15 +345,20 @@ def fetch_url(
                     timeout=(min(settings.connect_timeout_s, remaining),
                              min(settings.read_timeout_s, remaining)),
                 )
-            except requests.Timeout as exc:
-                raise FetchError(current, "fetch", f"timeout: {type(exc).__name__}") from exc
             except requests.RequestException as exc:
+                if time.monotonic() >= deadline:
+                    raise FetchError(current, "deadline",
+                                     "response deadline exceeded before the headers were complete") from exc
+                if isinstance(exc, requests.Timeout):
+                    raise FetchError(current, "fetch", f"timeout: {type(exc).__name__}") from exc
                 raise FetchError(
                     current,
                     "fetch",
                     f"connection failed: {describe_error(exc)}",
                     transient=_is_reset(exc),
                 ) from exc
+            finally:
+                _fetch_deadline.value = None
             try:
                 if resp.status_code in _REDIRECTS and resp.headers.get("Location"):
                     seen.append(current)
