@@ -88,6 +88,7 @@ def validate(ctx: RunContext) -> dict[str, Any]:
         reasons = {row["doc_id"]: why for row, why in failing if isinstance(row.get("doc_id"), str)}
         n = quarantine(ctx, [row for row, _ in failing], reasons)
         error = QualityGateFailed(ctx.night.isoformat(), outcome.critical_failures, outcome.data_docs_index)
+        n += len(outcome.quarantined)  # rows validate already set aside alone (quality.isolation)
         record_source_runs(ctx, status="quarantined",
                            message=f"{n} rows quarantined; " + "; ".join(outcome.critical_failures))
         raise error
