@@ -389,7 +389,9 @@ def test_no_date_anywhere_is_first_seen_inside_the_window_never_the_fetch_time(t
     assert during.doc is not None and during.doc.published_at == "2026-11-10T18:00:00+00:00"
 
 
-def test_page_date_used_when_feed_undated_and_skipped_outside_window(tmp_path):
+def test_page_date_used_when_feed_undated_and_left_to_the_window_gate(tmp_path):
+    """A page dated outside the window is built with its page date, not skipped: the extract's
+    window gate (pipeline.outcomes) then sets it aside with a per-document outcome."""
     from extractors.news.extract import _build
 
     ctx = _night_ctx(tmp_path)
@@ -398,5 +400,8 @@ def test_page_date_used_when_feed_undated_and_skipped_outside_window(tmp_path):
     assert out.doc is not None and out.doc.published_at == "2026-11-09T10:00:00+00:00"
     assert out.doc.extra["published_from"] == "page"
     old = '<meta property="article:published_time" content="2026-01-01T10:00:00Z">'
-    skipped = _build(ctx, _record(None, old), "raw:1")
-    assert skipped.doc is None and skipped.skip and "outside the window" in skipped.skip
+    late = _build(ctx, _record(None, old), "raw:1")
+    assert late.doc is not None and late.doc.published_at == "2026-01-01T10:00:00+00:00"
+    from pipeline.outcomes import window_reason
+
+    assert "long before the night's window" in window_reason(late.doc.published_at, ctx)

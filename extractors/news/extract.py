@@ -33,7 +33,6 @@ SOURCE = "news"
 @dataclass
 class _Outcome:
     doc: Document | None = None
-    skip: str | None = None  # benign: outside the window
     error: tuple[str, str, int | None] | None = None  # (stage, reason, status)
 
 
@@ -68,7 +67,9 @@ def _published(
 
 
 def _build(ctx: RunContext, record: dict[str, Any], raw_ref: str) -> _Outcome:
-    """One landed article exchange -> a Document, a benign skip, or an error. Pure given the record."""
+    """One landed article exchange -> a Document or an error. Pure given the record. A page dated
+    outside the window is still built: the extract's window gate (pipeline.outcomes) sets it aside
+    with a per-document outcome, the same rule the quality suites apply."""
     status = record.get("status")
     url = record["url"]
     if status != 200:
@@ -83,8 +84,6 @@ def _build(ctx: RunContext, record: dict[str, Any], raw_ref: str) -> _Outcome:
         return _Outcome(error=("parse", "no article body found (empty or JavaScript-only page)", status))
     fetched_at = parse_date(record.get("fetched_at")) or datetime.now(UTC)
     published, origin = _published(ctx, entry, art.published, fetched_at)
-    if origin == "page" and not ctx.in_window(published):
-        return _Outcome(skip=f"page date {published.isoformat()} outside the window")
     canonical = canonicalize(art.canonical_url or url)
     title = art.title or entry.title
     authors = art.authors or entry.authors
@@ -123,12 +122,8 @@ class _Collector:
         self.docs: dict[str, Document] = {}
         self.fingerprints: dict[str, str] = {}
         self.duplicates = 0
-        self.outside_window = 0  # page-dated articles outside the window: counted in the run message
 
     def add(self, outcome: _Outcome, url: str) -> None:
-        if outcome.skip:
-            self.outside_window += 1
-            return
         if outcome.error:
             stage, reason, status = outcome.error
             self.run.error(url, stage, reason, status)
@@ -305,8 +300,6 @@ def extract(ctx: RunContext, fetcher: Any = None) -> SourceRun:
     extra = f"; {skipped_seen} seen on earlier nights" if skipped_seen else ""
     if collector.duplicates:
         extra += f"; {collector.duplicates} duplicates dropped"
-    if collector.outside_window:
-        extra += f"; {collector.outside_window} pages dated outside the window skipped"
     return _finish(ctx, run, docs, feeds_ok, len(settings.feeds), extra)
 
 
@@ -338,7 +331,6 @@ def extract_from_raw(ctx: RunContext) -> SourceRun:
     feeds_seen: set[str] = set()
     feeds_ok: set[str] = set()
     merged: dict[str, Document] = {}
-    outside_window = 0
     for path in files:
         collector = _Collector(ctx, run, state)
         rel = path.relative_to(ctx.settings.data_dir).as_posix()
@@ -352,7 +344,5 @@ def extract_from_raw(ctx: RunContext) -> SourceRun:
             elif record.get("kind") == "article":
                 collector.add(_build(ctx, record, f"{rel}:{n}"), record["url"])
         merged.update(collector.docs)
-        outside_window += collector.outside_window
     docs = sorted(merged.values(), key=lambda d: d.doc_id)
-    extra = f"; {outside_window} pages dated outside the window skipped" if outside_window else ""
-    return _finish(ctx, run, docs, len(feeds_ok), len(feeds_seen), extra + " (re-parsed from raw)")
+    return _finish(ctx, run, docs, len(feeds_ok), len(feeds_seen), " (re-parsed from raw)")
