@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import summary
 from bench.split import half_of
 
 REPO = Path(__file__).resolve().parents[1]
@@ -156,7 +157,12 @@ def main(argv: list[str] | None = None) -> int:
         result = run()
     except DataAbsent as exc:
         print(f"bench.entities: {exc}")
+        for metric, target in (("precision", TARGET_PRECISION), ("recall", TARGET_RECALL)):
+            summary.missing("entities", f"{metric}, real text (test half)", f">= {target:.2f}", str(exc))
         return 2
+    for row in summary_rows(result):
+        summary.record("entities", row["name"].replace("entities ", ""), row["target"],
+                       f"{row['measured']:.3f}", f"spaCy alone {row['anchor']}", row["passed"])
     for half in ("tune", "test"):
         print(f"{half} half: {result.rows[half]} paragraphs, {result.spans[half]} gold entities")
         for origin in ("all", "gazetteer", "ner"):
