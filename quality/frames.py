@@ -142,7 +142,7 @@ def add_membership(frame: pd.DataFrame, column: str, known: set[Any] | None, tar
 
     values = frame[column] if column in frame.columns else pd.Series([None] * len(frame), index=frame.index)
     frame[target] = pd.Series(
-        [None if v is None else (True if known is None else _hashable(v) in known) for v in values],
+        [None if v is None else (True if known is None else hashable(v) in known) for v in values],
         index=frame.index, dtype=object,
     )
 
@@ -157,11 +157,12 @@ def add_lookup(frame: pd.DataFrame, column: str, mapping: dict[Any, Any], target
     import pandas as pd
 
     values = frame[column] if column in frame.columns else pd.Series([None] * len(frame), index=frame.index)
-    frame[target] = pd.Series([None if v is None else mapping.get(_hashable(v)) for v in values],
+    frame[target] = pd.Series([None if v is None else mapping.get(hashable(v)) for v in values],
                               index=frame.index, dtype=object)
 
 
-def _hashable(value: Any) -> Any:
+def hashable(value: Any) -> Any:
+    """``value`` if it can be a dict key or set member, else its repr (a list in a bad row)."""
     try:
         hash(value)
     except TypeError:

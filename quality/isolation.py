@@ -42,6 +42,7 @@ from pipeline.jsonl import read_jsonl, write_jsonl
 from pipeline.outcomes import enrich_quarantine_path, quarantine_row, window_reason
 from quality import frames as fr
 from quality import suites as su
+from quality.frames import hashable
 
 STAGE = "validate"
 _ISO = re.compile(su.ISO_UTC)
@@ -218,21 +219,13 @@ def find_bad_rows(ctx: RunContext, batch: EnrichedBatch, now: datetime, theme_id
         if row.get("entity_id") in rejected:
             problems.append(f"mentions rejected entity {row.get('entity_id')!r} "
                             f"({entities[ENTITY_PREFIX + row['entity_id']]})")
-        key = (doc_id, _hashable(row.get("start_char")))
+        key = (doc_id, hashable(row.get("start_char")))
         if key in seen and row.get("start_char") is not None:
             problems.append(f"(doc_id, start_char) repeats mentions.jsonl line {seen[key]}")
         seen.setdefault(key, line)
         for why in problems:
             add(doc_id, f"mentions.jsonl line {line}: {why}")
     return failing, entities
-
-
-def _hashable(value: Any) -> Any:
-    try:
-        hash(value)
-    except TypeError:
-        return repr(value)
-    return value
 
 
 # ---------------------------------------------------------------- moving rows out
