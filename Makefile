@@ -37,11 +37,11 @@ $(STAMP): requirements.lock pyproject.toml
 	@echo "Install done."
 
 demo: $(STAMP)
-	$(BIN)/pulse demo
+	$(BIN)/python -m demo
 
 # The Airflow UI over the demo's AIRFLOW_HOME (data/demo/airflow) and SQLite DB, on 127.0.0.1 only.
 airflow: $(STAMP)
-	$(BIN)/python -m pipeline.demo ui --port $(PORT)
+	$(BIN)/python -m demo ui --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -80,7 +80,7 @@ def run(with_anchor: bool = True) -> EntityBench:
     Enricher builds it; see entity_eval.predict_pipeline for why not through the Enricher.
     """
     _check_data()
-    from pipeline.config import Settings
+    from common.config import Settings
     from transforms.entity_eval import REAL_SCOPE, STRICT, load_gold, predict_pipeline, score
     from transforms.nlp import build_pipeline
 

@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import spacy
 
-    from pipeline.config import Settings
+    from common.config import Settings
     from transforms.enrich import ZONE_SIZE, ZONE_WORDS, Enricher, adaptive_batch_size
 
     sourced = load_corpus(args.limit, with_sources=True)

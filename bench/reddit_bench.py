@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import summary
+from common.config import load_settings
 from extractors.reddit.parse import parse_records, things_in_payload
-from pipeline.config import load_settings
 
 DEFAULT_CASSETTES = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "reddit-api"
 BUDGET_PER_MINUTE = 100

@@ -128,7 +128,7 @@ def sentence_parts_for(texts: list[str]) -> list[list[Any]]:
     """SentenceParts per text, split into sentences by the product's own spaCy pipeline (built
     without our analysis component, which needs a trained model), so training features match
     production features."""
-    from pipeline.config import Settings
+    from common.config import Settings
     from transforms.nlp import build_pipeline
     from transforms.sentiment import SentimentScorer
 

@@ -24,8 +24,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from bench import summary
-from pipeline.config import Settings
-from pipeline.context import RunContext
+from common.config import Settings
+from common.context import RunContext
 from warehouse.db import connect
 from warehouse.load import load_night
 from warehouse.marts import refresh_marts

@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import dag, task
 
-# Retry delay is an env knob so `pulse demo` can shorten it; production keeps the default.
+# Retry delay is an env knob so `make demo` can shorten it; production keeps the default.
 RETRY_DELAY = timedelta(seconds=int(os.environ.get("PULSE_RETRY_DELAY_S", "300")))
 
 DEFAULT_ARGS = {

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from pipeline.config import load_settings
-from pipeline.context import RunContext
+from common.config import load_settings
+from common.context import RunContext
 
 
 def night_for_logical_date(logical_date: datetime | date) -> date:
@@ -34,8 +34,8 @@ def is_deterministic(exc: BaseException) -> bool:
     recording task's report of a failed night. Everything else (network, a locked warehouse, a
     killed worker) keeps Airflow's retries. Imports are lazy: the DAG file imports this module.
     """
-    from extractors.source_run import SourceFailed
-    from pipeline.config import ConfigError
+    from common.config import ConfigError
+    from common.source_run import SourceFailed
 
     if isinstance(exc, SourceFailed):
         return not exc.retryable

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import duckdb
 
-    from pipeline.config import Settings
+    from common.config import Settings
 
 log = logging.getLogger(__name__)
 

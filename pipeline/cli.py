@@ -1,6 +1,6 @@
 """`pulse`: the command line, on the same stage functions the DAG calls.
 
-Commands: demo, run, enrich, sql, export, report, schema, extract-article. Every one takes
+Commands: run, enrich, sql, export, report, schema, extract-article. Every one takes
 ``--config FILE`` and ``-v``. Errors a user can fix (bad option, bad config, bad query, missing
 warehouse) print one ``pulse: error:`` line and exit 2, never a traceback.
 
@@ -19,18 +19,21 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pipeline.argtypes import (
+from common.cli_support import (
     USER_ERROR,
     PulseArgumentParser,
     UserError,
     add_common_options,
+    analyst_settings,
     iso_date,
+    note,
     package_version,
     print_error,
+    shown,
 )
-from pipeline.config import ConfigError, Settings, load_settings
+from common.config import ConfigError, Settings, load_settings
 
-__all__ = ["UserError", "analyst_settings", "build_parser", "main"]
+__all__ = ["UserError", "build_parser", "main"]
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -45,22 +48,8 @@ def _setup_logging(verbose: bool) -> None:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 
-def note(message: str) -> None:
-    """A one-line status message on stderr (stdout stays the command's data)."""
-    print(f"pulse: {message}", file=sys.stderr, flush=True)
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from pipeline.demo import run_demo
-
-    if args.config:
-        raise UserError("`pulse demo` always runs config/demo.toml against the bundled corpus; "
-                        "use `pulse run --config FILE` for another config")
-    return run_demo()
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    from pipeline.context import RunContext
+    from common.context import RunContext
     from pipeline.runner import run_all
 
     settings = load_settings(args.config)
@@ -75,9 +64,35 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if outcome.ok else 1
 
 
+def text_from_path(path: Path) -> str:
+    """A text file as-is, or an .html/.htm page (gzip allowed) through the article extractor.
+
+    Why the extractor: it is the one HTML-to-text path, so `pulse enrich page.html` scores exactly
+    the title and body the nightly news extract would keep (no navigation, bylines or footers).
+    """
+    import gzip
+
+    from extractors.news.article import extract_article
+
+    suffixes = [s.lower() for s in path.suffixes]
+    raw = path.read_bytes()
+    if suffixes and suffixes[-1] == ".gz":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise UserError(f"{path}: not a readable gzip file ({exc})") from exc
+        suffixes = suffixes[:-1]
+    if not (suffixes and suffixes[-1] in (".html", ".htm")):
+        return raw.decode("utf-8", errors="replace")
+    article = extract_article(raw)
+    if not article.body:
+        raise UserError(f"{path}: no article body found (empty or JavaScript-only page)")
+    return "\n\n".join(part for part in (article.title, article.body) if part)
+
+
 def cmd_enrich(args: argparse.Namespace) -> int:
-    from pipeline.jsonl import dumps_line
-    from transforms.enrich import Enricher, enrich_jsonl_lines, text_from_path
+    from common.jsonl import dumps_line
+    from transforms.enrich import Enricher, enrich_jsonl_lines
 
     enricher = Enricher(load_settings(args.config))
     if args.jsonl:
@@ -98,37 +113,6 @@ def cmd_enrich(args: argparse.Namespace) -> int:
     return 0
 
 
-def _shown(path: Path) -> str:
-    """A path as typed from the current directory when it is inside it (shorter, copy-pasteable)."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
-def analyst_settings(config: str | None = None) -> Settings:
-    """Settings whose warehouse exists, preferring the configured one.
-
-    Why the demo fallback: after `make demo` a newcomer's next command is `pulse sql ...` or
-    `pulse report`, with no environment set; the real warehouse does not exist yet, the demo's does.
-    Only when nothing chose a config (no --config, PULSE_CONFIG or PULSE_DATA_DIR), so an operator
-    who did choose one gets an error rather than demo data.
-    """
-    settings = load_settings(config)
-    if settings.warehouse_path.exists():
-        return settings
-    chosen = config or os.environ.get("PULSE_CONFIG") or os.environ.get("PULSE_DATA_DIR")
-    demo_config = settings.config_dir / "demo.toml"
-    if not chosen and demo_config.is_file():
-        demo = load_settings(demo_config)
-        if demo.warehouse_path.exists():
-            note(f"using the demo warehouse {_shown(demo.warehouse_path)} (no real run yet); "
-                 "set PULSE_CONFIG or --config to choose")
-            return demo
-    raise UserError(f"no warehouse at {_shown(settings.warehouse_path)}: run `make demo` (then pulse "
-                    "reads the demo's) or `pulse run` first, or choose one with --config / PULSE_CONFIG")
-
-
 def _analyst_db(settings: Settings) -> Path:
     """The published snapshot when there is one, else the live file; says which on stderr.
 
@@ -140,7 +124,7 @@ def _analyst_db(settings: Settings) -> Path:
     live = settings.warehouse_path
     snapshot = published_path(live)
     used = snapshot if snapshot.exists() else live
-    note(f"warehouse {_shown(used)}")
+    note(f"warehouse {shown(used)}")
     return used
 
 
@@ -182,9 +166,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_common_options(p)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    s = sub.add_parser("demo", help="run the nightly DAG offline on the bundled synthetic corpus")
-    s.set_defaults(func=cmd_demo)
-
     s = sub.add_parser("run", help="run every stage once, without Airflow (reads config/)")
     night = s.add_mutually_exclusive_group()
     night.add_argument("--date", type=iso_date, help="night to process (default: yesterday, UTC)")
@@ -218,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_extract_article(sub)
 
-    from transforms.topics_cli import add_topics_parser
+    from pipeline.topics_cli import add_topics_parser
 
     add_topics_parser(sub)
     for command in sub.choices.values():  # every sub-command, including the ones added elsewhere

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from extractors.source_run import SourceFailed
+from common.context import RunContext
+from common.source_run import SourceFailed
 from pipeline import stages
-from pipeline.context import RunContext
 from quality.validate import QualityGateFailed
 
 log = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from extractors.source_run import PERMANENT_STAGES, SourceFailed, SourceRun
-from pipeline.context import RunContext
+from common.context import RunContext
+from common.source_run import PERMANENT_STAGES, SourceFailed, SourceRun, StoredWatermarks
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 def _window_gate(ctx: RunContext, run: SourceRun) -> int:
     """Issue 12: set aside, one by one, documents dated outside the window rule (future, or long
     before the window), so they never quarantine the night at validate. Returns how many."""
-    from pipeline.outcomes import apply_window_gate
+    from common.outcomes import apply_window_gate
 
     moved = apply_window_gate(ctx, run.source)
     if moved:
@@ -53,8 +53,19 @@ def extract_reddit(ctx: RunContext, from_raw: bool = False) -> dict[str, Any]:
     """Reddit posts and comments via PRAW (or re-parsed from the night's raw landing)."""
     from extractors import reddit
 
-    run = reddit.extract_from_raw(ctx) if from_raw else reddit.extract(ctx)
+    run = reddit.extract_from_raw(ctx) if from_raw else reddit.extract(ctx, stored=_watermarks(ctx, "reddit"))
     return _finish_extract(run, ctx)
+
+
+def _watermarks(ctx: RunContext, source: str) -> StoredWatermarks:
+    """The source's watermarks, read here so extractors never open the warehouse; never fails the
+    extract (no marks means the backfill window)."""
+    try:
+        from warehouse.watermarks import load_for_extract
+
+        return load_for_extract(ctx.settings, source, ctx.night)
+    except Exception as exc:  # noqa: BLE001 - e.g. duckdb missing: fall back to the backfill window
+        return StoredWatermarks({}, "none", f"{type(exc).__name__} while reading them")
 
 
 def extract_news(ctx: RunContext, from_raw: bool = False) -> dict[str, Any]:
@@ -181,7 +192,7 @@ def run_stage(name: str, ctx: RunContext, **kwargs: Any) -> dict[str, Any]:
     goes on with the other source. An extract that crashes is noted and also leaves a failed
     source-run record, so ops.source_runs shows the source even though the night goes on.
     """
-    from pipeline.outcomes import clear_failure, note_failure
+    from common.outcomes import clear_failure, note_failure
 
     try:
         result = globals()[name](ctx, **kwargs)
@@ -226,7 +237,7 @@ def record_night(ctx: RunContext) -> dict[str, Any]:
     extract on a night that still loaded marks it ``partial``. Raises :class:`NightFailed` after
     recording a night that failed.
     """
-    from pipeline.outcomes import read_failures
+    from common.outcomes import read_failures
     from warehouse.db import connect
     from warehouse.load import record_source_runs
 

@@ -11,7 +11,7 @@ file (schema), too few documents once the bad ones are out, and the entities' ke
 The rules (stated once, in the docs too):
 
 - a *document* row breaking a row rule (types, required fields, source/kind, ISO-8601 with an
-  offset, the window rule of :mod:`pipeline.outcomes`, sentiment a finite number in -1..1, theme
+  offset, the window rule of :mod:`common.outcomes`, sentiment a finite number in -1..1, theme
   ids) is quarantined with its mentions and topics; rows sharing one doc_id are quarantined
   together, as one outcome whose ``record`` lists every copy (we cannot tell which is right);
 - a document with *any* invalid mention row (types, null keys, offsets, sentiment, duplicate
@@ -36,10 +36,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pipeline.context import RunContext
-from pipeline.documents import KINDS, SOURCES
-from pipeline.jsonl import read_jsonl, write_jsonl
-from pipeline.outcomes import enrich_quarantine_path, quarantine_row, window_reason
+from common.context import RunContext
+from common.documents import KINDS, SOURCES
+from common.jsonl import read_jsonl, write_jsonl
+from common.outcomes import enrich_quarantine_path, quarantine_row, window_reason
 from quality import frames as fr
 from quality import suites as su
 from quality.frames import hashable

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import html
 import json
-import os
-import tempfile
 from collections import defaultdict
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+
+from common.files import write_atomic
 
 REPORT_SUBDIR = "report"
 
@@ -123,18 +123,6 @@ def render_page(validation: dict[str, Any], other_nights: list[str] | None = Non
     return "\n".join(out) + "\n"
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_night_page(quality_dir: Path, validation: dict[str, Any], keep_nights: int | None = None) -> Path:
     """Write ``report/<night>.html`` and refresh ``report/index.html`` (the latest night's page).
 
@@ -165,12 +153,12 @@ def write_night_page(quality_dir: Path, validation: dict[str, Any], keep_nights:
         else:
             nights.add(stored.stem)
     ordered = sorted(nights, reverse=True)
-    _write_atomic(out_dir / f"{night}.json", json.dumps(validation, indent=1, default=str))
+    write_atomic(out_dir / f"{night}.json", json.dumps(validation, indent=1, default=str), 0o644)
     page = out_dir / f"{night}.html"
-    _write_atomic(page, render_page(validation, [n for n in ordered if n != night]))
+    write_atomic(page, render_page(validation, [n for n in ordered if n != night]), 0o644)
     latest = ordered[0]
     latest_record = validation if latest == night else json.loads((out_dir / f"{latest}.json").read_text())
-    _write_atomic(out_dir / "index.html", render_page(latest_record, ordered[1:]))
+    write_atomic(out_dir / "index.html", render_page(latest_record, ordered[1:]), 0o644)
     return page
 
 

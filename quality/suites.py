@@ -26,8 +26,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import Settings
-from pipeline.documents import KINDS, SOURCES, Document
+from common.config import Settings
+from common.documents import KINDS, SOURCES, Document
 from quality.frames import DOC_KNOWN, ENTITY_KIND, ENTITY_KNOWN, ENTITY_LABEL, FETCHED_TS, PUBLISHED_TS
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ P_FRESH_MIN = "freshest_published_min"
 P_VOLUME_MIN = "volume_min"
 P_VOLUME_MAX = "volume_max"
 
-# ISO-8601 with an explicit offset, as pipeline.documents.utc_iso writes it.
+# ISO-8601 with an explicit offset, as common.documents.utc_iso writes it.
 ISO_UTC = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$"
 THEME_SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 ORIGINS = ("gazetteer", "ner")

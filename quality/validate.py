@@ -34,18 +34,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import QualitySettings, Settings
-from pipeline.context import RunContext
-from pipeline.documents import SOURCES
-from pipeline.jsonl import read_json, write_json
-from pipeline.outcomes import published_bounds
+from common.config import QualitySettings, Settings
+from common.context import RunContext
+from common.documents import SOURCES
+from common.jsonl import read_json, write_json
+from common.outcomes import published_bounds
 from quality import frames as fr
 from quality import suites as su
 
 log = logging.getLogger(__name__)
 
 #: The thresholds (window slack, clock skew, freshness, volume bounds) are ``settings.quality``
-#: knobs (pipeline.config.QualitySettings, ``[quality]`` in config/pipeline.toml). The volume
+#: knobs (common.config.QualitySettings, ``[quality]`` in config/pipeline.toml). The volume
 #: check compares with the mean of this many earlier nights:
 VOLUME_TRAILING_NIGHTS = 7
 _NO_BOUND = 10**12
@@ -152,7 +152,7 @@ def _volume_bounds(history: list[int], q: QualitySettings) -> dict[str, int]:
 def suite_parameters(ctx: RunContext, now: datetime, history: list[int]) -> dict[str, Any]:
     """The run-time values of the suites' ``$PARAMETER`` placeholders for this night."""
     q = ctx.settings.quality
-    # One rule with the extract's window gate (pipeline.outcomes), which sets aside, per document,
+    # One rule with the extract's window gate (common.outcomes), which sets aside, per document,
     # what these bounds would otherwise fail the whole night for.
     published_min, window_end = published_bounds(ctx)
     return {

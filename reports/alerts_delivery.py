@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from pipeline.config import AlertsSettings
+    from common.config import AlertsSettings
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ own options; ``pipeline.cli`` only needs ``add_report_parser(subparsers)`` and t
 
 The default period ends at the latest day with documents in the warehouse, not at wall-clock
 yesterday: the demo's data (or a warehouse not loaded for a while) would otherwise give an empty
-report. Errors are :class:`~pipeline.argtypes.UserError`, printed by pulse as one line, exit 2.
+report. Errors are :class:`~common.cli_support.UserError`, printed by pulse as one line, exit 2.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from pipeline.argtypes import UserError, iso_date
+from common.cli_support import UserError, iso_date
 
 _PERIOD = re.compile(r"^(\d{1,3})d$")
 
@@ -152,7 +152,7 @@ def _check_options(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipeline.cli import analyst_settings, note
+    from common.cli_support import analyst_settings, note
     from reports.queries import ReportError
 
     _check_options(args)  # before looking for a warehouse: these need none
@@ -244,8 +244,8 @@ def _explain(settings, entity: str, end: date, days: int, markdown: bool = False
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m reports.cli`: the same options and error style as `pulse report`."""
-    from pipeline.argtypes import USER_ERROR, PulseArgumentParser, add_common_options, print_error
-    from pipeline.config import ConfigError
+    from common.cli_support import USER_ERROR, PulseArgumentParser, add_common_options, print_error
+    from common.config import ConfigError
 
     parser = PulseArgumentParser(prog="pulse report", description=__doc__.splitlines()[0])
     add_arguments(parser)

@@ -10,13 +10,13 @@ timestamps inside the dict); the one generated-at line is added at write time.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from common.files import write_atomic
 from reports import queries as q
 from reports.queries import Period, ReportError, Scope
 from reports.safety import one_line, safe_url
@@ -25,7 +25,7 @@ from reports.scoring import RisingRule, pct_change, rnd
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
-    from pipeline.config import Settings
+    from common.config import Settings
 
 log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
@@ -209,6 +209,97 @@ def resolve_topic(con: duckdb.DuckDBPyConnection, topic: str,
             "query": (found or {}).get("query"), "configured": found is not None}
 
 
+@dataclass(frozen=True)
+class _Ctx:
+    """What every section of one report shares, fixed once by :func:`_context`.
+
+    Why one frozen object: every figure must count the same documents (``scope``) over the same
+    periods with the same rule; handing the sections one read-only context keeps them from drifting.
+    """
+
+    con: duckdb.DuckDBPyConnection
+    tables: set[str]
+    end_day: date
+    period_days: int
+    top_n: int
+    cur: Period
+    prev: Period
+    scope: Scope
+    rule: RisingRule
+    topic_info: dict[str, Any] | None  # the resolved topic of a topic report, else None
+    topics: list[dict[str, Any]] | None
+
+    @property
+    def topic(self) -> str | None:
+        return self.scope.topic
+
+    @property
+    def copies_once(self) -> bool:
+        return self.scope.copies_once
+
+    @property
+    def both(self) -> Period:
+        """The previous and the current period as one span: the range of the daily series."""
+        return Period(self.prev.start, self.cur.end)
+
+
+@dataclass(frozen=True)
+class _Counts:
+    """Daily document rows and per-entity sums of both periods, with the entities' core rows.
+
+    Why fetched once: the headline, top entities, movers, share of voice, regions, daily series and
+    mart check all derive from these rows, so their numbers add up to each other.
+    """
+
+    doc_rows: list[dict[str, Any]]
+    now: dict[str, _EntityAgg]
+    before: dict[str, _EntityAgg]
+    info: dict[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class _Listed:
+    """The sections that list documents: notable ones, the topic's top ones, emerging terms."""
+
+    notable: dict[str, list[dict[str, Any]]]
+    topic_documents: list[dict[str, Any]]
+    terms: list[dict[str, Any]]
+    near_miss: dict[str, Any] | None
+
+
+def _context(
+    con: duckdb.DuckDBPyConnection, end_day: date, period_days: int, top_n: int, on_topic_only: bool,
+    topic: str | None, topics: list[dict[str, Any]] | None,
+) -> _Ctx:
+    """Check the arguments and the warehouse, then fix the periods, scope and rule of the report.
+
+    Why here, before any figure: a bad argument, a missing table or an unknown topic must fail
+    with a clear ReportError, not half-way through. A topic report does not apply the relevance
+    flag (the topic query is the relevance rule); a syndication cluster counts once (issue 15).
+    """
+    _validate_args(end_day, period_days, top_n)
+    tables = q.check_tables(con)
+    topic_info = None
+    if topic is not None:
+        if "core.document_topics" not in tables:
+            raise ReportError("warehouse has no core.document_topics: run the load (pulse run) or "
+                              "pulse topics backfill first")
+        topic_info = resolve_topic(con, topic, topics)
+        on_topic_only = False
+    copies_once = "core.syndication" in tables  # issue 15: a syndication cluster counts once
+    cur_p = Period.ending(end_day, period_days)
+    return _Ctx(con, tables, end_day, period_days, top_n, cur_p, cur_p.previous(),
+                Scope(on_topic_only, topic, copies_once), RisingRule(), topic_info, topics)
+
+
+def _counts(ctx: _Ctx) -> _Counts:
+    """The daily rows of both periods in scope, summed per entity and period (see :class:`_Counts`)."""
+    doc_rows = q.daily_documents(ctx.con, ctx.both, ctx.scope)
+    ent_rows = q.daily_entities(ctx.con, ctx.both, ctx.scope)
+    now, before = _aggregate(ent_rows, ctx.cur), _aggregate(ent_rows, ctx.prev)
+    return _Counts(doc_rows, now, before, q.entities(ctx.con, sorted(set(now) | set(before))))
+
+
 def build_report(
     con: duckdb.DuckDBPyConnection, end_day: date, period_days: int = 7, top_n: int = 10,
     on_topic_only: bool = True, topic: str | None = None, topics: list[dict[str, Any]] | None = None,
@@ -226,52 +317,88 @@ def build_report(
     as in marts.topic_daily), computes rising within the topic (marts.rising_in) and adds a
     ``topic`` section. Without it, ``topics`` (config/topics.toml: name, description, query) feed
     the ``topics`` section (each topic's volume this period vs the previous one).
+
+    Why one function per section, called in report order from here: each figure is found, read and
+    tested by its own name, and every section gets the same :class:`_Ctx` (scope, periods, rule).
     """
-    _validate_args(end_day, period_days, top_n)
-    tables = q.check_tables(con)
-    topic_info = None
-    if topic is not None:
-        if "core.document_topics" not in tables:
-            raise ReportError("warehouse has no core.document_topics: run the load (pulse run) or "
-                              "pulse topics backfill first")
-        topic_info = resolve_topic(con, topic, topics)
-        on_topic_only = False
-    copies_once = "core.syndication" in tables  # issue 15: a syndication cluster counts once
-    scope = Scope(on_topic_only, topic, copies_once)
-    cur_p = Period.ending(end_day, period_days)
-    prev_p = cur_p.previous()
-    both = Period(prev_p.start, cur_p.end)
-    rule = RisingRule()
+    ctx = _context(con, end_day, period_days, top_n, on_topic_only, topic, topics)
+    counts = _counts(ctx)
+    top = _section_top_entities(ctx, counts)
+    rising = _section_rising(ctx)
+    movers = _section_movers(counts)
+    sov, regions = _section_share_of_voice(counts), _section_regions(ctx, counts)
+    listed = _section_documents(ctx)
+    # a topic report has a section on its topic, a normal report an overview of every topic
+    topic_section = (_topic_section(con, ctx.topic_info, ctx.cur, ctx.prev, listed.topic_documents,
+                                    ctx.copies_once) if ctx.topic_info is not None else None)
+    topics_overview = (_topics_overview(con, ctx.tables, ctx.topics, ctx.cur, ctx.prev)
+                       if ctx.topic is None else None)
+    charted = [t["entity_id"] for t in top[:CHART_ENTITIES]]
+    shown = _shown_entities(charted, top, rising, movers, sov, regions, topic_section)
+    report: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "title": "Live-commerce pulse" if ctx.topic is None else f"Live-commerce pulse, topic {ctx.topic}",
+        "period": ctx.cur.to_dict(),
+        "previous_period": ctx.prev.to_dict(),
+        "parameters": _section_parameters(ctx),
+        "headline": _section_headline(ctx, counts),
+        "entities": _section_entities(ctx, counts, shown),
+        "top_entities": top,
+        "rising": rising,
+        "sentiment_movers": movers,
+        "share_of_voice": sov,
+        "regions": regions,
+        "notable": listed.notable,
+        "topic": topic_section,
+        "topics": topics_overview,
+        "voices": _voices(con, ctx.tables, ctx.cur, ctx.scope),
+        "emerging_terms": listed.terms,
+        "emerging_terms_near_miss": listed.near_miss,
+        "daily": _section_daily(ctx, counts, charted),
+        "provenance": _section_provenance(ctx, shown),
+        "checks": (_mart_check(con, ctx.tables, ctx.cur, counts.now) if ctx.topic is None
+                   else _topic_mart_check(con, topic_section, ctx.cur)),
+    }
+    from reports.summary import build_summary
 
-    # --- headline -----------------------------------------------------------------------------
-    doc_rows = q.daily_documents(con, both, scope)
-    ent_rows = q.daily_entities(con, both, scope)
-    now, before = _aggregate(ent_rows, cur_p), _aggregate(ent_rows, prev_p)
+    report["summary"] = build_summary(report)
+    return report
 
-    def doc_totals(p: Period) -> dict[str, Any]:
-        rows = [r for r in doc_rows if p.start <= r["day"] <= p.end]
-        by_source: dict[str, int] = defaultdict(int)
-        for r in rows:
-            by_source[r["source"]] += int(r["documents"])
-        sent_n = sum(int(r["sent_n"]) for r in rows)
-        return {
-            "documents": sum(int(r["documents"]) for r in rows),
-            "deleted": sum(int(r["deleted"]) for r in rows),
-            "sentiment": _mean(sum(float(r["sent_sum"] or 0) for r in rows), sent_n),
-            "by_source": dict(by_source),
-        }
 
-    hc, hp = doc_totals(cur_p), doc_totals(prev_p)
+def _doc_totals(doc_rows: list[dict[str, Any]], p: Period) -> dict[str, Any]:
+    """Documents, deleted documents, mean document sentiment and documents per source in ``p``."""
+    rows = [r for r in doc_rows if p.start <= r["day"] <= p.end]
+    by_source: dict[str, int] = defaultdict(int)
+    for r in rows:
+        by_source[r["source"]] += int(r["documents"])
+    sent_n = sum(int(r["sent_n"]) for r in rows)
+    return {
+        "documents": sum(int(r["documents"]) for r in rows),
+        "deleted": sum(int(r["deleted"]) for r in rows),
+        "sentiment": _mean(sum(float(r["sent_sum"] or 0) for r in rows), sent_n),
+        "by_source": dict(by_source),
+    }
+
+
+def _section_headline(ctx: _Ctx, counts: _Counts) -> dict[str, Any]:
+    """Documents, mentions, entities and mean sentiment now vs before, and the documents left out.
+
+    Why the off-topic and syndicated-copy counts: a reader must see how many documents the figures
+    leave out; a topic report has neither (its scope is the topic's documents, copies already out).
+    """
+    con, cur_p, topic, on_topic_only = ctx.con, ctx.cur, ctx.topic, ctx.scope.on_topic_only
+    now, before = counts.now, counts.before
+    hc, hp = _doc_totals(counts.doc_rows, cur_p), _doc_totals(counts.doc_rows, ctx.prev)
     m_now = sum(a.mentions for a in now.values())
     m_before = sum(a.mentions for a in before.values())
     sources = sorted(set(hc["by_source"]) | set(hp["by_source"]))
-    headline = {
+    return {
         "documents": {"current": hc["documents"], "previous": hp["documents"],
                       "change_pct": rnd(pct_change(hc["documents"], hp["documents"]), 1)},
         "deleted_documents": hc["deleted"],
         "off_topic_documents": q.off_topic_documents(con, cur_p) if on_topic_only and topic is None else None,
         "syndicated_copies": (q.syndicated_copies(con, cur_p, on_topic_only)
-                              if copies_once and topic is None else None),
+                              if ctx.copies_once and topic is None else None),
         "mentions": {"current": m_now, "previous": m_before,
                      "change_pct": rnd(pct_change(m_now, m_before), 1)},
         "entities": {"current": len(now), "previous": len(before)},
@@ -286,14 +413,18 @@ def build_report(
         ],
     }
 
-    info = q.entities(con, sorted(set(now) | set(before)))
 
-    # --- top entities ---------------------------------------------------------------------------
-    # Ranked by documents, then distinct channels: one article repeating a name 47 times counts once.
-    channels = q.entity_channels(con, cur_p, sorted(now), scope)
+def _section_top_entities(ctx: _Ctx, counts: _Counts) -> list[dict[str, Any]]:
+    """The ``top_n`` entities of the period, each with its figures of the previous period.
+
+    Why ranked by documents, then distinct channels: one article repeating a name 47 times counts
+    once, and an entity talked about in many places outranks one thread's favourite.
+    """
+    now, before = counts.now, counts.before
+    channels = q.entity_channels(ctx.con, ctx.cur, sorted(now), ctx.scope)
     ranked = sorted(now, key=lambda e: (-now[e].documents, -channels.get(e, 0), -now[e].mentions, e))
     top = []
-    for eid in ranked[:top_n]:
+    for eid in ranked[:ctx.top_n]:
         cur, prev = now[eid], before.get(eid, _EntityAgg())
         top.append({
             "entity_id": eid,
@@ -309,16 +440,24 @@ def build_report(
             "sentiment_change": None if cur.mean_sentiment is None or prev.mean_sentiment is None
             else rnd(cur.mean_sentiment - prev.mean_sentiment),
         })
+    return top
 
-    # --- rising: marts.rising, the one definition marts.trending_entities uses too -----------
-    # In a topic report the same macro runs on the topic's documents (marts.rising_in, 007).
-    rule_args = (end_day, period_days, rule.min_documents, rule.min_z, rule.min_baseline_days)
-    if q.MART_TABLE not in tables:
+
+def _section_rising(ctx: _Ctx) -> list[dict[str, Any]]:
+    """Entities that pass the rising rule, at most ``top_n``, with every term of their z-score.
+
+    Why read from marts.rising (marts.rising_in on a topic's documents, 007): it is the one
+    definition marts.trending_entities uses too, so the newsletter and the view cannot disagree.
+    A warehouse without the mart has no rising list rather than a second, Python definition.
+    """
+    rule = ctx.rule
+    rule_args = (ctx.end_day, ctx.period_days, rule.min_documents, rule.min_z, rule.min_baseline_days)
+    if q.MART_TABLE not in ctx.tables:
         rising_rows = []
-    elif topic is not None:
-        rising_rows = q.rising_in_topic(con, topic, *rule_args)
+    elif ctx.topic is not None:
+        rising_rows = q.rising_in_topic(ctx.con, ctx.topic, *rule_args)
     else:
-        rising_rows = q.rising(con, *rule_args)
+        rising_rows = q.rising(ctx.con, *rule_args)
     rising = [{
         "entity_id": r["entity_id"],
         "documents": int(r["period_documents"]),
@@ -330,9 +469,17 @@ def build_report(
         "baseline_daily_sd": rnd(r["baseline_daily_sd"], 2),
         "sigma": rnd(r["sigma"], 2),
         "z": rnd(r["z_score"], 2),
-    } for r in rising_rows][:top_n]
+    } for r in rising_rows][:ctx.top_n]
+    return rising
 
-    # --- sentiment movers -----------------------------------------------------------------------
+
+def _section_movers(counts: _Counts) -> list[dict[str, Any]]:
+    """Entities whose mean sentiment moved by MOVERS_MIN_CHANGE or more, largest move first.
+
+    Why a minimum of MOVERS_MIN_DOCUMENTS sentiment rows in each period: with fewer, one comment's
+    mood would be reported as a change of opinion.
+    """
+    now, before = counts.now, counts.before
     movers = []
     for eid, cur in now.items():
         prev = before.get(eid)
@@ -350,52 +497,90 @@ def build_report(
             "previous_documents": prev.documents,
         })
     movers.sort(key=lambda r: (-abs(r["change"]), r["entity_id"]))
-    movers = movers[:MOVERS_LIMIT]
+    return movers[:MOVERS_LIMIT]
 
-    # --- share of voice and regions -----------------------------------------------------------
-    sov, sov_ids = _share_rows("platform", info, now, before, SOV_LIMIT)
-    regions, region_ids = _share_rows("place", info, now, before, top_n, _region_row_allowed)
 
-    # --- notable documents ------------------------------------------------------------------------
+def _section_share_of_voice(counts: _Counts) -> dict[str, Any]:
+    """Each platform's share of all platform mentions, now vs before, the top SOV_LIMIT listed.
+
+    Why the totals and other_mentions: a reader can check that the listed shares and the rest add
+    up to all platform mentions.
+    """
+    sov, _ = _share_rows("platform", counts.info, counts.now, counts.before, SOV_LIMIT)
+    return {"total_mentions": sov["total_mentions"],
+            "previous_total_mentions": sov["previous_total_mentions"],
+            "other_mentions": sov["other_mentions"], "platforms": sov["rows"]}
+
+
+def _section_regions(ctx: _Ctx, counts: _Counts) -> dict[str, Any]:
+    """Places' share of all place mentions, now vs before, the top ``top_n`` with a row of their own.
+
+    Why :func:`_region_row_allowed`: NER-only places need support before a row (no "Based" region);
+    the places left out still count in the totals, under other_mentions.
+    """
+    regions, _ = _share_rows("place", counts.info, counts.now, counts.before, ctx.top_n, _region_row_allowed)
+    return {"total_mentions": regions["total_mentions"],
+            "previous_total_mentions": regions["previous_total_mentions"],
+            "other_mentions": regions["other_mentions"], "places": regions["rows"]}
+
+
+def _section_documents(ctx: _Ctx) -> _Listed:
+    """Notable documents, the topic report's top documents and the emerging terms (issue 15).
+
+    Why together: every listed document is shown the same way (:func:`_doc_item`) with its entity
+    names and the other sites of its syndication cluster, looked up once for all of them.
+    """
+    con, cur_p, scope, topic = ctx.con, ctx.cur, ctx.scope, ctx.topic
     notable_rows = {
         "by_engagement": q.notable_by_engagement(con, cur_p, NOTABLE_LIMIT, scope),
         "most_positive": q.notable_by_sentiment(con, cur_p, 3, True, scope),
         "most_negative": q.notable_by_sentiment(con, cur_p, 3, False, scope),
     }
-    topic_docs = (q.topic_top_documents(con, topic, cur_p, TOPIC_DOCUMENTS_LIMIT)
+    topic_docs = (q.topic_top_documents(con, topic, cur_p, TOPIC_DOCUMENTS_LIMIT, ctx.copies_once)
                   if topic is not None else [])
     # --- emerging terms (issue 15): phrases beyond the gazetteer, the rising rule --------------
     near_miss: list[dict[str, Any]] = []
-    terms, term_rows = _emerging_terms(con, tables, end_day, period_days, rule, scope, near_miss)
+    terms, term_rows = _emerging_terms(con, ctx.tables, ctx.end_day, ctx.period_days, ctx.rule, scope,
+                                       near_miss)
     all_doc_ids = sorted({r["doc_id"] for rows in notable_rows.values() for r in rows}
                          | {r["doc_id"] for r in topic_docs} | {r["doc_id"] for r in term_rows})
     doc_names = q.doc_entity_names(con, all_doc_ids)
-    copies = q.syndication_members(con, all_doc_ids) if copies_once else {}
+    copies = q.syndication_members(con, all_doc_ids) if ctx.copies_once else {}
     notable = {k: [_doc_item(r, doc_names, copies) for r in rows] for k, rows in notable_rows.items()}
     items = {r["doc_id"]: _doc_item(r, doc_names, copies) for r in term_rows}
     for t in terms:
         t["top_documents"] = [items[i] for i in t.pop("top_doc_ids")]
-
-    # --- topic section (topic report) or topics overview (normal report) ------------------------
     topic_items = [_doc_item(r, doc_names, copies) for r in topic_docs]
-    topic_section = (_topic_section(con, topic_info, cur_p, prev_p, topic_items)
-                     if topic_info is not None else None)
-    topics_overview = (_topics_overview(con, tables, topics, cur_p, prev_p) if topic is None else None)
+    return _Listed(notable, topic_items, terms, near_miss[0] if near_miss else None)
 
-    # --- voices ---------------------------------------------------------------------------------
-    voices = _voices(con, tables, cur_p, scope)
 
-    # --- charts data, colours, provenance -----------------------------------------------------
-    chart_ids = [t["entity_id"] for t in top[:CHART_ENTITIES]]
-    shown = list(dict.fromkeys(
-        chart_ids + sov_ids + [r["entity_id"] for r in rising] + [m["entity_id"] for m in movers]
+def _shown_entities(charted: list[str], top: list[dict[str, Any]], rising: list[dict[str, Any]],
+                    movers: list[dict[str, Any]], sov: dict[str, Any], regions: dict[str, Any],
+                    topic_section: dict[str, Any] | None) -> list[str]:
+    """Every entity shown anywhere, charted ones first, each once.
+
+    Why this order: it hands out the colours (charted entities first, so a chart never gets the
+    neutral grey), and the list is what the entities and provenance maps cover.
+    """
+    sov_ids = [r["entity_id"] for r in sov["platforms"]]
+    region_ids = [r["entity_id"] for r in regions["places"]]
+    return list(dict.fromkeys(
+        charted + sov_ids + [r["entity_id"] for r in rising] + [m["entity_id"] for m in movers]
         + [t["entity_id"] for t in top] + region_ids
         + [p["entity_id"] for p in (topic_section or {}).get("share_of_voice", {}).get("platforms", [])]
     ))
-    colors = {eid: PALETTE[i] if i < len(PALETTE) else NEUTRAL for i, eid in enumerate(shown)}
-    days = both.day_list()
+
+
+def _section_daily(ctx: _Ctx, counts: _Counts, charted: list[str]) -> dict[str, Any]:
+    """Documents and mean sentiment per day over both periods, and the charted entities' series.
+
+    Why in the report and not computed by the charts: the JSON then carries the numbers behind
+    every chart, and the charts (reports/charts.py) only draw them.
+    """
+    cur_p, now, before = ctx.cur, counts.now, counts.before
+    days = ctx.both.day_list()
     daily_docs: dict[date, tuple[int, float, int]] = {}
-    for r in doc_rows:
+    for r in counts.doc_rows:
         n, s, k = daily_docs.get(r["day"], (0, 0.0, 0))
         daily_docs[r["day"]] = (n + int(r["documents"]), s + float(r["sent_sum"] or 0), k + int(r["sent_n"]))
 
@@ -409,18 +594,34 @@ def build_report(
             sent.append(rnd(_mean(s, n)))
         return {"mentions": mentions, "mean_sentiment": sent}
 
-    daily = {
+    return {
         "days": [d.isoformat() for d in days],
         "current_start": cur_p.start.isoformat(),
         "documents": [daily_docs.get(d, (0, 0.0, 0))[0] for d in days],
         "mean_sentiment": [rnd(_mean(*daily_docs.get(d, (0, 0.0, 0))[1:])) for d in days],
-        "entities": {eid: series(eid) for eid in chart_ids},
+        "entities": {eid: series(eid) for eid in charted},
     }
-    cur_ids = q.entity_doc_ids(con, cur_p, shown, scope)
-    prev_ids = q.entity_doc_ids(con, prev_p, shown, scope)
-    provenance = {eid: {"current": cur_ids.get(eid, []), "previous": prev_ids.get(eid, [])} for eid in shown}
-    info.update(q.entities(con, [e for e in shown if e not in info]))
-    entities_out = {
+
+
+def _section_provenance(ctx: _Ctx, shown: list[str]) -> dict[str, dict[str, list[str]]]:
+    """The doc ids behind each shown entity's current and previous figures.
+
+    Why: every number in the newsletter must be traceable to documents (``pulse report explain``).
+    """
+    cur_ids = q.entity_doc_ids(ctx.con, ctx.cur, shown, ctx.scope)
+    prev_ids = q.entity_doc_ids(ctx.con, ctx.prev, shown, ctx.scope)
+    return {eid: {"current": cur_ids.get(eid, []), "previous": prev_ids.get(eid, [])} for eid in shown}
+
+
+def _section_entities(ctx: _Ctx, counts: _Counts, shown: list[str]) -> dict[str, dict[str, Any]]:
+    """Name, kind, label and colour of every shown entity, in the order of :func:`_shown_entities`.
+
+    Why one map: an entity keeps one colour across charts and tables, and colours are never reused
+    (entities past the PALETTE get NEUTRAL), so two entities never look like one.
+    """
+    colors = {eid: PALETTE[i] if i < len(PALETTE) else NEUTRAL for i, eid in enumerate(shown)}
+    info = {**counts.info, **q.entities(ctx.con, [e for e in shown if e not in counts.info])}
+    return {
         eid: {
             "name": (info.get(eid) or {}).get("name") or eid,
             "kind": (info.get(eid) or {}).get("kind"),
@@ -430,65 +631,44 @@ def build_report(
         for eid in sorted(shown)
     }
 
-    report: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "title": "Live-commerce pulse" if topic is None else f"Live-commerce pulse, topic {topic}",
-        "period": cur_p.to_dict(),
-        "previous_period": prev_p.to_dict(),
-        "parameters": {
-            "top_n": top_n,
-            "rising": {"min_documents": rule.min_documents, "min_z": rule.min_z,
-                       "min_baseline_days": rule.min_baseline_days, "unit": "documents",
-                       "z": "(current daily mean - baseline daily mean) / max(baseline daily sd, "
-                            "sqrt(max(baseline daily mean, 1))); baseline = previous period, days "
-                            "with history only; same rule as marts.trending_entities (marts.rising)"},
-            "relevance": {"on_topic_only": on_topic_only},
-            "topic": None if topic is None else {
-                "name": topic, "rule": "every figure counts only the documents core.document_topics tags "
-                                       "with the topic; the relevance flag is not applied on top (the "
-                                       "topic query is the relevance rule), as in marts.topic_daily",
-                "rising": "marts.rising_in: the rising rule on the topic's documents"},
-            "topics": {"rise_min_pct": TOPIC_RISE_MIN_PCT, "min_documents": MOVERS_MIN_DOCUMENTS,
-                       "counted": "documents the topic tags, deleted ones out, relevance flag not applied "
-                                  "(as marts.topic_daily)"},
-            "syndication": {"applied": copies_once, "rule": SYNDICATION_RULE},
-            "terms": {"limit": TERMS_LIMIT, "links": TERM_LINKS, "rule": TERMS_RULE,
-                      "scoring": "marts.rising's rule (same period, baseline, z and thresholds) on "
-                                 "documents per day containing the phrase"},
-            "voices": {"limit": VOICES_LIMIT, "rule": VOICES_RULE,
-                       "ranked_by": "documents, then engagement (score + num_comments)"},
-            "movers": {"min_documents_each_period": MOVERS_MIN_DOCUMENTS, "min_change": MOVERS_MIN_CHANGE},
-            "engagement": "score + num_comments",
-            "regions": {"ner_min_documents": REGION_NER_MIN_DOCUMENTS, "ner_labels": list(REGION_NER_LABELS),
-                        "rule": "gazetteer places, plus NER-found GPE/LOC places in enough documents; "
-                                "other places count under other_mentions"},
-        },
-        "headline": headline,
-        "entities": entities_out,
-        "top_entities": top,
-        "rising": rising,
-        "sentiment_movers": movers,
-        "share_of_voice": {"total_mentions": sov["total_mentions"],
-                           "previous_total_mentions": sov["previous_total_mentions"],
-                           "other_mentions": sov["other_mentions"], "platforms": sov["rows"]},
-        "regions": {"total_mentions": regions["total_mentions"],
-                    "previous_total_mentions": regions["previous_total_mentions"],
-                    "other_mentions": regions["other_mentions"], "places": regions["rows"]},
-        "notable": notable,
-        "topic": topic_section,
-        "topics": topics_overview,
-        "voices": voices,
-        "emerging_terms": terms,
-        "emerging_terms_near_miss": near_miss[0] if near_miss else None,
-        "daily": daily,
-        "provenance": provenance,
-        "checks": (_mart_check(con, tables, cur_p, now) if topic is None
-                   else _topic_mart_check(con, topic_section, cur_p)),
-    }
-    from reports.summary import build_summary
 
-    report["summary"] = build_summary(report)
-    return report
+def _section_parameters(ctx: _Ctx) -> dict[str, Any]:
+    """The rules, thresholds and limits behind the figures.
+
+    Why in the report: the JSON says how every number was counted, so a reader (or a diff between
+    two nights) never has to guess from the code.
+    """
+    rule, topic = ctx.rule, ctx.topic
+    on_topic_only, copies_once = ctx.scope.on_topic_only, ctx.copies_once
+    return {
+        "top_n": ctx.top_n,
+        "rising": {"min_documents": rule.min_documents, "min_z": rule.min_z,
+                   "min_baseline_days": rule.min_baseline_days, "unit": "documents",
+                   "z": "(current daily mean - baseline daily mean) / max(baseline daily sd, "
+                        "sqrt(max(baseline daily mean, 1))); baseline = previous period, days "
+                        "with history only; same rule as marts.trending_entities (marts.rising)"},
+        "relevance": {"on_topic_only": on_topic_only},
+        "topic": None if topic is None else {
+            "name": topic, "rule": "every figure counts only the documents core.document_topics tags "
+                                   "with the topic; the relevance flag is not applied on top (the "
+                                   "topic query is the relevance rule); a syndication cluster counts "
+                                   "once, as in marts.topic_daily",
+            "rising": "marts.rising_in: the rising rule on the topic's documents"},
+        "topics": {"rise_min_pct": TOPIC_RISE_MIN_PCT, "min_documents": MOVERS_MIN_DOCUMENTS,
+                   "counted": "documents the topic tags, deleted ones out, relevance flag not applied, "
+                              "a syndication cluster once (as marts.topic_daily)"},
+        "syndication": {"applied": copies_once, "rule": SYNDICATION_RULE},
+        "terms": {"limit": TERMS_LIMIT, "links": TERM_LINKS, "rule": TERMS_RULE,
+                  "scoring": "marts.rising's rule (same period, baseline, z and thresholds) on "
+                             "documents per day containing the phrase"},
+        "voices": {"limit": VOICES_LIMIT, "rule": VOICES_RULE,
+                   "ranked_by": "documents, then engagement (score + num_comments)"},
+        "movers": {"min_documents_each_period": MOVERS_MIN_DOCUMENTS, "min_change": MOVERS_MIN_CHANGE},
+        "engagement": "score + num_comments",
+        "regions": {"ner_min_documents": REGION_NER_MIN_DOCUMENTS, "ner_labels": list(REGION_NER_LABELS),
+                    "rule": "gazetteer places, plus NER-found GPE/LOC places in enough documents; "
+                            "other places count under other_mentions"},
+    }
 
 
 def _emerging_terms(con: duckdb.DuckDBPyConnection, tables: set[str], end_day: date, period_days: int,
@@ -546,16 +726,17 @@ def _change(cur: float | None, prev: float | None) -> float | None:
 
 
 def _topic_section(con: duckdb.DuckDBPyConnection, info: dict[str, Any], cur_p: Period, prev_p: Period,
-                   top_documents: list[dict[str, Any]]) -> dict[str, Any]:
+                   top_documents: list[dict[str, Any]], copies_once: bool = False) -> dict[str, Any]:
     """Volume, sentiment, platform share of voice and top documents of one topic, now vs before.
 
-    Totals and doc ids come from core (counted as marts.topic_daily counts, so they are traceable);
+    Totals and doc ids come from core (counted as marts.topic_daily counts, so they are traceable;
+    with ``copies_once`` a syndication cluster counts once, as in the mart since migration 010);
     the daily series and the share of voice are read from the topic marts themselves, and
     :func:`_topic_mart_check` confirms the two agree.
     """
     name = info["name"]
-    tot_c = q.topic_totals(con, cur_p, [name]).get(name, {})
-    tot_p = q.topic_totals(con, prev_p, [name]).get(name, {})
+    tot_c = q.topic_totals(con, cur_p, [name], copies_once).get(name, {})
+    tot_p = q.topic_totals(con, prev_p, [name], copies_once).get(name, {})
 
     def figure(key: str) -> dict[str, Any]:
         return {"current": int(tot_c.get(key) or 0), "previous": int(tot_p.get(key) or 0)}
@@ -618,7 +799,9 @@ def _topics_overview(con: duckdb.DuckDBPyConnection, tables: set[str], topics: l
         return {"rows": [], "note": "the warehouse has no core.document_topics yet"}
     names = _topic_names(con, topics)
     described = {t["name"]: t.get("description") for t in topics or []}
-    now, before = q.topic_totals(con, cur_p, names), q.topic_totals(con, prev_p, names)
+    copies_once = "core.syndication" in tables  # a cluster counts once, as in marts.topic_daily (010)
+    now = q.topic_totals(con, cur_p, names, copies_once)
+    before = q.topic_totals(con, prev_p, names, copies_once)
     rows = []
     for name in names:
         c, p = now.get(name, {}), before.get(name, {})
@@ -727,20 +910,6 @@ def explain_entity(
                 "sentence": one_line(r["first_sentence"], 300) or None,
             })
     return out
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Temp file + rename: a killed task never leaves a half-written newsletter behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the newsletter is meant to be read by others
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def render_all(
@@ -854,9 +1023,9 @@ def write_report(
     rendered, charts = render_all(report, tuple(formats), generated_at)
     written: dict[str, Path] = {}
     for name, data in sorted(charts.items()):
-        _atomic_write(target / name, data)
+        write_atomic(target / name, data, 0o644)  # meant for other readers
         written[f"chart:{name.removesuffix('.png')}"] = target / name
     for fmt, data in rendered.items():
-        _atomic_write(target / f"newsletter.{fmt}", data)
+        write_atomic(target / f"newsletter.{fmt}", data, 0o644)
         written[fmt] = target / f"newsletter.{fmt}"
     return written

@@ -46,8 +46,9 @@ class Scope:
     copies_once: bool = False
 
     def sql(self, alias: str = "d") -> str:
-        if self.topic is not None:
-            return f"{alias}.doc_id IN (SELECT t.doc_id FROM core.document_topics t WHERE t.topic = ?)"
+        if self.topic is not None:  # a topic counts a cluster once too, as marts.topic_daily (010)
+            return (f"{alias}.doc_id IN (SELECT t.doc_id FROM core.document_topics t WHERE t.topic = ?) "
+                    f"AND {topic_filter(False, alias, self.copies_once)}")
         return topic_filter(self.on_topic_only, alias, self.copies_once)
 
     @property
@@ -347,17 +348,23 @@ def known_topics(con: duckdb.DuckDBPyConnection) -> list[str]:
         "SELECT DISTINCT topic FROM core.document_topics ORDER BY topic").fetchall()]
 
 
-_TOPIC_DOCS = """
+def _topic_docs(copies_once: bool) -> str:
+    """FROM/WHERE of a topic's documents over a period, as marts.topic_daily counts them: deleted
+    out, relevance flag not applied and, with ``copies_once`` (a warehouse with core.syndication),
+    syndicated copies out by the one document filter, so a cluster counts once (migration 010)."""
+    return f"""
     FROM core.document_topics t JOIN core.documents d ON d.doc_id = t.doc_id
     WHERE NOT coalesce(d.is_deleted, false) AND d.published_at >= ? AND d.published_at < ?
+      AND {topic_filter(False, "d", copies_once)}
 """
 
 
-def topic_totals(con: duckdb.DuckDBPyConnection, span: Period, topics: list[str] | None = None
-                 ) -> dict[str, dict[str, Any]]:
+def topic_totals(con: duckdb.DuckDBPyConnection, span: Period, topics: list[str] | None = None,
+                 copies_once: bool = False) -> dict[str, dict[str, Any]]:
     """Per topic over ``span``: documents, sentiment sum/count, positive, negative, engagement and
     the doc ids, counted as marts.topic_daily counts them (deleted documents out, relevance flag not
-    applied), so the figures add up to the mart's daily rows and list their documents."""
+    applied, syndicated copies out with ``copies_once``), so the figures add up to the mart's daily
+    rows and list their documents."""
     lo, hi = span.bounds()
     only = "" if topics is None else "AND list_contains(?, t.topic)"
     rows = _rows(
@@ -368,7 +375,7 @@ def topic_totals(con: duckdb.DuckDBPyConnection, span: Period, topics: list[str]
                count(*) FILTER (WHERE d.sentiment < -0.05) AS negative,
                sum(coalesce(d.score, 0) + coalesce(d.num_comments, 0)) AS engagement,
                list(d.doc_id ORDER BY d.doc_id) AS doc_ids
-        {_TOPIC_DOCS} {only}
+        {_topic_docs(copies_once)} {only}
         GROUP BY t.topic ORDER BY t.topic
         """,
         [lo, hi] + ([] if topics is None else [sorted(topics)]),
@@ -406,16 +413,17 @@ def topic_share_of_voice(con: duckdb.DuckDBPyConnection, topic: str, span: Perio
     return {r["entity_id"]: r for r in rows}
 
 
-def topic_top_documents(con: duckdb.DuckDBPyConnection, topic: str, span: Period, limit: int
-                        ) -> list[dict[str, Any]]:
+def topic_top_documents(con: duckdb.DuckDBPyConnection, topic: str, span: Period, limit: int,
+                        copies_once: bool = False) -> list[dict[str, Any]]:
     """The topic's documents of the period by engagement, then newest: news articles (no score)
-    still appear when the topic has few Reddit posts."""
+    still appear when the topic has few Reddit posts. Syndicated copies out with ``copies_once``
+    (the canonical article lists them), as in :func:`topic_totals`."""
     lo, hi = span.bounds()
     return _rows(
         con,
         f"""
         SELECT {_DOC_COLUMNS}, coalesce(d.score, 0) + coalesce(d.num_comments, 0) AS engagement
-        {_TOPIC_DOCS} AND t.topic = ?
+        {_topic_docs(copies_once)} AND t.topic = ?
         ORDER BY engagement DESC, d.published_at DESC, d.doc_id LIMIT ?
         """,
         [lo, hi, topic, limit],

@@ -225,7 +225,9 @@ def render_html(report: dict[str, Any], generated_at: str, charts: dict[str, byt
              for m in report["sentiment_movers"]],
         ))
     else:
-        parts.append(_p("No entity's sentiment moved by 0.1 or more (with 3+ documents in both periods)."))
+        rule = report["parameters"]["movers"]
+        parts.append(_p(f"No entity's sentiment moved by {rule['min_change']:g} or more (with "
+                        f"{rule['min_documents_each_period']}+ documents in both periods)."))
 
     parts.append(f'<h2 style="{S_H2}">Top entities</h2>')
     if report["top_entities"]:

@@ -87,7 +87,9 @@ def render_markdown(report: dict[str, Any], generated_at: str, chart_files: list
              for m in report["sentiment_movers"]],
         )
     else:
-        out += ["No entity's sentiment moved by 0.1 or more (with 3+ documents in both periods).", ""]
+        rule = report["parameters"]["movers"]
+        out += [f"No entity's sentiment moved by {rule['min_change']:g} or more (with "
+                f"{rule['min_documents_each_period']}+ documents in both periods).", ""]
 
     out += ["## Top entities", ""]
     if report["top_entities"]:

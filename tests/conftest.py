@@ -20,7 +20,7 @@ def replay_server() -> Iterator[Callable[..., Any]]:
     Every server started through the factory is stopped when the test ends, pass or fail, so a
     failing assertion never leaves a listening socket or a serving thread behind.
     """
-    from pipeline.replay.server import ReplayServer  # imported here: the replay package may move
+    from demo.replay.server import ReplayServer  # imported here: the replay package may move
 
     servers: list[ReplayServer] = []
 
@@ -40,7 +40,7 @@ def reddit_replay(replay_server: Callable[..., Any]) -> Callable[..., Any]:
 
     ``max_listing_limit`` defaults to 2 so that even a tiny corpus forces the client to page.
     """
-    from pipeline.replay.reddit_api import make_handler
+    from demo.replay.reddit_api import make_handler
 
     def start(corpus: dict[str, Any], **kw: Any) -> Any:
         kw.setdefault("max_listing_limit", 2)

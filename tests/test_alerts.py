@@ -29,8 +29,8 @@ from typing import Any
 import duckdb
 import pytest
 
+from common.config import AlertsSettings, ConfigError, Settings
 from pipeline.alerts import run_alerts
-from pipeline.config import AlertsSettings, ConfigError, Settings
 from reports.alerts_delivery import Destination, deliver, redact, slack_body
 from warehouse import alerts as wa
 from warehouse.db import migrate
@@ -319,8 +319,8 @@ def test_a_receiver_that_is_down_is_retried_recorded_and_resent_later(con, tmp_p
 
 def test_the_stages_run_in_dag_order(tmp_path, monkeypatch):
     """`pulse run` calls alerts after build_marts and before report, as the DAG does."""
+    from common.context import RunContext
     from pipeline import runner, stages
-    from pipeline.context import RunContext
 
     called: list[str] = []
     for name in (*stages.STAGES, "record_night"):
@@ -408,8 +408,8 @@ def test_config_refuses_bad_alert_settings():
 
 def test_the_stage_records_and_publishes(tmp_path, monkeypatch):
     """pipeline.stages.alerts: the DAG task's entry point, on a warehouse file."""
+    from common.context import RunContext
     from pipeline import stages
-    from pipeline.context import RunContext
     from warehouse.db import published_path
 
     s = settings(tmp_path)

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import build_parser, main
+from pipeline.cli import build_parser, main, text_from_path
 from warehouse import db
 
 REPO = Path(__file__).resolve().parent.parent
-COMMANDS = {"demo": [], "run": [], "enrich": ["x.txt"], "sql": ["SELECT 1"], "export": ["out"],
+COMMANDS = {"run": [], "enrich": ["x.txt"], "sql": ["SELECT 1"], "export": ["out"],
             "schema": [], "report": [], "extract-article": ["a.html"], "topics": ["list"]}
 
 
@@ -122,9 +122,35 @@ def test_export_reads_the_demo_warehouse_too(project: Path, capsys: pytest.Captu
     assert "using the demo warehouse" in err
 
 
-def test_demo_refuses_another_config(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = pulse(capsys, "demo", "--config", "config/pipeline.toml")
-    assert code == 2 and err.startswith("pulse: error: `pulse demo` always runs config/demo.toml")
+def test_enrich_reads_html_through_the_article_extractor(tmp_path: Path) -> None:
+    """One HTML-to-text path: `pulse enrich page.html` keeps what the news extract keeps."""
+    import gzip
+
+    body = " ".join(["Whatnot sellers said the live auction format grew their weekly sales again."] * 3)
+    page = ("<html><head><title>Big news | Site</title><script>var x=1;</script></head><body>"
+            "<nav><a href='/'>Home</a> <a href='/s'>Subscribe to our newsletter</a></nav>"
+            f"<article><h1>Big news</h1><p>{body}</p><p>TikTok Shop answered with lower fees.</p></article>"
+            "<footer>Copyright 2026 Site Media. All rights reserved.</footer></body></html>")
+    html = tmp_path / "a.html"
+    html.write_text(page)
+    text = text_from_path(html)
+    assert text.startswith("Big news\n\n") and "TikTok Shop answered with lower fees." in text
+    assert "Subscribe" not in text and "Copyright" not in text and "var x" not in text
+    zipped = tmp_path / "a.html.gz"
+    zipped.write_bytes(gzip.compress(page.encode()))
+    assert text_from_path(zipped) == text
+    plain = tmp_path / "a.txt"
+    plain.write_text("hello")
+    assert text_from_path(plain) == "hello"
+
+
+def test_enrich_a_page_without_a_body_is_one_error_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    page = tmp_path / "app.html"
+    page.write_text("<html><body><div id='root'></div><script>render()</script></body></html>")
+    code, out, err = pulse(capsys, "enrich", str(page))
+    assert code == 2 and out == ""
+    assert err.strip() == f"pulse: error: {page}: no article body found (empty or JavaScript-only page)"
 
 
 def test_report_on_the_demo_warehouse_says_where_the_data_is(

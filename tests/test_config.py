@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import ConfigError, Settings, load_settings
+from common.config import ConfigError, Settings, load_settings
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.replay.corpus import CORPUS_DIR, load_corpus
+from demo.replay.corpus import CORPUS_DIR, load_corpus
 
 REPO = Path(__file__).resolve().parents[1]
 SPAN_START = datetime(2026, 11, 1, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""`pulse demo` (what `make demo` runs): the real DAG via `airflow dags test`, offline; then the
+"""`python -m demo` (what `make demo` runs): the real DAG via `airflow dags test`, offline; then the
 Airflow UI (`make airflow`) over the same AIRFLOW_HOME, showing that run.
 
 Runs in subprocesses with their own data dir and AIRFLOW_HOME, exactly as a newcomer would. The
@@ -39,14 +39,13 @@ def _clean_env(data_dir: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> tuple[Path, str]:
     data_dir = tmp_path_factory.mktemp("demo_run") / "demo"
-    pulse = Path(sys.executable).with_name("pulse")
-    proc = subprocess.run([str(pulse), "demo"], cwd=ROOT, env=_clean_env(data_dir), capture_output=True,
-                          text=True, timeout=900)
+    proc = subprocess.run([sys.executable, "-m", "demo"], cwd=ROOT, env=_clean_env(data_dir),
+                          capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return data_dir, proc.stdout
 
 
-def test_pulse_demo_runs_the_dag_end_to_end(demo):
+def test_the_demo_runs_the_dag_end_to_end(demo):
     data_dir, out = demo
     for task in ("extract_reddit", "extract_news", "enrich", "validate", "load", "build_marts", "report"):
         assert f"done: {task}" in out, out
@@ -93,7 +92,7 @@ def _group_alive(pgid: int) -> bool:
 
 
 def test_airflow_ui_shows_the_dag_and_the_demo_run(demo):
-    """`python -m pipeline.demo ui` (what `make airflow` runs) on a free loopback port: the REST API
+    """`python -m demo.run ui` (what `make airflow` runs) on a free loopback port: the REST API
     lists our DAG only, paused, with the demo's successful run and a duration of minutes, not the
     weeks between the logical date and the day the demo ran. Then every process is stopped."""
     data_dir, _ = demo
@@ -103,7 +102,7 @@ def test_airflow_ui_shows_the_dag_and_the_demo_run(demo):
     with open(log, "w") as out:
         # Own process group: the launcher, `airflow standalone` and its components, so the test
         # can stop exactly what it started, whatever happens.
-        proc = subprocess.Popen([sys.executable, "-m", "pipeline.demo", "ui", "--port", str(port)], cwd=ROOT,
+        proc = subprocess.Popen([sys.executable, "-m", "demo.run", "ui", "--port", str(port)], cwd=ROOT,
                                 env=_clean_env(data_dir), stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     pgid = proc.pid

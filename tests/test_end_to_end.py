@@ -14,9 +14,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.config import load_settings
-from pipeline.context import RunContext
-from pipeline.replay.server import ReplayServer, default_handlers
+from common.config import load_settings
+from common.context import RunContext
+from demo.replay.server import ReplayServer, default_handlers
 from pipeline.runner import run_all
 
 NIGHT = date(2026, 11, 14)  # the synthetic corpus covers 2026-11-01..14 (config/demo.toml: 14-day window)

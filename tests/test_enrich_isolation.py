@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from spacy.language import Language
 
-from pipeline.config import NlpSettings, Settings
-from pipeline.context import RunContext
-from pipeline.documents import Document
-from pipeline.jsonl import read_jsonl, write_jsonl
+from common.config import NlpSettings, Settings
+from common.context import RunContext
+from common.documents import Document
+from common.jsonl import read_jsonl, write_jsonl
 from transforms.enrich import Enricher, cap_text, enrich_jsonl_lines, enrich_night
 
 ROOT = Path(__file__).resolve().parents[1]

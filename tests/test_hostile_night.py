@@ -25,11 +25,11 @@ import duckdb
 import pytest
 from spacy.language import Language
 
-from pipeline.config import load_settings
-from pipeline.context import RunContext
-from pipeline.replay import news_sites, reddit_api
-from pipeline.replay.http import ReplayRequest, ReplayResponse
-from pipeline.replay.server import ReplayServer
+from common.config import load_settings
+from common.context import RunContext
+from demo.replay import news_sites, reddit_api
+from demo.replay.http import ReplayRequest, ReplayResponse
+from demo.replay.server import ReplayServer
 from pipeline.runner import run_all
 from transforms.enrich import Enricher
 

@@ -15,16 +15,16 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from common.config import ConfigError, Settings
+from common.context import RunContext
+from common.documents import Document, clean_text
+from common.jsonl import read_jsonl, write_jsonl
+from common.outcomes import apply_window_gate, published_bounds, window_reason
+from common.source_run import SourceFailed, SourceRun
 from extractors.landing import RawLanding, read_landing
 from extractors.reddit.parse import parse_records
-from extractors.source_run import SourceFailed, SourceRun
 from pipeline import stages
 from pipeline.airflow_support import is_deterministic
-from pipeline.config import ConfigError, Settings
-from pipeline.context import RunContext
-from pipeline.documents import Document, clean_text
-from pipeline.jsonl import read_jsonl, write_jsonl
-from pipeline.outcomes import apply_window_gate, published_bounds, window_reason
 from pipeline.runner import run_all
 from quality import suites as su
 from quality.validate import QualityGateFailed, suite_parameters

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
+from common.config import NewsSettings, RedditSettings, Settings
+from common.context import RunContext
+from common.jsonl import write_json, write_jsonl
 from pipeline import stages
-from pipeline.config import NewsSettings, RedditSettings, Settings
-from pipeline.context import RunContext
-from pipeline.jsonl import write_json, write_jsonl
 from warehouse.db import connect
 from warehouse.load import load_night
 

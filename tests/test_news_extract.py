@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from common.config import Feed, NewsSettings, Settings
+from common.context import RunContext
+from common.jsonl import read_jsonl
+from demo.replay import news_sites
+from demo.replay.http import ReplayRequest, ReplayResponse
+from demo.replay.server import ReplayServer
 from extractors.news import extract, extract_from_raw
 from extractors.news.urls import news_doc_id
-from pipeline.config import Feed, NewsSettings, Settings
-from pipeline.context import RunContext
-from pipeline.jsonl import read_jsonl
-from pipeline.replay import news_sites
-from pipeline.replay.http import ReplayRequest, ReplayResponse
-from pipeline.replay.server import ReplayServer
 
 NIGHT = date(2026, 11, 10)  # window with backfill_days=3: [2026-11-08, 2026-11-11)
 PARAS = [
@@ -391,7 +391,7 @@ def test_no_date_anywhere_is_first_seen_inside_the_window_never_the_fetch_time(t
 
 def test_page_date_used_when_feed_undated_and_left_to_the_window_gate(tmp_path):
     """A page dated outside the window is built with its page date, not skipped: the extract's
-    window gate (pipeline.outcomes) then sets it aside with a per-document outcome."""
+    window gate (common.outcomes) then sets it aside with a per-document outcome."""
     from extractors.news.extract import _build
 
     ctx = _night_ctx(tmp_path)
@@ -402,6 +402,6 @@ def test_page_date_used_when_feed_undated_and_left_to_the_window_gate(tmp_path):
     old = '<meta property="article:published_time" content="2026-01-01T10:00:00Z">'
     late = _build(ctx, _record(None, old), "raw:1")
     assert late.doc is not None and late.doc.published_at == "2026-01-01T10:00:00+00:00"
-    from pipeline.outcomes import window_reason
+    from common.outcomes import window_reason
 
     assert "long before the night's window" in window_reason(late.doc.published_at, ctx)

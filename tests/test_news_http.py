@@ -6,10 +6,10 @@ import gzip
 
 import pytest
 
+from common.config import NewsSettings
+from demo.replay.http import ReplayRequest, ReplayResponse
+from demo.replay.server import ReplayServer
 from extractors.news.http import Fetcher, FetchError, HostThrottle, check_url, fetch_url
-from pipeline.config import NewsSettings
-from pipeline.replay.http import ReplayRequest, ReplayResponse
-from pipeline.replay.server import ReplayServer
 
 BOMB = gzip.compress(b"\0" * 50_000_000)  # ~50 kB on the wire, 50 MB decompressed
 FIVE_MB = b"<html><body><article>" + b"<p>" + b"word " * 1_000_000 + b"</p></article></body></html>"

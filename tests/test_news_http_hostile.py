@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 import pytest
 
+from common.config import NewsSettings
 from extractors.news.http import Fetcher, FetchError, HostThrottle, fetch_url, retry_after_s
-from pipeline.config import NewsSettings
 
 
 class RawServer:

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
+from common.config import NewsSettings, RedditSettings, Settings
+from common.context import RunContext
+from common.jsonl import write_json, write_jsonl
 from pipeline import stages
-from pipeline.config import NewsSettings, RedditSettings, Settings
-from pipeline.context import RunContext
-from pipeline.jsonl import write_json, write_jsonl
 from quality.validate import QualityGateFailed
 from warehouse.db import connect, published_path
 

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from pipeline.config import NewsSettings, QualitySettings, RedditSettings, Settings
-from pipeline.context import RunContext
-from pipeline.jsonl import read_json, read_jsonl, write_json, write_jsonl
+from common.config import NewsSettings, QualitySettings, RedditSettings, Settings
+from common.context import RunContext
+from common.jsonl import read_json, read_jsonl, write_json, write_jsonl
 from quality import gx_context
 from quality.validate import QualityGateFailed, ValidationOutcome, failing_records, validate_night
 
@@ -433,7 +433,7 @@ def test_each_source_batch_is_validated_with_its_own_suite(settings: Settings) -
 def test_a_source_row_enrich_already_set_aside_does_not_fail_the_night(settings: Settings) -> None:
     """A row without doc_id in a source's extract file fails that source's suite, but enrich
     already kept it with its reason: it has its outcome, and the night passes."""
-    from pipeline.outcomes import quarantine_row
+    from common.outcomes import quarantine_row
 
     ctx = new_ctx(settings)
     docs = clean_docs(ctx)
@@ -601,7 +601,7 @@ def test_volume_bounds_follow_quality_settings(settings: Settings) -> None:
 
 
 def test_quality_settings_are_validated_and_read_from_toml(tmp_path: Path) -> None:
-    from pipeline.config import ConfigError, load_settings
+    from common.config import ConfigError, load_settings
 
     with pytest.raises(ConfigError, match="volume_low"):
         QualitySettings(volume_low=2.0, volume_high=1.0)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench.reddit_bench import cassette_records, parse_speed, requests_per_night
-from pipeline.config import RedditSettings, Settings
+from common.config import RedditSettings, Settings
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "reddit-api"
 

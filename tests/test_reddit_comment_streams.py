@@ -20,15 +20,15 @@ from typing import Any
 import duckdb
 import pytest
 
+from common.config import RedditSettings, Settings
+from common.context import RunContext
+from common.jsonl import read_json, read_jsonl, write_jsonl
+from demo.replay.reddit_api import Fault
+from demo.replay.server import ReplayServer
 from extractors.reddit import extract
 from extractors.reddit.client import PrawRedditClient
 from extractors.reddit.credentials import RedditCredentials
 from extractors.reddit.extract import documents_path, extract_from_raw, watermark_path
-from pipeline.config import RedditSettings, Settings
-from pipeline.context import RunContext
-from pipeline.jsonl import read_json, read_jsonl, write_jsonl
-from pipeline.replay.reddit_api import Fault
-from pipeline.replay.server import ReplayServer
 from warehouse.db import connect
 from warehouse.load import load_night
 from warehouse.watermarks import read_marks

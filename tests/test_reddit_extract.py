@@ -11,15 +11,15 @@ from typing import Any
 
 import pytest
 
+from common.config import RedditSettings, Settings
+from common.context import RunContext
+from common.jsonl import read_json, read_jsonl
+from demo.replay.reddit_api import Fault
 from extractors.landing import RawLanding
 from extractors.reddit import extract, extract_from_raw
 from extractors.reddit.client import Post, PrawRedditClient, TransientFailure
 from extractors.reddit.credentials import RedditCredentials
 from extractors.reddit.extract import NO_CREDENTIALS, documents_path, watermark_path
-from pipeline.config import RedditSettings, Settings
-from pipeline.context import RunContext
-from pipeline.jsonl import read_json, read_jsonl
-from pipeline.replay.reddit_api import Fault
 
 NIGHT = date(2026, 11, 10)
 FAKE_SECRET = "fAkE-SeCrEt-7c1d9e"  # noqa: S105 - a known fake, grepped for below

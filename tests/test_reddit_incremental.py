@@ -7,16 +7,16 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from common.config import RedditSettings, Settings
+from common.context import RunContext
+from common.jsonl import read_json, read_jsonl
+from demo.replay.server import ReplayServer
 from extractors.reddit import extract
 from extractors.reddit.client import PrawRedditClient
 from extractors.reddit.credentials import RedditCredentials
 from extractors.reddit.extract import documents_path, watermark_path
-from pipeline.config import RedditSettings, Settings
-from pipeline.context import RunContext
-from pipeline.jsonl import read_json, read_jsonl
-from pipeline.replay.server import ReplayServer
 from warehouse.db import connect
-from warehouse.watermarks import advance_from_work, read_marks
+from warehouse.watermarks import advance_from_work, load_for_extract, read_marks
 
 NIGHT1, NIGHT2 = date(2026, 11, 10), date(2026, 11, 11)
 
@@ -58,7 +58,9 @@ def settings_for(tmp_path: Path, base_url: str, **reddit: Any) -> Settings:
 
 def run_night(settings: Settings, night: date, **client_kw: Any):
     ctx = RunContext.for_night(settings, night, run_id=f"run-{night}")
-    run = extract(ctx, client_factory=lambda landing: PrawRedditClient(
+    # As the stage does: it reads the marks (extractors never open the warehouse) and hands them in.
+    stored = load_for_extract(settings, "reddit", night)
+    run = extract(ctx, stored=stored, client_factory=lambda landing: PrawRedditClient(
         RedditCredentials("good-client", "fake-secret"), settings.reddit, landing, sleep=lambda s: None,
         **client_kw))
     return ctx, run
@@ -159,7 +161,7 @@ def test_budget_exhausted_mid_run_advances_only_what_landed(tmp_path, reddit_rep
 
 
 def test_incomplete_listing_does_not_advance(tmp_path, reddit_replay):
-    from pipeline.replay.reddit_api import Fault
+    from demo.replay.reddit_api import Fault
 
     srv = reddit_replay(CORPUS, faults=[Fault(r"^/r/Whatnot/new", "503", times=100)])
     settings = settings_for(tmp_path, srv.base_url)

@@ -14,11 +14,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from common.config import NewsSettings, NlpSettings, RedditSettings, Settings
+from common.context import RunContext
+from demo.replay.reddit_api import make_handler
+from demo.replay.server import ReplayServer
 from pipeline import stages
-from pipeline.config import NewsSettings, NlpSettings, RedditSettings, Settings
-from pipeline.context import RunContext
-from pipeline.replay.reddit_api import make_handler
-from pipeline.replay.server import ReplayServer
 
 FAKE_SECRET = "fAkE-SeCrEt-warehouse-91b2"  # noqa: S105 - a known fake, grepped for below
 NIGHT = date(2026, 11, 10)

@@ -7,9 +7,9 @@ import re
 
 import feedparser
 
+from demo.replay.http import ReplayRequest
+from demo.replay.news_sites import make_handler
 from extractors.news.article import extract_article
-from pipeline.replay.http import ReplayRequest
-from pipeline.replay.news_sites import make_handler
 
 ART = {
     "slug": "s1",

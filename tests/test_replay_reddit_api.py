@@ -10,17 +10,17 @@ from typing import Any
 
 import pytest
 
+from common.config import RedditSettings, Settings
+from common.context import RunContext
+from common.jsonl import read_jsonl
+from demo.replay.corpus import CORPUS_DIR
+from demo.replay.http import ReplayRequest
+from demo.replay.reddit_api import Fault, load_cassettes, make_cassette_handler, make_handler
+from demo.replay.server import ReplayServer
 from extractors.reddit import extract
 from extractors.reddit.client import PrawRedditClient
 from extractors.reddit.credentials import RedditCredentials
 from extractors.reddit.extract import documents_path
-from pipeline.config import RedditSettings, Settings
-from pipeline.context import RunContext
-from pipeline.jsonl import read_jsonl
-from pipeline.replay.corpus import CORPUS_DIR
-from pipeline.replay.http import ReplayRequest
-from pipeline.replay.reddit_api import Fault, load_cassettes, make_cassette_handler, make_handler
-from pipeline.replay.server import ReplayServer
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "reddit-api"
 

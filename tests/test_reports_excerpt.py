@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
 from report_excerpt import MARKER, SECTIONS, build_excerpt, main, split_sections  # noqa: E402
 
-from pipeline.config import Settings  # noqa: E402
+from common.config import Settings  # noqa: E402
 from reports.newsletter import write_report  # noqa: E402
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from test_reports_fixture import CURRENT, END_DAY, fixture_rows, make_warehouse
 
-from pipeline.config import Settings
+from common.config import Settings
 from reports.newsletter import write_report
 from reports.queries import ReportError
 from reports.safety import md_text, safe_url

@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
 from screenshot_report import WINDOW_HEIGHT, compact, crop_top, find_chromium, main, screenshot, trim_bottom  # noqa: E402, I001
 
-from pipeline.config import Settings  # noqa: E402
+from common.config import Settings  # noqa: E402
 from reports.newsletter import write_report  # noqa: E402
 
 needs_chromium = pytest.mark.skipif(find_chromium() is None,

@@ -12,8 +12,8 @@ from datetime import date
 import duckdb
 import pytest
 
-from pipeline.config import load_settings
-from pipeline.context import RunContext
+from common.config import load_settings
+from common.context import RunContext
 from pipeline.runner import run_all
 
 

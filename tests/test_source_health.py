@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.config import AlertsSettings
+from common.config import AlertsSettings
 from warehouse import alerts as wa
 from warehouse.db import migrate
 from warehouse.schema_doc import undocumented

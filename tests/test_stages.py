@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from extractors.source_run import SourceFailed, SourceRun
+from common.source_run import SourceFailed, SourceRun
 from pipeline.stages import _finish_extract
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,8 +40,8 @@ def test_dag_fails_deterministic_errors_without_retrying(monkeypatch):
     spec.loader.exec_module(module)
     from airflow.sdk.exceptions import AirflowFailException
 
+    from common.config import ConfigError
     from pipeline import stages
-    from pipeline.config import ConfigError
     from quality.validate import QualityGateFailed
 
     raised: dict[str, BaseException | None] = {"exc": None}

@@ -204,6 +204,89 @@ def test_report_counts_once_and_lists_the_other_sites(tmp_path: Path) -> None:
     assert "<b>" not in md
 
 
+# --- per-topic figures (migration 010): a cluster counts once in a topic too -----------------------
+
+TOPIC = "payout-complaints"
+SYN_DAY, OWN_DAY = CURRENT[2], CURRENT[3]
+
+
+def _topic_warehouse(tmp_path: Path) -> Path:
+    """The report fixture (payout-complaints: 4 documents a current day, 3 of them on Whatnot) plus
+    two Whatnot articles the topic tags on SYN_DAY, one wire story on two sites (news_syn_a first,
+    so news_syn_b is the copy), and two independently written ones on OWN_DAY (not a cluster)."""
+    b = fixture_rows()
+    pairs = [("news_syn_a", SYN_DAY, 6, "wire-a.example", text(60, 30) + " " + WIRE),
+             ("news_syn_b", SYN_DAY, 7, "copy-b.example", WIRE + " " + text(61, 20)),
+             ("news_own_a", OWN_DAY, 6, "own-a.example", DIFFERENT["same_topic"][0]),
+             ("news_own_b", OWN_DAY, 7, "own-b.example", DIFFERENT["same_topic"][1])]
+    for doc_id, day, hour, site, body in pairs:
+        b.doc(doc_id, day, hour, [("platform/whatnot", "Whatnot", -0.2)], source="news", kind="article",
+              channel=site, title=f"Whatnot payouts {doc_id}", body=body, author="Desk",
+              sentiment=-0.5, topics=(TOPIC,))
+    return make_warehouse(tmp_path / "w.duckdb", b)
+
+
+def _topic_figures(path: Path) -> dict:
+    """Every per-topic figure of TOPIC: the topic marts, rising within the topic, the topic report
+    (`pulse report --topic`), the normal report's Topics section and explain within the topic."""
+    from reports.newsletter import explain_entity
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        daily = {r[0]: r[1:] for r in con.execute(
+            "SELECT day, documents, news_documents FROM marts.topic_daily WHERE topic = ? "
+            "AND day IN (?, ?)", [TOPIC, SYN_DAY, OWN_DAY]).fetchall()}
+        sov = {r[0]: r[1:] for r in con.execute(
+            "SELECT day, mentions, documents FROM marts.topic_share_of_voice WHERE topic = ? "
+            "AND entity_id = 'platform/whatnot' AND day IN (?, ?)", [TOPIC, SYN_DAY, OWN_DAY]).fetchall()}
+        rising = con.execute(
+            "SELECT period_documents FROM marts.rising_in(?, ?, 7, 3, 2.0, 3) "
+            "WHERE entity_id = 'platform/whatnot'", [TOPIC, END_DAY]).fetchone()[0]
+        topic_report = build_report(con, END_DAY, topic=TOPIC)
+        topics = build_report(con, END_DAY)["topics"]
+        explained = [r["doc_id"] for r in explain_entity(con, "whatnot", END_DAY, topic=TOPIC)
+                     if r["period"] == "current"]
+    finally:
+        con.close()
+    section = topic_report["topic"]
+    whatnot = {t["entity_id"]: t for t in topic_report["top_entities"]}["platform/whatnot"]
+    overview = {r["topic"]: r for r in topics["rows"]}[TOPIC]
+    return {
+        "daily": daily, "sov": sov, "rising": rising, "section": section["documents"]["current"],
+        "section_ids": set(section["doc_ids"]["current"]),
+        "top_ids": {d["doc_id"] for d in section["top_documents"]},
+        "headline": topic_report["headline"]["documents"]["current"], "whatnot": whatnot["documents"],
+        "check": topic_report["checks"]["mart"], "overview": overview["documents"],
+        "overview_ids": set(overview["doc_ids"]["current"]),
+        "overview_check": topics["mart_check"], "explained": explained,
+    }
+
+
+def test_topic_figures_count_a_cluster_once(tmp_path: Path) -> None:
+    path = _topic_warehouse(tmp_path)
+    plain = _topic_figures(path)  # no clusters yet: both pairs count twice
+    assert plain["daily"] == {SYN_DAY: (6, 2), OWN_DAY: (6, 2)}
+    assert plain["sov"] == {SYN_DAY: (5, 5), OWN_DAY: (5, 5)}
+    assert plain["rising"] == 25 and plain["whatnot"] == 25 and len(plain["explained"]) == 25
+    assert plain["section"] == plain["headline"] == plain["overview"] == 32
+    clustered = _cluster(path)["rows"]
+    assert [r[:2] for r in clustered] == [("news_syn_a", "news_syn_a"), ("news_syn_b", "news_syn_a")]
+    once = _topic_figures(path)
+    # the wire pair counts once (its canonical article), the independent pair still twice
+    assert once["daily"] == {SYN_DAY: (5, 1), OWN_DAY: (6, 2)}
+    assert once["sov"] == {SYN_DAY: (4, 4), OWN_DAY: (5, 5)}
+    assert once["rising"] == 24  # marts.rising_in on the topic: Whatnot 21 posts + 3 articles
+    # `pulse report --topic`: the topic section and the headline; the normal report's Topics section
+    assert once["section"] == once["headline"] == once["overview"] == 31
+    assert once["whatnot"] == 24 and len(once["explained"]) == 24
+    for ids in (once["section_ids"], once["overview_ids"], set(once["explained"])):
+        assert {"news_syn_a", "news_own_a", "news_own_b"} <= ids and "news_syn_b" not in ids
+    assert "news_syn_b" not in once["top_ids"]
+    # core-computed figures and the topic marts still agree
+    assert once["check"] == plain["check"] == "ok"
+    assert once["overview_check"] == plain["overview_check"] == "ok"
+
+
 # --- through the nightly stage: build_marts clusters, then refreshes the marts ---------------------
 
 def _night(tmp_path: Path, night, articles: list[tuple[str, str, str]]):

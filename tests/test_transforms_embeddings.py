@@ -92,7 +92,7 @@ def test_threads_default_is_sensible() -> None:
 
 # ------------------------------------------------------------------ routing
 def test_routing_config_reads_settings_with_defaults() -> None:
-    from pipeline.config import NlpSettings
+    from common.config import NlpSettings
 
     assert RoutingConfig.from_settings(SimpleNamespace(nlp=NlpSettings())) == RoutingConfig()
     nlp = NlpSettings(sentiment_embed_sources=("news", "reddit"), sentiment_embed_min_words=40,
@@ -155,8 +155,8 @@ def test_shipped_embedding_model_scores_the_issue_sentence_negative() -> None:
 def test_enrich_stage_routes_news_document_sentiment_to_the_embedding_model(tmp_path: Path) -> None:
     """Same text, two sources: the news document's score is the embedding model's, the Reddit
     document's stays the lexicon model's; sentence scores are the lexicon model's for both."""
-    from pipeline.config import Settings
-    from pipeline.documents import Document
+    from common.config import Settings
+    from common.documents import Document
     from transforms.enrich import Enricher
 
     def doc(doc_id: str, source: str, kind: str) -> Document:

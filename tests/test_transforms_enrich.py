@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import Settings
-from pipeline.context import RunContext
-from pipeline.documents import Document
-from pipeline.jsonl import read_jsonl, write_jsonl
-from transforms.enrich import Enricher, enrich_night, text_from_path
+from common.config import Settings
+from common.context import RunContext
+from common.documents import Document
+from common.jsonl import read_jsonl, write_jsonl
+from transforms.enrich import Enricher, enrich_night
 
 CONFIG = Path(__file__).resolve().parents[1] / "config"
 
@@ -183,18 +183,6 @@ def test_enrich_night_writes_three_files_and_reruns(enricher: Enricher, tmp_path
     assert {m["entity_id"] for m in mentions} <= {e["entity_id"] for e in entities}
     enrich_night(ctx, e2)
     assert len(list(read_jsonl(out / "mentions.jsonl"))) == len(mentions)
-
-
-def test_text_from_html(tmp_path: Path) -> None:
-    page = tmp_path / "a.html"
-    page.write_text("<html><head><script>var x=1;</script></head><body><nav>Home Subscribe</nav>"
-                    "<article><h1>Big news</h1><p>TikTok Shop grew.</p><p>Whatnot too.</p></article>"
-                    "<footer>Copyright</footer></body></html>")
-    text = text_from_path(page)
-    assert text == "Big news\n\nTikTok Shop grew.\n\nWhatnot too."
-    plain = tmp_path / "a.txt"
-    plain.write_text("hello")
-    assert text_from_path(plain) == "hello"
 
 
 def test_jsonl_lines_batched_in_order_with_ids_and_errors(enricher: Enricher,

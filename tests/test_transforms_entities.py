@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def nlp() -> Any:
-    from pipeline.config import NlpSettings
+    from common.config import NlpSettings
     from transforms.nlp import build_pipeline
 
     return build_pipeline(NlpSettings().spacy_model, REPO / "config" / "gazetteer.toml",

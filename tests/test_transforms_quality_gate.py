@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import Settings
+from common.config import Settings
 from transforms.entity_eval import GoldRow, GoldSetError, evaluate_enricher, load_gold, score
 
 REPO = Path(__file__).resolve().parents[1]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.config import RelevanceSettings
+from common.config import RelevanceSettings
 from transforms.relevance import RelevanceRules, score_relevance
 
 RULES = RelevanceRules(min_score=0.5, channels=("Whatnot", "r/TikTokShop"),
@@ -57,7 +57,7 @@ def test_score_is_capped_at_one_and_words_inside_other_words_do_not_match() -> N
 
 
 def test_min_score_is_validated() -> None:
-    from pipeline.config import ConfigError
+    from common.config import ConfigError
 
     with pytest.raises(ConfigError, match="min_score"):
         RelevanceSettings(min_score=1.5)

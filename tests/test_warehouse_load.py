@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from extractors.source_run import SourceRun
-from pipeline.config import Settings
-from pipeline.context import RunContext
+from common.config import Settings
+from common.context import RunContext
+from common.source_run import SourceRun
 from warehouse import db
 from warehouse.load import LoadError, load_night, quarantine, record_quality, record_source_runs
 
@@ -439,8 +439,8 @@ def test_kill_9_mid_load_leaves_previous_state_and_rerun_completes(
         "from datetime import date\n"
         "from pathlib import Path\n"
         "import warehouse.load as wl\n"
-        "from pipeline.config import Settings\n"
-        "from pipeline.context import RunContext\n"
+        "from common.config import Settings\n"
+        "from common.context import RunContext\n"
         "real = wl._write_ops\n"
         "def die(*a, **k):\n"
         "    real(*a, **k)\n"

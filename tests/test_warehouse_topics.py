@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from pipeline.config import Settings
-from pipeline.context import RunContext
-from pipeline.documents import Document
-from pipeline.jsonl import read_jsonl
-from transforms import topics_cli
+from common.config import Settings
+from common.context import RunContext
+from common.documents import Document
+from common.jsonl import read_jsonl
+from pipeline import topics_cli
 from transforms.enrich import EnrichResult, enrich_night
 from transforms.topics import Topic, TopicQueryError
 from warehouse import db

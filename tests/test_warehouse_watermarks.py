@@ -12,8 +12,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipeline.config import Settings
-from pipeline.context import RunContext
+from common.config import Settings
+from common.context import RunContext
 from warehouse.db import connect, publish
 from warehouse.load import LoadError, load_night
 from warehouse.watermarks import advance, advance_from_work, load_for_extract, read_marks

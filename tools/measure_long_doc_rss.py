@@ -54,8 +54,8 @@ def _peak_mb() -> float:
 
 
 def _serve(corpus: dict, conn) -> None:
-    from pipeline.replay import reddit_api
-    from pipeline.replay.server import ReplayServer
+    from demo.replay import reddit_api
+    from demo.replay.server import ReplayServer
 
     with ReplayServer([reddit_api.make_handler(corpus)]) as server:
         conn.send(server.base_url)
@@ -91,8 +91,8 @@ enabled = false
                                "AIRFLOW_HOME": f"{tmp}/airflow"})
             for var in ("PULSE_CONFIG", "PULSE_DATA_DIR"):
                 os.environ.pop(var, None)
-            from pipeline.config import load_settings
-            from pipeline.context import RunContext
+            from common.config import load_settings
+            from common.context import RunContext
             from pipeline.runner import run_all
 
             settings = load_settings(overlay)

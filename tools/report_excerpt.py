@@ -4,7 +4,7 @@ Why a script and not a hand copy: the README must show what the pipeline really 
 edit drifts the first time the report changes. The sections are copied byte for byte; only a
 generated-by comment and a one-line lead naming the period are added on top. The report's
 "Generated at" line is not part of any copied section, so re-running on the same warehouse gives the
-same file. Usage (after `pulse demo`, or `pulse report --config config/demo.toml --to 2026-11-14`):
+same file. Usage (after `make demo`, or `pulse report --config config/demo.toml --to 2026-11-14`):
 
     .venv/bin/python tools/report_excerpt.py [NEWSLETTER.md] [--out docs/report-excerpt.md] [--check]
 
@@ -27,10 +27,10 @@ _H1 = re.compile(r"^# (.+)$", re.MULTILINE)
 
 
 def default_source() -> Path:
-    """The newsletter `pulse demo` writes: data/demo/reports/<demo night>/newsletter.md."""
+    """The newsletter `make demo` writes: data/demo/reports/<demo night>/newsletter.md."""
+    from common.config import load_settings
+    from demo.run import DEMO_LOGICAL_DATE
     from pipeline.airflow_support import night_for_logical_date
-    from pipeline.config import load_settings
-    from pipeline.demo import DEMO_LOGICAL_DATE
 
     settings = load_settings(str(REPO / "config" / "demo.toml"))
     data_dir = settings.data_dir if settings.data_dir.is_absolute() else REPO / settings.data_dir
@@ -56,7 +56,7 @@ def build_excerpt(markdown: str, titles: tuple[str, ...] = SECTIONS) -> str:
         raise ValueError(f"newsletter has no section(s) {', '.join(missing)} (found: {', '.join(sections)})")
     heading = _H1.search(markdown)
     name = f" *{heading.group(1).strip()}*" if heading else ""
-    lead = f"Excerpt of the demo newsletter{name}, as `pulse demo` writes it:"
+    lead = f"Excerpt of the demo newsletter{name}, as `make demo` writes it:"
     return "\n".join([MARKER, "", lead, "", *(sections[t] for t in titles)])
 
 
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     source = args.source or default_source()
     if not source.is_file():
-        print(f"report_excerpt: no newsletter at {source}; run `.venv/bin/pulse demo` first", file=sys.stderr)
+        print(f"report_excerpt: no newsletter at {source}; run `make demo` first", file=sys.stderr)
         return 3
     try:
         text = build_excerpt(source.read_text(encoding="utf-8"))

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import Settings
-from pipeline.context import RunContext
-from pipeline.documents import Document
-from pipeline.jsonl import read_jsonl, write_json, write_jsonl
-from pipeline.outcomes import enrich_quarantine_path, quarantine_row
+from common.config import Settings
+from common.context import RunContext
+from common.documents import Document
+from common.jsonl import read_jsonl, write_json, write_jsonl
+from common.outcomes import enrich_quarantine_path, quarantine_row
 from transforms.sentiment import mean_or_none
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class EnrichResult:
     mentions: list[dict[str, Any]] = field(default_factory=list)
     entities: list[dict[str, Any]] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
-    # Documents set aside alone (pipeline.outcomes.quarantine_row), with why: issue 12.
+    # Documents set aside alone (common.outcomes.quarantine_row), with why: issue 12.
     quarantined: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -409,46 +409,6 @@ def enrich_jsonl_lines(enricher: Enricher, lines: Iterable[str], batch_size: int
             yield from flush()
     if pending:
         yield from flush()
-
-
-def text_from_path(path: Path) -> str:
-    """A text file as-is, or the visible article text of an .html/.htm file (gzip allowed)."""
-    path = Path(path)
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] == ".gz":
-        import gzip
-
-        raw = gzip.decompress(path.read_bytes())
-        suffixes = suffixes[:-1]
-    else:
-        raw = path.read_bytes()
-    if suffixes and suffixes[-1] in (".html", ".htm"):
-        return html_to_text(raw)
-    return raw.decode("utf-8", errors="replace")
-
-
-def html_to_text(html: bytes | str) -> str:
-    """Visible text of a page: script/style/nav/footer/aside/header/form dropped, one block per
-    paragraph (blank lines between), so sentences never run across blocks."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(html, "lxml")
-    for tag in soup(["script", "style", "noscript", "nav", "footer", "aside", "header", "form", "iframe",
-                     "svg", "button", "template"]):
-        tag.decompose()
-    root = soup.find("article") or soup.body or soup
-    blocks = []
-    title = soup.find("h1") or soup.title
-    if title is not None and title.get_text(strip=True):
-        blocks.append(title.get_text(" ", strip=True))
-    for el in root.find_all(["p", "h2", "h3", "li", "blockquote"]):
-        text = " ".join(el.get_text(" ", strip=True).split())
-        if text and (not blocks or text != blocks[-1]):
-            blocks.append(text)
-    if len(blocks) <= 1:  # pages without <p>: fall back to all visible text
-        text = root.get_text("\n", strip=True)
-        return "\n\n".join(line for line in (" ".join(x.split()) for x in text.splitlines()) if line)
-    return "\n\n".join(blocks)
 
 
 def _read_documents(work_dir: Path) -> tuple[list[Document], list[dict[str, Any]]]:

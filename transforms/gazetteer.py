@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import read_toml
+from common.config import read_toml
 from transforms.canonical import canonical_key
 
 KINDS = frozenset(

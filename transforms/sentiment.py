@@ -233,7 +233,7 @@ class RoutingConfig:
     @classmethod
     def from_settings(cls, settings: Any) -> RoutingConfig:
         """Read ``settings.nlp.sentiment_embed_{sources,min_words,max_tokens,threads}``
-        (typed and validated in pipeline.config.NlpSettings)."""
+        (typed and validated in common.config.NlpSettings)."""
         nlp = settings.nlp
         return cls(tuple(nlp.sentiment_embed_sources), nlp.sentiment_embed_min_words,
                    nlp.sentiment_embed_max_tokens, nlp.sentiment_embed_threads)

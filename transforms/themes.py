@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import read_toml
+from common.config import read_toml
 
 _WORD = re.compile(r"[\w\-]+(?:'[\w]+)?", re.UNICODE)
 

@@ -3,7 +3,7 @@
 Why a hand-written recursive-descent parser: the grammar is small, the error messages matter more
 than the grammar (an analyst tuning a query needs "line 2, column 14: missing ')'" with a caret,
 not a parser-generator trace), and it keeps this module free of dependencies. Pure: no spaCy, no
-database; the warehouse side is warehouse/topics.py, the command line transforms/topics_cli.py.
+database; the warehouse side is warehouse/topics.py, the command line pipeline/topics_cli.py.
 
 Query language (operators in CAPITALS; lowercase ``and``/``or``/``not`` are ordinary words)::
 
@@ -674,7 +674,7 @@ def write_document_topics(path: Path, rows: Iterable[Mapping[str, Any]],
 
     Written even when empty: its presence tells the load that tagging ran for this batch.
     """
-    from pipeline.jsonl import write_jsonl
+    from common.jsonl import write_jsonl
 
     tags = tag_documents(rows, mentions, topics, entities)
     return write_jsonl(Path(path), ({"doc_id": d, "topic": t} for d, t in tags))

@@ -34,7 +34,7 @@ from warehouse.marts import topic_filter
 if TYPE_CHECKING:
     import duckdb
 
-    from pipeline.config import AlertsSettings
+    from common.config import AlertsSettings
 
 #: Floor of the per-document sentiment sd in the sentiment z (sentiment is in -1..1).
 SENTIMENT_SD_FLOOR = 0.15

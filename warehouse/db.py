@@ -16,12 +16,12 @@ read the copy and always see the last published night, never a lock error.
 from __future__ import annotations
 
 import logging
-import os
 import re
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from common.files import atomic_path
 
 if TYPE_CHECKING:  # duckdb is imported lazily: the DAG imports this module at parse time.
     import duckdb
@@ -169,35 +169,32 @@ def publish(path: Path, con: duckdb.DuckDBPyConnection | None = None) -> Path:
     if own:
         con = connect(path)
     target = published_path(path)
-    # A fresh name, not an existing (empty) mkstemp file: ATTACH must create the database itself.
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
-    wal = tmp.with_name(tmp.name + ".wal")
     attached = False
     # No progress bar in task logs for a long copy; the caller's setting is restored below.
     progress = con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0]
     con.execute("SET enable_progress_bar = false")
     try:
-        source = con.execute("SELECT current_database()").fetchone()[0]
-        escaped = str(tmp).replace("'", "''")
-        con.execute(f"ATTACH '{escaped}' AS {_PUBLISH_ALIAS} "
-                    f"(STORAGE_VERSION '{PUBLISHED_STORAGE_VERSION}')")
-        attached = True
-        con.execute(f"COPY FROM DATABASE {_quote_ident(source)} TO {_PUBLISH_ALIAS}")
-        con.execute(f"DETACH {_PUBLISH_ALIAS}")  # checkpoints: everything is in the main file
-        attached = False
-        # A new file gets the process umask; the snapshot is for analysts (other users on the
-        # host), so it is world-readable whatever the umask is. Only the owner writes.
-        os.chmod(tmp, PUBLISHED_MODE)
-        os.replace(tmp, target)
-    except BaseException:
-        if attached:
+        # A fresh, not yet created name (ATTACH must create the database itself); world-readable
+        # whatever the umask: the snapshot is for analysts (other users on the host).
+        with atomic_path(target, PUBLISHED_MODE) as tmp:
+            wal = tmp.with_name(tmp.name + ".wal")
             try:
-                con.execute(f"DETACH {_PUBLISH_ALIAS}")
-            except Exception:  # noqa: BLE001 - already failing; the original error matters
-                log.warning("could not detach the half-written snapshot %s", tmp)
-        tmp.unlink(missing_ok=True)
-        wal.unlink(missing_ok=True)
-        raise
+                source = con.execute("SELECT current_database()").fetchone()[0]
+                escaped = str(tmp).replace("'", "''")
+                con.execute(f"ATTACH '{escaped}' AS {_PUBLISH_ALIAS} "
+                            f"(STORAGE_VERSION '{PUBLISHED_STORAGE_VERSION}')")
+                attached = True
+                con.execute(f"COPY FROM DATABASE {_quote_ident(source)} TO {_PUBLISH_ALIAS}")
+                con.execute(f"DETACH {_PUBLISH_ALIAS}")  # checkpoints: everything is in the main file
+                attached = False
+            except BaseException:
+                if attached:
+                    try:
+                        con.execute(f"DETACH {_PUBLISH_ALIAS}")
+                    except Exception:  # noqa: BLE001 - already failing; the original error matters
+                        log.warning("could not detach the half-written snapshot %s", tmp)
+                wal.unlink(missing_ok=True)
+                raise
     finally:
         if own:
             con.close()

@@ -7,8 +7,9 @@ so a half-written export never looks complete.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from common.files import atomic_path
 
 EXPORT_FORMATS = {"parquet": "(FORMAT parquet, COMPRESSION zstd)", "csv": "(FORMAT csv, HEADER true)",
                   "json": "(FORMAT json)"}
@@ -38,10 +39,9 @@ def export_marts(db_path: Path, out_dir: Path, fmt: str = "parquet") -> list[Pat
     try:
         for name in mart_names(con):
             target = out_dir / f"{name}.{fmt}"
-            tmp = out_dir / f".{name}.{fmt}.tmp"
-            con.execute(f"COPY (SELECT * FROM marts.{name}) TO '{str(tmp).replace(chr(39), chr(39) * 2)}' "
-                        f"{EXPORT_FORMATS[fmt]}")
-            os.replace(tmp, target)
+            with atomic_path(target) as tmp:
+                quoted = str(tmp).replace("'", "''")
+                con.execute(f"COPY (SELECT * FROM marts.{name}) TO '{quoted}' {EXPORT_FORMATS[fmt]}")
             written.append(target)
     finally:
         con.close()

@@ -29,9 +29,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from extractors.source_run import SourceRun
-from pipeline.context import RunContext
-from pipeline.outcomes import read_quarantine
+from common.context import RunContext
+from common.outcomes import read_quarantine
+from common.source_run import SourceRun
 from warehouse.db import connect
 from warehouse.watermarks import advance_from_work
 
@@ -154,11 +154,11 @@ _MENTION_RULES: tuple[tuple[str, str], ...] = (
 def _isolate_batch(con: duckdb.DuckDBPyConnection) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Move the rows breaking the load contract out of the staged tables, one outcome each.
 
-    Returns (quarantine rows in pipeline.outcomes' format, ops.errors rejections for topic rows).
+    Returns (quarantine rows in common.outcomes' format, ops.errors rejections for topic rows).
     The rows go in the order: entities (no id or name), documents (no id; then the rules above),
     mentions (no doc_id, orphans, then the rules above, quarantining their document), topics.
     """
-    from pipeline.outcomes import quarantine_row
+    from common.outcomes import quarantine_row
 
     out: list[dict[str, Any]] = []
 
@@ -417,13 +417,13 @@ def record_source_runs(ctx: RunContext, status: str = "failed", message: str = "
 
 def _insert_doc_quarantine(con: duckdb.DuckDBPyConnection, ctx: RunContext,
                            rows: list[dict[str, Any]]) -> int:
-    """Per-document outcomes (pipeline.outcomes) into quarantine.documents, inside the caller's
+    """Per-document outcomes (common.outcomes) into quarantine.documents, inside the caller's
     transaction: each document alone, ``reasons`` = "<stage>: <reason>", the row kept whole.
 
     Idempotent per (run_id, doc_id) like :func:`quarantine`; a row without a doc_id is keyed by a
     hash of its record. A record DuckDB cannot parse as JSON is kept as a JSON string instead.
     """
-    from pipeline.jsonl import dumps_line
+    from common.jsonl import dumps_line
 
     values: dict[str, tuple[str, str]] = {}
     for row in rows:

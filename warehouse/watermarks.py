@@ -22,37 +22,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.jsonl import read_json
+from common.jsonl import read_json
+from common.source_run import StoredWatermarks
 
 if TYPE_CHECKING:
     import duckdb
 
-    from pipeline.config import Settings
-    from pipeline.context import RunContext
+    from common.config import Settings
+    from common.context import RunContext
 
 log = logging.getLogger(__name__)
 
 WATERMARK_SUFFIX = ".watermark.json"
-
-
-@dataclass(frozen=True)
-class StoredWatermarks:
-    """What an extract found: per-key marks and where they came from (for the run message)."""
-
-    marks: dict[str, datetime] = field(default_factory=dict)
-    origin: str = "none"  # "warehouse", "published snapshot" or "none"
-    detail: str = ""
-
-    def describe(self) -> str:
-        if self.origin == "none":
-            return f"no watermarks ({self.detail}); backfill window" if self.detail else \
-                "no watermarks; backfill window"
-        return f"{len(self.marks)} watermark(s) from the {self.origin}"
 
 
 def read_marks(con: duckdb.DuckDBPyConnection, source: str, night: date) -> dict[str, datetime]:

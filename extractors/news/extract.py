@@ -14,6 +14,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from common.context import RunContext
+from common.documents import Document, utc_iso
+from common.jsonl import write_jsonl
+from common.source_run import SourceRun
 from extractors.landing import RawLanding, decode_body, read_landing
 from extractors.news.article import extract_article
 from extractors.news.dates import parse_date
@@ -21,10 +25,6 @@ from extractors.news.feeds import FeedEntry, FeedRefused, parse_feed
 from extractors.news.http import FetchError, FetchResult
 from extractors.news.state import NewsState
 from extractors.news.urls import canonicalize, domain_of, news_doc_id
-from extractors.source_run import SourceRun
-from pipeline.context import RunContext
-from pipeline.documents import Document, utc_iso
-from pipeline.jsonl import write_jsonl
 
 log = logging.getLogger(__name__)
 SOURCE = "news"
@@ -68,7 +68,7 @@ def _published(
 
 def _build(ctx: RunContext, record: dict[str, Any], raw_ref: str) -> _Outcome:
     """One landed article exchange -> a Document or an error. Pure given the record. A page dated
-    outside the window is still built: the extract's window gate (pipeline.outcomes) sets it aside
+    outside the window is still built: the extract's window gate (common.outcomes) sets it aside
     with a per-document outcome, the same rule the quality suites apply."""
     status = record.get("status")
     url = record["url"]

@@ -30,24 +30,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from pipeline.config import NewsSettings
+from common.config import NewsSettings
+from extractors.news.fetch_error import FetchError
+from extractors.news.robots import RobotsCache
 
 log = logging.getLogger(__name__)
 _REDIRECTS = (301, 302, 303, 307, 308)
 _CHUNK = 64 * 1024
-
-
-class FetchError(Exception):
-    """A refused or failed fetch. ``stage`` is e.g. "refused", "robots", "fetch", "size"."""
-
-    def __init__(self, url: str, stage: str, reason: str, status_code: int | None = None,
-                 transient: bool = False) -> None:
-        super().__init__(f"{stage}: {reason} ({url})")
-        self.url = url
-        self.stage = stage
-        self.reason = reason
-        self.status_code = status_code
-        self.transient = transient  # a connection reset: worth another try in the same run
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
@@ -455,8 +444,6 @@ class Fetcher:
         self, settings: NewsSettings, session: Any = None, sleep: Callable[[float], None] = time.sleep
     ) -> None:
         import requests
-
-        from extractors.news.robots import RobotsCache
 
         self.settings = settings
         self.session = session or requests.Session()

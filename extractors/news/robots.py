@@ -13,7 +13,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
-from pipeline.config import NewsSettings
+from common.config import NewsSettings
+from extractors.news.fetch_error import FetchError
 
 
 class RobotsCache:
@@ -30,8 +31,6 @@ class RobotsCache:
 
     def _load(self, url: str) -> tuple[RobotFileParser | None, str | None]:
         """(parser, None) when rules apply or allow all; (None, reason) when the site is disallowed."""
-        from extractors.news.http import FetchError
-
         key = self.robots_url(url)
         with self._lock:
             if key in self._cache:
@@ -57,8 +56,6 @@ class RobotsCache:
 
     def check(self, url: str) -> None:
         """Raise FetchError(stage="robots") when robots.txt forbids ``url`` for our User-Agent."""
-        from extractors.news.http import FetchError
-
         parser, reason = self._load(url)
         if parser is None:
             raise FetchError(url, "robots", reason or "disallowed")

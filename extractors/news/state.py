@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.jsonl import write_json
+from common.jsonl import write_json
 
 
 @dataclass

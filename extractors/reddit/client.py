@@ -26,9 +26,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
+from common.config import RedditSettings
 from extractors.landing import RawLanding
 from extractors.reddit.credentials import RedditCredentials
-from pipeline.config import RedditSettings
 
 log = logging.getLogger(__name__)
 

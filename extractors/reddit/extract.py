@@ -32,6 +32,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from common.context import RunContext
+from common.documents import Document, utc_iso
+from common.jsonl import read_json, write_json, write_jsonl
+from common.source_run import SourceRun, StoredWatermarks
 from extractors.landing import RawLanding, read_landing
 from extractors.reddit.client import (
     AuthError,
@@ -43,11 +47,6 @@ from extractors.reddit.client import (
 )
 from extractors.reddit.credentials import resolve_credentials
 from extractors.reddit.parse import ParseResult, parse_records
-from extractors.source_run import SourceRun
-from pipeline.context import RunContext
-from pipeline.documents import Document, utc_iso
-from pipeline.jsonl import read_json, write_json, write_jsonl
-from warehouse.watermarks import StoredWatermarks
 
 log = logging.getLogger(__name__)
 
@@ -209,16 +208,6 @@ def parse_landing(ctx: RunContext, paths: list[Path], window_start: datetime | N
     )
 
 
-def _stored_marks(ctx: RunContext) -> StoredWatermarks:
-    """Watermarks from the warehouse (read-only) or its snapshot; never fails the extract."""
-    try:
-        from warehouse.watermarks import load_for_extract
-
-        return load_for_extract(ctx.settings, SOURCE, ctx.night)
-    except Exception as exc:  # noqa: BLE001 - e.g. duckdb missing: fall back to the backfill window
-        return StoredWatermarks({}, "none", f"{type(exc).__name__} while reading them")
-
-
 def extract(
     ctx: RunContext,
     client: RedditClient | None = None,
@@ -229,8 +218,9 @@ def extract(
 
     ``client`` lands into its own ``client.landing`` (e.g. a snapshot client in tests);
     ``client_factory`` builds a client around this run's landing; without either, credentials
-    are resolved and PRAW is used. ``stored`` overrides the watermark look-up (tests); by default
-    the warehouse is read (see :func:`warehouse.watermarks.load_for_extract`).
+    are resolved and PRAW is used. ``stored`` are the watermarks the caller read (the stage reads
+    them with :func:`warehouse.watermarks.load_for_extract`; extractors never open the warehouse);
+    without them the night's backfill window is used.
     """
     run = SourceRun(SOURCE)
     cfg = ctx.settings.reddit
@@ -251,7 +241,7 @@ def extract(
             return PrawRedditClient(creds, cfg, landing, max_requests=cfg.max_requests_per_run,
                                     max_ratelimit_wait_s=cfg.max_ratelimit_wait_s)
 
-    stored = stored if stored is not None else _stored_marks(ctx)
+    stored = stored if stored is not None else StoredWatermarks({}, "none", "none handed in")
     log.info("Reddit window: %s", stored.describe())
     if client is not None:
         landing = client.landing

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pipeline.documents import Document, utc_iso
+from common.documents import Document, utc_iso
 
 REDDIT_BASE = "https://www.reddit.com"
 TOMBSTONES = frozenset({"[deleted]", "[removed]"})

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-CORPUS_DIR = Path(__file__).resolve().parents[2] / "demo" / "corpus"
+CORPUS_DIR = Path(__file__).resolve().parents[1] / "corpus"
 
 
 @dataclass(frozen=True)

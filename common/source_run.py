@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.jsonl import read_json, write_json
+from common.jsonl import read_json, write_json
 
 STATUSES = ("ok", "partial", "failed", "skipped")
 
@@ -80,3 +80,18 @@ class SourceFailed(RuntimeError):
     def __init__(self, message: str, retryable: bool = True) -> None:
         super().__init__(message)
         self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class StoredWatermarks:
+    """What an extract found: per-key marks and where they came from (for the run message)."""
+
+    marks: dict[str, datetime] = field(default_factory=dict)
+    origin: str = "none"  # "warehouse", "published snapshot" or "none"
+    detail: str = ""
+
+    def describe(self) -> str:
+        if self.origin == "none":
+            return f"no watermarks ({self.detail}); backfill window" if self.detail else \
+                "no watermarks; backfill window"
+        return f"{len(self.marks)} watermark(s) from the {self.origin}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from pipeline.config import Settings
+from common.config import Settings
 
 
 @dataclass(frozen=True)

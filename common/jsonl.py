@@ -1,22 +1,22 @@
 """JSON Lines helpers shared by every stage that hands data to the next through files.
 
-Writes are atomic (temp file + rename) so a killed task never leaves a half-written batch that a
-retry would then read as complete.
+Writes are atomic (:mod:`common.files`: temp file + rename) so a killed task never leaves a
+half-written batch that a retry would then read as complete.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from common.files import atomic_path, write_atomic
 
-def _open(path: Path, mode: str):
-    if path.suffix == ".gz":
+
+def _open(path: Path, mode: str, gz: bool | None = None):
+    if path.suffix == ".gz" if gz is None else gz:
         return gzip.open(path, mode + "t", encoding="utf-8")
     return open(path, mode, encoding="utf-8")
 
@@ -36,23 +36,13 @@ def dumps_line(row: Any) -> str:
 
 
 def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
-    """Write rows atomically; returns how many were written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp + (".gz" if path.suffix == ".gz" else ""))
-    os.replace(tmp, tmp_path)
+    """Write rows atomically (gzip when ``path`` ends in .gz); returns how many were written."""
     count = 0
-    try:
-        with _open(tmp_path, "w") as fh:
-            for row in rows:
-                fh.write(dumps_line(row))
-                fh.write("\n")
-                count += 1
-        os.replace(tmp_path, path)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, _open(tmp, "w", gz=path.suffix == ".gz") as fh:
+        for row in rows:
+            fh.write(dumps_line(row))
+            fh.write("\n")
+            count += 1
     return count
 
 
@@ -65,11 +55,7 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
 
 def write_json(path: Path, obj: Any) -> None:
     """Atomic single-object JSON write (summaries, source-run records)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, ensure_ascii=False, indent=2, sort_keys=True, default=str)
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True, default=str))
 
 
 def read_json(path: Path) -> Any:

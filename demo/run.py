@@ -1,11 +1,11 @@
-"""`pulse demo` / `make demo`: the real nightly DAG, end to end, offline, on the synthetic corpus.
+"""`make demo` (``python -m demo``): the real nightly DAG, end to end, offline, on the synthetic corpus.
 
 It starts the local replay server (a Reddit API subset plus news sites on 127.0.0.1), points the
 pipeline at it through config/demo.toml and environment variables, and runs
 ``airflow dags test live_commerce_nightly`` with a project-local AIRFLOW_HOME on SQLite. PRAW,
 HTTP fetching and bs4 parsing all run for real; nothing touches the network.
 
-``python -m pipeline.demo ui`` (`make airflow`) starts the Airflow UI (``airflow standalone``) on
+``python -m demo ui`` (`make airflow`) starts the Airflow UI (``airflow standalone``) on
 127.0.0.1 over the same AIRFLOW_HOME and SQLite DB, so the demo's run is visible there. It also
 starts the replay server and sets ``PULSE_CONFIG=config/demo.toml`` for every Airflow component:
 a run triggered or unpaused from that UI replays the synthetic corpus and never reaches the real
@@ -28,7 +28,7 @@ import urllib.request
 from datetime import date
 from pathlib import Path
 
-from pipeline.config import PROJECT_ROOT, load_settings
+from common.config import PROJECT_ROOT, load_settings
 
 DAG_ID = "live_commerce_nightly"
 _STRUCTLOG = re.compile(r"\[\w+\s*\] (.*?) \[[\w.]+\] loc=")
@@ -110,7 +110,7 @@ def _progress_line(line: str) -> str | None:
 
 
 def run_demo(echo=print) -> int:
-    from pipeline.replay.server import ReplayServer, default_handlers
+    from demo.replay.server import ReplayServer, default_handlers
 
     with ReplayServer(default_handlers()) as server:
         echo(f"Replay server (synthetic sample corpus) on {server.base_url}")
@@ -162,7 +162,7 @@ def _fix_test_run_start(env: dict[str, str], log_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", _FIX_TEST_RUN_START, DAG_ID], env=env, capture_output=True,
                           text=True, cwd=PROJECT_ROOT, timeout=300)
     with open(log_path, "a", encoding="utf-8") as log:
-        log.write(f"\n[pulse demo] start_date fix (exit {proc.returncode}): "
+        log.write(f"\n[make demo] start_date fix (exit {proc.returncode}): "
                   f"{proc.stdout}{proc.stderr[-2000:]}\n")
 
 
@@ -246,7 +246,7 @@ def run_ui(port: int = UI_PORT, echo=_say, ready_timeout_s: float = 600.0) -> in
     Output of the Airflow components goes to ``<AIRFLOW_HOME>/standalone.log``; this prints the
     URL once the API answers, and stops every component on exit.
     """
-    from pipeline.replay.server import ReplayServer, default_handlers
+    from demo.replay.server import ReplayServer, default_handlers
 
     if not _free_to_bind(port):
         echo(f"Port {port} on {UI_HOST} is in use (another Airflow?). Pick another: make airflow PORT=8081")
@@ -354,10 +354,10 @@ def _stop_standalone(proc: subprocess.Popen, echo) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m pipeline.demo",
-                                 description="The offline demo (`demo`) and its Airflow UI (`ui`).")
-    sub = ap.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="run the nightly DAG once on the synthetic corpus (what `make demo` does)")
+    ap = argparse.ArgumentParser(
+        prog="python -m demo", description="The offline demo (`run`, the default) and its Airflow UI (`ui`).")
+    sub = ap.add_subparsers(dest="command")
+    sub.add_parser("run", help="run the nightly DAG once on the synthetic corpus (what `make demo` does)")
     ui = sub.add_parser("ui", help="Airflow UI on 127.0.0.1 over the demo's Airflow DB (`make airflow`)")
     ui.add_argument("--port", type=int, default=int(os.environ.get("PULSE_AIRFLOW_PORT", UI_PORT)))
     args = ap.parse_args(argv)

@@ -2,7 +2,7 @@
 
 Why: `make demo` and the end-to-end tests must exercise PRAW, real HTTP fetching and bs4 parsing
 with no network and no credentials. The server binds 127.0.0.1 only. Route handlers live in
-:mod:`pipeline.replay.reddit_api` and :mod:`pipeline.replay.news_sites`; this module only
+:mod:`demo.replay.reddit_api` and :mod:`demo.replay.news_sites`; this module only
 dispatches. It is the only code that knows about the bundled synthetic corpus.
 """
 
@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from pipeline.replay.http import ReplayRequest, ReplayResponse
+from demo.replay.http import ReplayRequest, ReplayResponse
 
 log = logging.getLogger(__name__)
 Handler = Callable[[ReplayRequest], ReplayResponse | None]
@@ -109,14 +109,14 @@ class ReplayServer:
 
 def default_handlers() -> list[Handler]:
     """Routes for the bundled synthetic corpus: Reddit API subset plus news sites."""
-    from pipeline.replay import corpus, news_sites, reddit_api
+    from demo.replay import corpus, news_sites, reddit_api
 
     data = corpus.load_corpus()
     return [reddit_api.make_handler(data.reddit), news_sites.make_handler(data.news)]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """`python -m pipeline.replay.server --port 8765`: serve the sample corpus until Ctrl-C."""
+    """`python -m demo.replay.server --port 8765`: serve the sample corpus until Ctrl-C."""
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args(argv)

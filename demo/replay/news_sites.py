@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
-from pipeline.replay.http import ReplayRequest, ReplayResponse
+from demo.replay.http import ReplayRequest, ReplayResponse
 
 ROBOTS_TXT = "User-agent: *\nDisallow: /private/\nAllow: /\n"
 

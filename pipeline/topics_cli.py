@@ -3,7 +3,7 @@
 Kept out of pipeline/cli.py (like reports/cli.py) so the topic commands own their options;
 pipeline/cli.py needs only ``add_topics_parser(sub)``. Usage: ``pulse topics test QUERY | --topic
 NAME [--limit N]``, ``pulse topics backfill [--topics FILE]``, ``pulse topics list [--topics FILE]``.
-Also runnable alone: ``python -m transforms.topics_cli test '"live shopping" NEAR/3 payout*'``.
+Also runnable alone: ``python -m pipeline.topics_cli test '"live shopping" NEAR/3 payout*'``.
 
 Exit codes: 0 done; 2 a problem the user can fix (a query that does not parse, printed as one line
 plus the query line and a caret; a malformed topics file; no warehouse; the warehouse locked by
@@ -22,7 +22,7 @@ from transforms.topics import TopicConfigError, TopicQueryError, format_query, l
 
 def _say_error(exc: Exception, origin: str | None = None) -> int:
     """One line (plus the query line and a caret for a query error) on stderr; exit code 2."""
-    from pipeline.argtypes import print_error
+    from common.cli_support import print_error
 
     where = f"{origin}: " if origin else ""
     print_error(f"topics: {where}{exc}")
@@ -32,7 +32,7 @@ def _say_error(exc: Exception, origin: str | None = None) -> int:
 
 
 def _settings(args: argparse.Namespace) -> Any:
-    from pipeline.config import load_settings
+    from common.config import load_settings
 
     return load_settings(getattr(args, "config", None))
 
@@ -145,7 +145,7 @@ def _count(text: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The `topics` sub-commands on ``parser``."""
-    from pipeline.argtypes import add_common_options
+    from common.cli_support import add_common_options
 
     sub = parser.add_subparsers(dest="topics_command", required=True)
     # The same --config / -v as every pulse command; SUPPRESS (suppress=True) so a nested default
@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pulse topics", description=__doc__.splitlines()[0])
     add_arguments(parser)
     args = parser.parse_args(argv)
-    from pipeline.config import ConfigError
+    from common.config import ConfigError
 
     try:
         return args.func(args)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pipeline.replay.http import ReplayRequest, ReplayResponse
+from demo.replay.http import ReplayRequest, ReplayResponse
 
 Handler = Callable[[ReplayRequest], ReplayResponse | None]
 

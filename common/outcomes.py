@@ -22,9 +22,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pipeline.context import RunContext
-from pipeline.documents import parse_utc
-from pipeline.jsonl import read_json, read_jsonl, write_json, write_jsonl
+from common.context import RunContext
+from common.documents import parse_utc
+from common.jsonl import read_json, read_jsonl, write_json, write_jsonl
 
 log = logging.getLogger(__name__)
 
