@@ -274,6 +274,35 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class StorageSettings:
+    """Where state shared between tasks and nights lives (issue 14), and how enrich fans out.
+
+    ``url`` empty (the default): everything stays under ``data_dir``, as on one machine. An fsspec
+    URL (``s3://bucket/prefix``, ``gs://...``, ``file:///shared/pulse``): each task pulls the files
+    it reads from there into its own ``data_dir`` and pushes what it wrote, so tasks may run on
+    different workers with private disks. Credentials never come from here: the filesystem's own
+    environment (``AWS_ACCESS_KEY_ID``, ``AWS_ENDPOINT_URL``, ...) or ``storage_options`` of an
+    Airflow connection (``PULSE_STORAGE_CONN_ID``) supply them.
+    """
+
+    __pydantic_config__ = _STRICT_KEYS
+    url: str = ""
+    enrich_shard_size: int = 2_000   # documents per mapped enrich task
+    max_shards: int = 64             # far under Airflow's max_map_length (1024)
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.url and "://" not in self.url:
+            problems.append(f"url must be an fsspec URL such as s3://bucket/prefix, got {self.url!r}")
+        if self.enrich_shard_size < 1:
+            problems.append("enrich_shard_size must be >= 1")
+        if not 1 <= self.max_shards <= 1024:
+            problems.append("max_shards must be within 1..1024 (Airflow's max_map_length)")
+        if problems:
+            raise ConfigError(f"bad [storage] settings: {'; '.join(problems)}")
+
+
+@dataclass(frozen=True)
 class Settings:
     __pydantic_config__ = _STRICT_KEYS
     data_dir: Path                      # [pipeline] data_dir; relative to the project home
@@ -287,6 +316,7 @@ class Settings:
     report: ReportSettings = field(default_factory=ReportSettings)
     relevance: RelevanceSettings = field(default_factory=RelevanceSettings)
     alerts: AlertsSettings = field(default_factory=AlertsSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
 
     def __post_init__(self) -> None:
         problems = [f"{name} must be >= 0" for name in ("lookback_hours", "backfill_days")
@@ -320,7 +350,7 @@ class Settings:
 
 #: Keys of the top-level [pipeline] table (they are fields of Settings itself).
 _PIPELINE_KEYS = ("data_dir", "config_dir", "lookback_hours", "backfill_days")
-_SECTIONS = ("pipeline", "reddit", "news", "nlp", "quality", "report", "relevance", "alerts")
+_SECTIONS = ("pipeline", "reddit", "news", "nlp", "quality", "report", "relevance", "alerts", "storage")
 
 
 def _expand(value: Any) -> Any:
@@ -389,6 +419,7 @@ def _env() -> Any:
         data_dir: str | None = None       # [pipeline] data_dir
         backfill_days: int | None = None  # [pipeline] backfill_days
         spacy_model: str | None = None    # [nlp] spacy_model
+        storage_url: str | None = None    # [storage] url
 
     try:
         return PulseEnv()
@@ -450,7 +481,7 @@ def _known_keys(section: str) -> set[str]:
         return set(_PIPELINE_KEYS)
     cls = {"reddit": RedditSettings, "news": NewsSettings, "nlp": NlpSettings,
            "quality": QualitySettings, "report": ReportSettings, "relevance": RelevanceSettings,
-           "alerts": AlertsSettings}[section]
+           "alerts": AlertsSettings, "storage": StorageSettings}[section]
     return set(cls.__dataclass_fields__) - {"__pydantic_config__"}
 
 
@@ -486,7 +517,8 @@ def load_settings(overlay: str | Path | None = None) -> Settings:
         layers.add(_expand(read_toml(path)), _shown(path, home))
     for section, key, name, value in (("pipeline", "data_dir", "PULSE_DATA_DIR", env.data_dir),
                                       ("pipeline", "backfill_days", "PULSE_BACKFILL_DAYS", env.backfill_days),
-                                      ("nlp", "spacy_model", "PULSE_SPACY_MODEL", env.spacy_model)):
+                                      ("nlp", "spacy_model", "PULSE_SPACY_MODEL", env.spacy_model),
+                                      ("storage", "url", "PULSE_STORAGE_URL", env.storage_url)):
         if value is not None:
             layers.raw.setdefault(section, {})[key] = value
             layers.origin[(section, key)] = name

@@ -130,7 +130,7 @@ def live_commerce_nightly():
         from pipeline import stages
 
         try:
-            return stages.record_night(_ctx(context))
+            return stages.run_stage("record_night", _ctx(context))
         except stages.NightFailed as exc:
             from airflow.sdk.exceptions import AirflowFailException
 

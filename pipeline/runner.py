@@ -70,7 +70,7 @@ def _record(ctx: RunContext, outcome: RunOutcome, echo: Callable[[str], None]) -
     errors and per-document outcomes reach ops.*, and ops.runs says which stage failed and why.
     A recording failure is reported, never raised over the stage's own error."""
     try:
-        stages.record_night(ctx)
+        stages.run_stage("record_night", ctx)
     except stages.NightFailed as exc:
         echo(f"[record] {exc}")
     except Exception as exc:  # noqa: BLE001

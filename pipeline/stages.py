@@ -58,12 +58,17 @@ def extract_reddit(ctx: RunContext, from_raw: bool = False) -> dict[str, Any]:
 
 
 def _watermarks(ctx: RunContext, source: str) -> StoredWatermarks:
-    """The source's watermarks, read here so extractors never open the warehouse; never fails the
-    extract (no marks means the backfill window)."""
-    try:
-        from warehouse.watermarks import load_for_extract
+    """The source's watermarks, read here and handed in, so extractors never open the warehouse;
+    never fails the extract (no marks means the backfill window).
 
-        return load_for_extract(ctx.settings, source, ctx.night)
+    From ``state/watermarks.json`` (written after each load, and carried by the store to whichever
+    worker runs the extract); a warehouse from before that file existed is read as before.
+    """
+    try:
+        from warehouse.watermarks import load_for_extract, marks_from_file
+
+        return marks_from_file(ctx.settings, source, ctx.night) or \
+            load_for_extract(ctx.settings, source, ctx.night)
     except Exception as exc:  # noqa: BLE001 - e.g. duckdb missing: fall back to the backfill window
         return StoredWatermarks({}, "none", f"{type(exc).__name__} while reading them")
 
@@ -115,8 +120,11 @@ def validate(ctx: RunContext) -> dict[str, Any]:
 def load(ctx: RunContext) -> dict[str, Any]:
     """Swap the night's rows into the warehouse in one transaction (idempotent per night)."""
     from warehouse.load import load_night
+    from warehouse.watermarks import export_marks
 
-    return load_night(ctx)
+    result = load_night(ctx)
+    result["watermarks_file"] = str(export_marks(ctx.settings))  # what the next extracts read
+    return result
 
 
 def build_marts(ctx: RunContext) -> dict[str, Any]:
@@ -192,6 +200,21 @@ def run_stage(name: str, ctx: RunContext, **kwargs: Any) -> dict[str, Any]:
     goes on with the other source. An extract that crashes is noted and also leaves a failed
     source-run record, so ops.source_runs shows the source even though the night goes on.
     """
+    from common.storage import stage_inputs, staged
+
+    trailing = 0
+    if name == "validate":
+        from quality.validate import VOLUME_TRAILING_NIGHTS as trailing
+    wanted = stage_inputs(name.split("[")[0], ctx.night, from_raw=bool(kwargs.get("from_raw")),
+                          trailing_nights=trailing)
+    # issue 14: with [storage] url, the task pulls what it reads and pushes what it wrote.
+    with staged(ctx.settings.storage.url, ctx.settings.data_dir, wanted):
+        if name == "record_night":  # records the others' notes; its own failure is the night's
+            return record_night(ctx)
+        return _run_noted(name, ctx, **kwargs)
+
+
+def _run_noted(name: str, ctx: RunContext, **kwargs: Any) -> dict[str, Any]:
     from common.outcomes import clear_failure, note_failure
 
     try:

@@ -238,3 +238,47 @@ def test_report_surfaces_the_second_story_without_a_rising_entity(demo_run, tmp_
     assert topic_report["topic"]["documents"]["current"] == row["documents"]
     assert topic_report["topic"]["doc_ids"]["current"] == row["doc_ids"]["current"]
     assert topic_report["rising"] == []
+
+
+# --- issue 14: every task on its own disk, state only through the store -----------------------
+WRITER_STAGES = ("load", "build_marts", "alerts", "report", "record_night")
+
+
+def test_tasks_on_private_disks_land_the_same_night_through_the_store(demo_run, tmp_path, monkeypatch):
+    """Each task gets a fresh private data_dir (the warehouse writer keeps one, as its queue's
+    worker would) and a shared file:// store: no task can read another's local files, and the
+    warehouse holds exactly the documents and mentions of the one-disk run."""
+    import dataclasses
+
+    from pipeline import stages
+
+    local_settings, *_ = demo_run
+    store = (tmp_path / "store").as_uri()
+    with ReplayServer(default_handlers()) as server:
+        monkeypatch.setenv("PULSE_REPLAY_URL", server.base_url)
+        monkeypatch.setenv("PULSE_REDDIT_CLIENT_ID", "demo-client")
+        monkeypatch.setenv("PULSE_REDDIT_CLIENT_SECRET", "demo-secret")
+        base = load_settings("config/demo.toml")
+
+        def ctx_on(disk: str) -> RunContext:
+            settings = dataclasses.replace(base, data_dir=tmp_path / disk,
+                                           storage=dataclasses.replace(base.storage, url=store))
+            return RunContext.for_night(settings, NIGHT, run_id="private-disks")
+
+        for name in stages.STAGES:
+            disk = "writer" if name in WRITER_STAGES else f"task-{name}"
+            stages.run_stage(name, ctx_on(disk))
+        stages.run_stage("record_night", ctx_on("writer"))
+    assert not (tmp_path / "task-enrich" / "warehouse.duckdb").exists()
+    assert (tmp_path / "store" / "work" / NIGHT.isoformat() / "enriched" / "documents.jsonl").is_file()
+    assert (tmp_path / "store" / "state" / "watermarks.json").is_file()
+
+    def figures(path) -> tuple[list[str], int]:
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            ids = [r[0] for r in con.execute("select doc_id from core.documents order by 1").fetchall()]
+            return ids, con.execute("select count(*) from core.mentions").fetchone()[0]
+        finally:
+            con.close()
+
+    assert figures(tmp_path / "writer" / "warehouse.duckdb") == figures(local_settings.warehouse_path)

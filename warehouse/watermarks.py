@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WATERMARK_SUFFIX = ".watermark.json"
+#: The marks as a file under data_dir, rewritten after each load: what extract tasks read, so they
+#: never open the warehouse (on a distributed deployment their worker has none; issue 14).
+MARKS_FILE = Path("state") / "watermarks.json"
 
 
 def read_marks(con: duckdb.DuckDBPyConnection, source: str, night: date) -> dict[str, datetime]:
@@ -154,3 +157,44 @@ def advance_from_work(con: duckdb.DuckDBPyConnection, ctx: RunContext) -> dict[s
         written[source] = advance(con, source=source, night=ctx.night,
                                   run_id=str(data.get("run_id") or ctx.run_id), marks=marks)
     return written
+
+
+def export_marks(settings: Settings) -> Path:
+    """Write every ``ops.watermarks`` row to ``data_dir/state/watermarks.json`` (after a load).
+
+    All rows, not the effective maxima: an extract of night N takes the max over nights before N
+    only (see :func:`read_marks`), so a re-run or a backfill of an old night needs the history.
+    """
+    from common.jsonl import write_json
+    from warehouse.db import connect
+
+    con = connect(settings.warehouse_path)
+    try:
+        rows = con.execute("SELECT source, source_key, night, watermark FROM ops.watermarks "
+                           "ORDER BY source, source_key, night").fetchall()
+    finally:
+        con.close()
+    path = settings.data_dir / MARKS_FILE
+    write_json(path, {"marks": [{"source": s, "source_key": k, "night": n.isoformat(),
+                                 "watermark": w.astimezone(UTC).isoformat()} for s, k, n, w in rows]})
+    return path
+
+
+def marks_from_file(settings: Settings, source: str, night: date) -> StoredWatermarks | None:
+    """The marks an extract of ``night`` uses, from :data:`MARKS_FILE`; None when there is no file
+    (a warehouse from before the file existed: the caller may read the warehouse instead)."""
+    path = settings.data_dir / MARKS_FILE
+    if not path.is_file():
+        return None
+    try:
+        rows = read_json(path)["marks"]
+        best: dict[str, datetime] = {}
+        for row in rows:
+            if row["source"] != source or date.fromisoformat(row["night"]) >= night:
+                continue
+            ts = _parse_ts(row["watermark"])
+            if ts is not None and (row["source_key"] not in best or ts > best[row["source_key"]]):
+                best[str(row["source_key"])] = ts
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return StoredWatermarks({}, "none", f"{MARKS_FILE} unreadable ({type(exc).__name__})")
+    return StoredWatermarks(best, "watermarks file")
