@@ -58,7 +58,7 @@ bench: $(STAMP)
 
 # Re-resolve the lock (needs registry access). Commit the result.
 lock:
-	uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header -o requirements.lock
+	uv pip compile pyproject.toml --extra dev --extra demo --python-version 3.11 --no-header -o requirements.lock
 
 clean:
 	rm -rf data/ .pytest_cache

@@ -154,15 +154,18 @@ def clear_failure(ctx: RunContext, stage: str) -> None:
 
 
 def read_failures(ctx: RunContext, order: Iterable[str]) -> list[dict[str, Any]]:
-    """This run's failure notes in ``order`` (stage names); notes of earlier runs are ignored."""
+    """This run's failure notes in ``order`` (stage names; a mapped stage's notes are
+    ``<stage>-<index>``); notes of earlier runs are ignored."""
     notes = []
     for stage in order:
-        try:
-            note = read_json(_failure_path(ctx, stage))
-        except (OSError, ValueError):
-            continue
-        if isinstance(note, dict) and note.get("run_id") == ctx.run_id:
-            notes.append(note)
+        first = _failure_path(ctx, stage)
+        for path in [first, *sorted(first.parent.glob(f"{stage}-*.json"))]:
+            try:
+                note = read_json(path)
+            except (OSError, ValueError):
+                continue
+            if isinstance(note, dict) and note.get("run_id") == ctx.run_id:
+                notes.append(note)
     return notes
 
 

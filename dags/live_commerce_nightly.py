@@ -7,7 +7,9 @@ Nightly social listening for live-stream commerce (TikTok Shop, Whatnot, TalkSho
 |---|---|
 | `extract_reddit` | PRAW: configured subreddits and search queries, posts and comment trees; raw JSON landed under `data/raw/reddit/<night>/` |
 | `extract_news` | RSS/Atom feeds, then article pages fetched politely and parsed with bs4; raw bytes landed under `data/raw/news/<night>/` |
-| `enrich` | spaCy entities (gazetteer + NER, canonicalised), sentiment per document/sentence/entity, themes, language |
+| `enrich_plan` | splits the night's documents into shards (`[storage] enrich_shard_size`, at most `max_shards`) |
+| `enrich_shard` | mapped over the shards, on any worker: spaCy entities (gazetteer + NER, canonicalised), sentiment per document/sentence/entity, themes, language |
+| `enrich_merge` | joins the shards into the night's enriched batch, exactly what one pass writes |
 | `validate` | Great Expectations suites; a critical failure quarantines the batch and stops here |
 | `load` | swaps the night into DuckDB (`core.*`, `ops.*`) in one transaction |
 | `build_marts` | refreshes `marts.*` for the days this night touched |
@@ -15,8 +17,8 @@ Nightly social listening for live-stream commerce (TikTok Shop, Whatnot, TalkSho
 | `report` | writes the newsletter (Markdown, HTML, JSON, charts) to `data/reports/<night>/` |
 | `record_night` | always runs last (`all_done`): whatever failed, the night's source runs, per-URL errors and per-document outcomes reach `ops.*`, and `ops.runs` says which stage failed and why |
 
-The two extract tasks are independent: `enrich` runs when both are done, whatever their state,
-and works with what landed. Deterministic failures (quality gate, bad config or credentials) fail
+The two extract tasks are independent: `enrich_plan` runs when both are done, whatever their
+state, and works with what landed. Deterministic failures (quality gate, bad config or credentials) fail
 at once; only transient ones are retried. A run with logical date *D* processes the night *D - 1 day* (UTC).
 Settings come from `config/` (overlay with `PULSE_CONFIG`); Reddit credentials from
 `PULSE_REDDIT_CLIENT_ID`/`PULSE_REDDIT_CLIENT_SECRET` or the connection `reddit_default`.
@@ -25,6 +27,13 @@ Settings come from `config/` (overlay with `PULSE_CONFIG`); Reddit credentials f
 processes. Under `make airflow` that is `config/demo.toml` (the local replay server, nothing leaves
 the machine); anywhere else, without `PULSE_CONFIG`, it is the real `config/pipeline.toml`, which
 fetches from Reddit and news sites and writes `data/`.
+
+**Several workers** (CeleryExecutor, KubernetesExecutor; docs/deployment.md): with `[storage] url`
+each task pulls its inputs from the store and pushes its outputs, so no task needs another's disk.
+The warehouse writers (`load`, `build_marts`, `alerts`, `report`, `record_night`) run on the queue
+`PULSE_WAREHOUSE_QUEUE` (one worker owns the DuckDB file); the extracts take a slot of the pools
+named by `PULSE_POOL_REDDIT` / `PULSE_POOL_NEWS` (create them with 1 slot), so the Reddit request
+budget and per-host news delays hold across workers and overlapping runs.
 
 Every task is a thin call into `pipeline.stages`; nothing here touches the network, the database,
 spaCy or GX at parse time.
@@ -39,6 +48,13 @@ from airflow.sdk import dag, task
 
 # Retry delay is an env knob so `make demo` can shorten it; production keeps the default.
 RETRY_DELAY = timedelta(seconds=int(os.environ.get("PULSE_RETRY_DELAY_S", "300")))
+
+# issue 14: where tasks run when there are several workers. Unset, everything uses Airflow's
+# defaults (one machine): a pool that does not exist would keep a task from ever being scheduled,
+# so the DAG never names one the operator did not create.
+WAREHOUSE_QUEUE = os.environ.get("PULSE_WAREHOUSE_QUEUE") or "default"
+REDDIT_POOL = os.environ.get("PULSE_POOL_REDDIT") or "default_pool"
+NEWS_POOL = os.environ.get("PULSE_POOL_NEWS") or "default_pool"
 
 DEFAULT_ARGS = {
     "owner": "liveshop-pulse",
@@ -90,39 +106,48 @@ def _run(name, context, **kwargs):
     tags=["liveshop-pulse", "social-listening"],
 )
 def live_commerce_nightly():
-    @task
+    @task(pool=REDDIT_POOL)
     def extract_reddit(**context) -> dict:
         return _run("extract_reddit", context)
 
-    @task
+    @task(pool=NEWS_POOL)
     def extract_news(**context) -> dict:
         return _run("extract_news", context)
 
     @task(trigger_rule="all_done")
-    def enrich(**context) -> dict:
-        return _run("enrich", context)
+    def enrich_plan(**context) -> list[int]:
+        """The shard numbers: the list the mapped enrich_shard task expands over."""
+        return list(range(_run("enrich_plan", context)["shards"]))
+
+    @task(map_index_template="shard {{ task.op_kwargs['shard'] }}")
+    def enrich_shard(shard: int, **context) -> dict:
+        return _run("enrich_shard", context, shard=shard)
+
+    @task
+    def enrich_merge(**context) -> dict:
+        return _run("enrich_merge", context)
 
     @task
     def validate(**context) -> dict:
         return _run("validate", context)
 
-    @task
+    @task(queue=WAREHOUSE_QUEUE)
     def load(**context) -> dict:
         return _run("load", context)
 
-    @task
+    @task(queue=WAREHOUSE_QUEUE)
     def build_marts(**context) -> dict:
         return _run("build_marts", context)
 
-    @task
+    @task(queue=WAREHOUSE_QUEUE)
     def alerts(**context) -> dict:
         return _run("alerts", context)
 
-    @task
+    @task(queue=WAREHOUSE_QUEUE)
     def report(**context) -> dict:
         return _run("report", context)
 
-    @task(trigger_rule="all_done")
+    @task(trigger_rule="all_done", queue=WAREHOUSE_QUEUE)
     def record_night(**context) -> dict:
         """Always runs last: the night's source runs, per-URL errors and per-document outcomes
         reach ops.* whatever failed, and ops.runs says which stage failed and why. Fails (without
@@ -137,8 +162,10 @@ def live_commerce_nightly():
             raise AirflowFailException(str(exc)) from None
 
     extracts = [extract_reddit(), extract_news()]
-    enriched = enrich()
-    extracts >> enriched
+    plan = enrich_plan()
+    extracts >> plan
+    enriched = enrich_merge()
+    enrich_shard.expand(shard=plan) >> enriched
     reported = enriched >> validate() >> load() >> build_marts() >> alerts() >> report()
     [*extracts, reported] >> record_night()
 

@@ -59,6 +59,12 @@ def run_all(ctx: RunContext, from_raw: bool = False, echo: Callable[[str], None]
     for name in extracts:  # independent: one failing does not stop the other
         step(name, lambda n=name: stages.run_stage(n, ctx, from_raw=from_raw), fatal=False)
     for name in downstream:
+        if name == "enrich_shard":  # the DAG maps it over the plan's shards; here, one by one
+            shards = outcome.results.get("enrich_plan", {}).get("shards", 1)
+            if all(step(f"{name}[{k}]", lambda k=k: stages.run_stage("enrich_shard", ctx, shard=k))
+                   for k in range(shards)):
+                continue
+            break
         if not step(name, lambda n=name: stages.run_stage(n, ctx)):
             break
     _record(ctx, outcome, echo)

@@ -81,11 +81,29 @@ def extract_news(ctx: RunContext, from_raw: bool = False) -> dict[str, Any]:
     return _finish_extract(run, ctx)
 
 
-def enrich(ctx: RunContext) -> dict[str, Any]:
-    """spaCy entities, sentiment, themes and language for every document the extracts wrote."""
-    from transforms.enrich import enrich_night
+def enrich_plan(ctx: RunContext) -> dict[str, Any]:
+    """Split the night's documents into shards (``[storage] enrich_shard_size``, at most
+    ``max_shards``); the DAG maps one ``enrich_shard`` task over them (issue 14)."""
+    from transforms.enrich import plan_shards
 
-    return enrich_night(ctx)
+    plan = plan_shards(ctx)
+    return {"shards": plan["shards"], "documents": plan["documents"]}
+
+
+def enrich_shard(ctx: RunContext, shard: int = 0) -> dict[str, Any]:
+    """spaCy entities, sentiment, themes and language for one shard's documents."""
+    from transforms.enrich import enrich_shard as run_shard
+
+    summary = run_shard(ctx, shard)
+    return {k: v for k, v in summary.items() if k != "rejects"}
+
+
+def enrich_merge(ctx: RunContext) -> dict[str, Any]:
+    """Join the shards into the night's enriched batch (what validate reads)."""
+    from transforms.enrich import merge_shards
+
+    summary = merge_shards(ctx)
+    return {k: v for k, v in summary.items() if k != "rejects"}
 
 
 def validate(ctx: RunContext) -> dict[str, Any]:
@@ -185,10 +203,13 @@ def report(ctx: RunContext) -> dict[str, Any]:
 
 
 # DAG order; the two extracts come first and are independent (pipeline.runner relies on this).
-STAGES = ("extract_reddit", "extract_news", "enrich", "validate", "load", "build_marts", "alerts",
-          "report")
+# enrich_shard runs once per shard of the plan (mapped in the DAG), each noting its own failure
+# as "enrich_shard-<k>".
+STAGES = ("extract_reddit", "extract_news", "enrich_plan", "enrich_shard", "enrich_merge", "validate",
+          "load", "build_marts", "alerts", "report")
 # Stages whose failure means the night never reached (or never finished) the load.
-_BEFORE_LOAD = ("extract_reddit", "extract_news", "enrich", "validate", "load")
+_BEFORE_LOAD = ("extract_reddit", "extract_news", "enrich_plan", "enrich_shard", "enrich_merge",
+                "validate", "load")
 
 
 # --- issue 12: every night leaves a record ---------------------------------------------------
@@ -205,8 +226,7 @@ def run_stage(name: str, ctx: RunContext, **kwargs: Any) -> dict[str, Any]:
     trailing = 0
     if name == "validate":
         from quality.validate import VOLUME_TRAILING_NIGHTS as trailing
-    wanted = stage_inputs(name.split("[")[0], ctx.night, from_raw=bool(kwargs.get("from_raw")),
-                          trailing_nights=trailing)
+    wanted = stage_inputs(name, ctx.night, from_raw=bool(kwargs.get("from_raw")), trailing_nights=trailing)
     # issue 14: with [storage] url, the task pulls what it reads and pushes what it wrote.
     with staged(ctx.settings.storage.url, ctx.settings.data_dir, wanted):
         if name == "record_night":  # records the others' notes; its own failure is the night's
@@ -217,17 +237,18 @@ def run_stage(name: str, ctx: RunContext, **kwargs: Any) -> dict[str, Any]:
 def _run_noted(name: str, ctx: RunContext, **kwargs: Any) -> dict[str, Any]:
     from common.outcomes import clear_failure, note_failure
 
+    note = f"{name}-{kwargs['shard']}" if "shard" in kwargs else name  # mapped tasks: one note each
     try:
         result = globals()[name](ctx, **kwargs)
     except SourceFailed:
-        clear_failure(ctx, name)
+        clear_failure(ctx, note)
         raise
     except BaseException as exc:
-        note_failure(ctx, name, exc)
+        note_failure(ctx, note, exc)
         if name in _EXTRACTS and isinstance(exc, Exception):
             _crashed_source_run(ctx, name, exc)
         raise
-    clear_failure(ctx, name)
+    clear_failure(ctx, note)
     return result
 
 
@@ -266,6 +287,8 @@ def record_night(ctx: RunContext) -> dict[str, Any]:
 
     notes = read_failures(ctx, STAGES)
     crashed = [n for n in notes if n.get("stage") in _EXTRACTS]
+    for n in notes:  # "enrich_shard-3" is the stage enrich_shard
+        n["stage"] = str(n.get("stage") or "").partition("-")[0]
     stopped = next((n for n in notes if n.get("stage") not in _EXTRACTS), None)
     crash_text = "; ".join(f"{n['stage']} crashed: {n.get('error')}" for n in crashed)
     con = connect(ctx.settings.warehouse_path)

@@ -49,6 +49,9 @@ if dag is not None:
         backoff={t.task_id: bool(t.retry_exponential_backoff) for t in dag.tasks},
         upstream={t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks},
         trigger={t.task_id: str(t.trigger_rule) for t in dag.tasks},
+        queue={t.task_id: t.queue for t in dag.tasks},
+        pool={t.task_id: t.pool for t in dag.tasks},
+        mapped=sorted(t.task_id for t in dag.tasks if getattr(t, "is_mapped", False)),
     )
 print("PROBE" + json.dumps(out))
 """
@@ -93,18 +96,46 @@ def test_settings(parsed):
 
 def test_shape(parsed):
     assert parsed["tasks"] == sorted(
-        ["extract_reddit", "extract_news", "enrich", "validate", "load", "build_marts", "alerts",
-         "report", "record_night"]
+        ["extract_reddit", "extract_news", "enrich_plan", "enrich_shard", "enrich_merge", "validate",
+         "load", "build_marts", "alerts", "report", "record_night"]
     )
     up = parsed["upstream"]
     assert up["extract_reddit"] == [] and up["extract_news"] == []  # independent sources
-    assert up["enrich"] == ["extract_news", "extract_reddit"]
+    assert up["enrich_plan"] == ["extract_news", "extract_reddit"]
     # one source failing does not stop the other
-    assert parsed["trigger"]["enrich"].lower().endswith("all_done")
-    assert up["validate"] == ["enrich"] and up["load"] == ["validate"]
+    assert parsed["trigger"]["enrich_plan"].lower().endswith("all_done")
+    # issue 14: enrich fans out over the plan's shards, and one task joins them
+    assert parsed["mapped"] == ["enrich_shard"]
+    assert up["enrich_shard"] == ["enrich_plan"] and up["enrich_merge"] == ["enrich_shard"]
+    assert up["validate"] == ["enrich_merge"] and up["load"] == ["validate"]
     # issue 15: alerts read the refreshed marts; the report follows (one writer at a time)
     assert up["build_marts"] == ["load"] and up["alerts"] == ["build_marts"]
     assert up["report"] == ["alerts"]
     # issue 12: the night's record is written whatever failed, after everything else
     assert up["record_night"] == ["extract_news", "extract_reddit", "report"]
     assert parsed["trigger"]["record_night"].lower().endswith("all_done")
+
+
+def test_defaults_name_no_pool_or_queue_that_may_not_exist(parsed):
+    """A task in a pool the operator never created is never scheduled: unset, the DAG uses
+    Airflow's own default pool and queue (docs/deployment.md says how to set ours)."""
+    assert set(parsed["pool"].values()) == {"default_pool"}
+    assert set(parsed["queue"].values()) == {"default"}
+
+
+def test_queue_and_pools_for_several_workers(tmp_path_factory):
+    """issue 14: the warehouse writers on one queue, the extracts in their politeness pools."""
+    home = tmp_path_factory.mktemp("airflow_home_pools")
+    env = {"AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "PATH": "/usr/bin:/bin",
+           "AIRFLOW__CORE__DAGS_FOLDER": str(DAG_FILE.parent), "PYTHONPATH": str(ROOT),
+           "PULSE_WAREHOUSE_QUEUE": "warehouse", "PULSE_POOL_REDDIT": "pulse_reddit",
+           "PULSE_POOL_NEWS": "pulse_news"}
+    proc = subprocess.run([sys.executable, "-c", PROBE, str(DAG_FILE)], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=300)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("PROBE")]
+    assert proc.returncode == 0 and lines, proc.stderr[-3000:]
+    got = json.loads(lines[-1][5:])
+    writers = {"load", "build_marts", "alerts", "report", "record_night"}
+    assert {t for t, q in got["queue"].items() if q == "warehouse"} == writers
+    assert {t: p for t, p in got["pool"].items() if p != "default_pool"} == {
+        "extract_reddit": "pulse_reddit", "extract_news": "pulse_news"}

@@ -47,7 +47,8 @@ def demo(tmp_path_factory) -> tuple[Path, str]:
 
 def test_the_demo_runs_the_dag_end_to_end(demo):
     data_dir, out = demo
-    for task in ("extract_reddit", "extract_news", "enrich", "validate", "load", "build_marts", "report"):
+    for task in ("extract_reddit", "extract_news", "enrich_plan", "enrich_shard", "enrich_merge", "validate",
+                 "load", "build_marts", "report"):
         assert f"done: {task}" in out, out
     assert "run succeeded" in out
     assert re.search(r"reddit: ok - \d+ documents", out) and re.search(r"news: ok - \d+ documents", out)

@@ -59,7 +59,8 @@ def test_every_stage_succeeds(demo_run):
     _, first, second, _, _ = demo_run
     assert first.ok, first.errors
     assert second.ok, second.errors
-    assert set(first.results) == {"extract_reddit", "extract_news", "enrich", "validate", "load",
+    assert set(first.results) == {"extract_reddit", "extract_news", "enrich_plan", "enrich_shard[0]",
+                                  "enrich_merge", "validate", "load",
                                   "build_marts", "alerts", "report"}
 
 

@@ -182,14 +182,16 @@ def test_a_night_stopped_at_enrich_still_records_sources_errors_and_the_failed_s
     monkeypatch.setattr(stages, "extract_reddit", _fake_extract("reddit", 1))
     monkeypatch.setattr(stages, "extract_news", _fake_extract("news", 2))
 
-    def enrich(ctx: RunContext) -> dict:
+    def enrich_shard(ctx: RunContext, shard: int = 0) -> dict:
         raise ValueError("[E088] Text of length 7600000 exceeds maximum of 1000000 (simulated)")
 
-    monkeypatch.setattr(stages, "enrich", enrich)
+    monkeypatch.setattr(stages, "enrich_plan", lambda ctx: {"shards": 2})
+    monkeypatch.setattr(stages, "enrich_shard", enrich_shard)
     outcome = run_all(ctx, echo=lambda s: None)
-    assert not outcome.ok and "enrich" in outcome.errors and "record" not in outcome.errors
+    assert not outcome.ok and "enrich_shard[0]" in outcome.errors and "record" not in outcome.errors
     ops = _ops(ctx.settings, ctx.run_id)
-    assert ops["runs"][0][0] == "failed" and ops["runs"][0][1].startswith("enrich failed: ValueError: [E088]")
+    assert ops["runs"][0][0] == "failed"
+    assert ops["runs"][0][1].startswith("enrich_shard failed: ValueError: [E088]"), ops["runs"]
     assert ops["source_runs"] == {"reddit": "partial", "news": "partial"}
     assert sorted((s, u) for s, u, _ in ops["errors"]) == [
         ("news", "https://news.example/0"), ("news", "https://news.example/1"),
@@ -197,6 +199,11 @@ def test_a_night_stopped_at_enrich_still_records_sources_errors_and_the_failed_s
     # each out-of-window document: one per-document outcome, its reason recorded
     assert set(ops["quarantine"]) == {"reddit-2099", "news-2099"}
     assert all(r.startswith("window: published_at 2099") for r in ops["quarantine"].values())
+
+
+def _no_shards(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The NLP shards do nothing: the merge (faked below) writes the enriched batch."""
+    monkeypatch.setattr(stages, "enrich_plan", lambda ctx: {"shards": 0})
 
 
 def _fake_enrich(ctx: RunContext) -> dict:
@@ -217,7 +224,8 @@ def test_a_crashed_extract_on_a_night_that_loads_is_recorded_as_partial(tmp_path
         raise KeyError("entry")  # a parser bug, not a SourceFailed
 
     monkeypatch.setattr(stages, "extract_news", crash)
-    monkeypatch.setattr(stages, "enrich", _fake_enrich)
+    _no_shards(monkeypatch)
+    monkeypatch.setattr(stages, "enrich_merge", _fake_enrich)
     monkeypatch.setattr(stages, "validate", lambda ctx: {"success": True})
     outcome = run_all(ctx, echo=lambda s: None)
     assert "load" in outcome.results and "extract_news" in outcome.errors
@@ -236,7 +244,8 @@ def test_a_failure_after_the_load_is_written_into_ops_runs(tmp_path, monkeypatch
     def build_marts(ctx: RunContext) -> dict:
         raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr(stages, "enrich", enrich)
+    _no_shards(monkeypatch)
+    monkeypatch.setattr(stages, "enrich_merge", enrich)
     monkeypatch.setattr(stages, "validate", lambda ctx: {"success": True})
     monkeypatch.setattr(stages, "build_marts", build_marts)
     outcome = run_all(ctx, echo=lambda s: None)

@@ -260,3 +260,89 @@ def test_two_processes_keep_order_and_routing(enricher: Enricher) -> None:
             for a in two] == [(a["language"], a["sentiment"], a["themes"],
                                [m["entity_id"] for m in a["mentions"]]) for a in one]
     assert two[0]["mentions"][0]["entity_id"] == "platform/whatnot"
+
+
+def test_shards_merge_into_exactly_the_one_pass_batch(enricher: Enricher, tmp_path: Path) -> None:
+    """issue 14: the mapped enrich (plan, shards, merge) writes the same files as one pass, byte
+    for byte, whatever the shard size; NER aliases gathered across shards included."""
+    from demo.replay.corpus import load_corpus
+    from transforms.enrich import enrich_shard, merge_shards, plan_shards
+
+    corpus = load_corpus()
+    rows = []
+    for post in corpus.reddit["posts"][:40]:
+        rows.append(_doc(f"t3_{post['id']}", post["title"], post["selftext"] or None,
+                         channel=post["subreddit"]).to_dict())
+        for c in post.get("comments", [])[:2]:
+            rows.append(_doc(f"t1_{c['id']}", None, c["body"], kind="comment",
+                             channel=post["subreddit"]).to_dict())
+    rows.append({"doc_id": "broken"})  # an unreadable row: quarantined once, by shard 0
+
+    def run(shard_size: int, name: str) -> tuple[dict, dict[str, str]]:
+        base = _settings(tmp_path / name)
+        settings = dataclasses.replace(base, storage=dataclasses.replace(base.storage,
+                                                                         enrich_shard_size=shard_size))
+        ctx = RunContext.for_night(settings, date(2026, 11, 3), run_id="r1")
+        write_jsonl(ctx.work_dir / "reddit.documents.jsonl", rows)
+        e = Enricher(settings)
+        e._nlp = enricher.nlp
+        plan = plan_shards(ctx)
+        for shard in range(plan["shards"]):
+            enrich_shard(ctx, shard, e)
+        summary = merge_shards(ctx)
+        out = ctx.work_dir / "enriched"
+        files = {p.name: p.read_text() for p in sorted(out.glob("*.jsonl"))}
+        return {**summary, "plan_shards": plan["shards"]}, files
+
+    one, one_files = run(10_000, "one")
+    many, many_files = run(7, "many")
+    assert (one["plan_shards"], many["plan_shards"]) == (1, -(-(len(rows) - 1) // 7))
+    assert many_files == one_files
+    assert set(one_files) == {"documents.jsonl", "mentions.jsonl", "entities.jsonl",
+                              "document_topics.jsonl", "quarantine.jsonl"}
+    for key in ("documents", "mentions", "entities", "quarantined", "rejected_rows", "document_topics"):
+        assert many[key] == one[key], key
+    assert one["rejected_rows"] == 1 and one_files["quarantine.jsonl"].count("\n") == 1
+
+
+def test_a_missing_shard_fails_the_merge(enricher: Enricher, tmp_path: Path) -> None:
+    from transforms.enrich import enrich_shard, merge_shards, plan_shards
+
+    base = _settings(tmp_path)
+    settings = dataclasses.replace(base, storage=dataclasses.replace(base.storage, enrich_shard_size=1))
+    ctx = RunContext.for_night(settings, date(2026, 11, 3), run_id="r1")
+    rows = [_doc("t3_a", "Whatnot", "Whatnot auctions.").to_dict(), _doc("t3_b", "QVC", "QVC.").to_dict()]
+    write_jsonl(ctx.work_dir / "reddit.documents.jsonl", rows)
+    e = Enricher(settings)
+    e._nlp = enricher.nlp
+    assert plan_shards(ctx)["shards"] == 2
+    enrich_shard(ctx, 0, e)
+    with pytest.raises(RuntimeError, match="enrich shard 1 of 2 is missing"):
+        merge_shards(ctx)
+    with pytest.raises(ValueError, match="outside the plan"):
+        enrich_shard(ctx, 2, e)
+
+
+def test_merge_keeps_the_first_shards_entity_and_gathers_aliases_from_every_shard(tmp_path: Path) -> None:
+    """One pass names an NER entity by its first mention and lists every other surface as an
+    alias; shards see only part of the mentions, so the merge recomputes the aliases."""
+    from common.jsonl import write_json
+    from transforms.enrich import merge_shards, shard_dir
+
+    ctx = RunContext.for_night(_settings(tmp_path), date(2026, 11, 3), run_id="r1")
+    write_json(ctx.work_dir / "enriched" / "plan.json",
+               {"shards": 2, "assignment": {"d1": 0, "d2": 1}, "run_id": "r1"})
+    ner = {"entity_id": "ner/org/acme", "label": "ORG", "kind": "organization", "origin": "ner"}
+    for shard, (doc, surface, name) in enumerate((("d1", "Acme Live", "Acme Live"),
+                                                   ("d2", "ACME LIVE", "ACME LIVE"))):
+        out = shard_dir(ctx.work_dir, shard)
+        write_jsonl(out / "documents.jsonl", [{"doc_id": doc, "title": None, "body": surface}])
+        mention = {"doc_id": doc, "entity_id": "ner/org/acme", "surface": surface}
+        write_jsonl(out / "mentions.jsonl", [mention])
+        write_jsonl(out / "entities.jsonl", [{**ner, "name": name, "aliases": []}])
+        write_jsonl(out / "quarantine.jsonl", [])
+        write_json(out / "summary.json", {"run_id": "r1", "documents": 1, "words": 2, "seconds": 1.0})
+    summary = merge_shards(ctx)
+    entities = list(read_jsonl(ctx.work_dir / "enriched" / "entities.jsonl"))
+    assert entities == [{**ner, "name": "Acme Live", "aliases": ["ACME LIVE"]}]
+    assert (summary["documents"], summary["shards"], summary["words_per_s"]) == (2, 2, 2.0)

@@ -21,7 +21,7 @@ from typing import Any
 from common.config import Settings
 from common.context import RunContext
 from common.documents import Document
-from common.jsonl import read_jsonl, write_json, write_jsonl
+from common.jsonl import read_json, read_jsonl, write_json, write_jsonl
 from common.outcomes import enrich_quarantine_path, quarantine_row
 from transforms.sentiment import mean_or_none
 
@@ -439,43 +439,167 @@ def _read_documents(work_dir: Path) -> tuple[list[Document], list[dict[str, Any]
     return list(docs.values()), rejects
 
 
-def enrich_night(ctx: RunContext, enricher: Enricher | None = None) -> dict[str, Any]:
-    """The enrich stage for one night: read extract output, write enriched/{documents,mentions,
-    entities,document_topics}.jsonl atomically, return a summary (also written to enriched/summary.json).
+# --- issue 14: enrich fans out over shards of the night's documents --------------------------
+#: work/<night>/enriched/plan.json: how many shards and which documents each one enriches.
+PLAN_FILE = "plan.json"
+SHARDS_DIR = "shards"
+_SHARD_FILES = ("documents", "mentions", "entities")
 
-    Re-running rewrites the same three files from the same inputs, so it never duplicates.
+
+def shard_dir(work_dir: Path, shard: int) -> Path:
+    return Path(work_dir) / "enriched" / SHARDS_DIR / f"shard={shard}"
+
+
+def plan_shards(ctx: RunContext) -> dict[str, Any]:
+    """Split the night's documents into contiguous, balanced shards; write the plan; return it.
+
+    Why contiguous slices of the reading order: merging the shards in order then reproduces the
+    one-pass output exactly (rows in the same order, each NER entity named by its first mention).
+    The shard count is ``ceil(n / enrich_shard_size)``, bounded by ``max_shards`` (far under
+    Airflow's max_map_length); a night without documents still gets one shard, so the DAG's
+    mapped task and the merge run the same way on an empty night.
     """
+    import math
+    import shutil
+
     work_dir = Path(ctx.work_dir)
     docs, rejects = _read_documents(work_dir)
+    from transforms.topics import load_topics  # a broken config/topics.toml fails here, in seconds
+
+    load_topics(ctx.settings.config_file("topics.toml"), missing_ok=True)
+    cfg = ctx.settings.storage
+    n = len(docs)
+    shards = max(1, min(cfg.max_shards, math.ceil(n / cfg.enrich_shard_size)))
+    plan = {"night": ctx.night.isoformat(), "run_id": ctx.run_id, "shards": shards, "documents": n,
+            "rejected_rows": len(rejects),
+            "assignment": {doc.doc_id: i * shards // n for i, doc in enumerate(docs)}}
+    write_json(Path(work_dir) / "enriched" / PLAN_FILE, plan)
+    root = Path(work_dir) / "enriched" / SHARDS_DIR
+    for stale in sorted(root.glob("shard=*")) if root.is_dir() else []:
+        if int(stale.name.partition("=")[2]) >= shards:  # a re-run with fewer shards
+            shutil.rmtree(stale, ignore_errors=True)
+    log.info("enrich %s: %d documents in %d shard(s) of up to %d", ctx.night, n, shards,
+             cfg.enrich_shard_size)
+    return plan
+
+
+def _read_plan(work_dir: Path) -> dict[str, Any]:
+    path = Path(work_dir) / "enriched" / PLAN_FILE
+    try:
+        plan = read_json(path)
+        if not isinstance(plan.get("shards"), int) or not isinstance(plan.get("assignment"), dict):
+            raise ValueError("no shard count or assignment")
+        return plan
+    except (OSError, ValueError) as exc:
+        raise RuntimeError(f"no usable enrich plan at {path} ({exc}): run enrich_plan first") from exc
+
+
+def enrich_shard(ctx: RunContext, shard: int, enricher: Enricher | None = None) -> dict[str, Any]:
+    """Enrich one shard's documents into ``enriched/shards/shard=<k>/`` (documents, mentions,
+    entities, quarantine, summary). Unreadable extract rows are set aside by shard 0 only, so
+    each is quarantined once. Re-running a shard rewrites the same files."""
+    work_dir = Path(ctx.work_dir)
+    plan = _read_plan(work_dir)
+    if not 0 <= shard < plan["shards"]:
+        raise ValueError(f"shard {shard} is outside the plan's 0..{plan['shards'] - 1}")
+    docs, rejects = _read_documents(work_dir)
+    mine = [d for d in docs if plan["assignment"].get(d.doc_id) == shard]
+    rejects = rejects if shard == 0 else []
     for r in rejects[:20]:
         log.warning("enrich: rejected %s line %s: %s", r["file"], r["line"], r["reason"])
-    log.info("enrich %s: %d documents from %s", ctx.night, len(docs), work_dir)
+    log.info("enrich %s shard %d/%d: %d documents", ctx.night, shard + 1, plan["shards"], len(mine))
     enricher = enricher or Enricher(ctx.settings)
-    # issue 15: topics: parsed before the NLP so a broken config/topics.toml fails in seconds
-    from transforms.topics import load_topics, write_document_topics
-
-    topics = load_topics(ctx.settings.config_file("topics.toml"), missing_ok=True)
-    # end issue 15
-    result = enricher.enrich_documents(docs)
-    out_dir = work_dir / "enriched"
-    write_jsonl(out_dir / "documents.jsonl", result.documents)
-    write_jsonl(out_dir / "mentions.jsonl", result.mentions)
-    write_jsonl(out_dir / "entities.jsonl", result.entities)
-    # issue 15: topics: (doc_id, topic) per matching saved query; the load swaps them in by night
-    result.stats["document_topics"] = write_document_topics(
-        out_dir / "document_topics.jsonl", result.documents, result.mentions, topics, result.entities)
-    # end issue 15
+    result = enricher.enrich_documents(mine)
+    out_dir = shard_dir(work_dir, shard)
+    for name in _SHARD_FILES:
+        write_jsonl(out_dir / f"{name}.jsonl", getattr(result, name))
     # issue 12: every document set aside alone (unreadable rows and documents whose enrichment
-    # raised) has one row here, which load copies to quarantine.documents with its reason.
+    # raised) has one row, which load copies to quarantine.documents with its reason.
     quarantined = [quarantine_row(r.get("doc_id"), None, None, "enrich",
                                   f"unreadable row {r['file']}:{r['line']}: {r['reason']}", r.get("row"))
                    for r in rejects] + result.quarantined
-    write_jsonl(enrich_quarantine_path(work_dir), quarantined)
+    write_jsonl(out_dir / "quarantine.jsonl", quarantined)
     for q in result.quarantined[:20]:
         log.warning("enrich: quarantined %s alone: %s", q["doc_id"], q["reason"])
-    summary = {"night": ctx.night.isoformat(), "run_id": ctx.run_id, **result.stats,
+    summary = {"night": ctx.night.isoformat(), "run_id": ctx.run_id, "shard": shard, **result.stats,
                "rejected_rows": len(rejects), "rejects": [{k: v for k, v in r.items() if k != "row"}
                                                            for r in rejects[:100]]}
     write_json(out_dir / "summary.json", summary)
+    return summary
+
+
+def merge_shards(ctx: RunContext) -> dict[str, Any]:
+    """Join the shards into ``enriched/{documents,mentions,entities,document_topics}.jsonl`` and
+    the night's quarantine and summary: exactly what one pass over the night writes.
+
+    Entities: the first shard's row wins (shards are in reading order); an NER entity's aliases
+    are recomputed from all its mentions, as one pass collects them. Topics are tagged here, on
+    the whole batch. A missing shard fails the merge (its task did not finish), never a silent gap.
+    """
+    from transforms.topics import load_topics, write_document_topics
+
+    work_dir = Path(ctx.work_dir)
+    plan = _read_plan(work_dir)
+    documents: list[dict[str, Any]] = []
+    mentions: list[dict[str, Any]] = []
+    entities: dict[str, dict[str, Any]] = {}
+    quarantined: list[dict[str, Any]] = []
+    summaries: list[dict[str, Any]] = []
+    for shard in range(plan["shards"]):
+        folder = shard_dir(work_dir, shard)
+        try:
+            summary = read_json(folder / "summary.json")
+            if summary.get("run_id") != ctx.run_id:
+                raise ValueError(f"written by run {summary.get('run_id')!r}, not {ctx.run_id!r}")
+            documents += list(read_jsonl(folder / "documents.jsonl"))
+            mentions += list(read_jsonl(folder / "mentions.jsonl"))
+            for row in read_jsonl(folder / "entities.jsonl"):
+                entities.setdefault(row["entity_id"], row)
+            quarantined += list(read_jsonl(folder / "quarantine.jsonl"))
+        except (OSError, ValueError) as exc:
+            raise RuntimeError(f"enrich shard {shard} of {plan['shards']} is missing or stale in "
+                               f"{folder} ({exc}); re-run that shard") from exc
+        summaries.append(summary)
+    surfaces: dict[str, set[str]] = {}
+    for m in mentions:
+        if entities.get(m["entity_id"], {}).get("origin") == "ner":
+            surfaces.setdefault(m["entity_id"], set()).add(m["surface"])
+    for eid, seen in surfaces.items():
+        entities[eid]["aliases"] = sorted(seen - {entities[eid]["name"]})
+    out_dir = work_dir / "enriched"
+    ordered = sorted(entities.values(), key=lambda e: e["entity_id"])
+    write_jsonl(out_dir / "documents.jsonl", documents)
+    write_jsonl(out_dir / "mentions.jsonl", mentions)
+    write_jsonl(out_dir / "entities.jsonl", ordered)
+    topics = load_topics(ctx.settings.config_file("topics.toml"), missing_ok=True)  # issue 15
+    n_topics = write_document_topics(out_dir / "document_topics.jsonl", documents, mentions, topics, ordered)
+    write_jsonl(enrich_quarantine_path(work_dir), quarantined)
+    numbers = {}
+    for s in summaries:
+        for key, value in s.items():
+            if isinstance(value, int | float) and not isinstance(value, bool) and key != "shard":
+                numbers[key] = numbers.get(key, 0) + value
+    numbers.pop("words_per_s", None)
+    seconds = numbers.get("seconds") or 0
+    summary = {"night": ctx.night.isoformat(), "run_id": ctx.run_id, **numbers,
+               "seconds": round(seconds, 3), "entities": len(ordered), "document_topics": n_topics,
+               "words_per_s": round(numbers.get("words", 0) / seconds, 1) if seconds > 0 else None,
+               "shards": plan["shards"], "rejects": summaries[0].get("rejects", []) if summaries else []}
+    write_json(out_dir / "summary.json", summary)
     log.info("enrich %s: %s", ctx.night, {k: v for k, v in summary.items() if k != "rejects"})
     return summary
+
+
+def enrich_night(ctx: RunContext, enricher: Enricher | None = None) -> dict[str, Any]:
+    """The whole enrich of one night in this process: plan, every shard, merge (what the DAG's
+    mapped tasks do across workers). Writes enriched/{documents,mentions,entities,
+    document_topics}.jsonl atomically and returns the summary (also enriched/summary.json).
+
+    Re-running rewrites the same files from the same inputs, so it never duplicates.
+    """
+    plan = plan_shards(ctx)
+    enricher = enricher or Enricher(ctx.settings)
+    for shard in range(plan["shards"]):
+        enrich_shard(ctx, shard, enricher)
+    return merge_shards(ctx)
+# --- end issue 14 ----------------------------------------------------------------------------
