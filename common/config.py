@@ -525,6 +525,7 @@ def load_settings(overlay: str | Path | None = None) -> Settings:
 
     raw = {s: dict(t) for s, t in layers.raw.items()}
     pipe = raw.pop("pipeline", {})
+    _data_dir_url(pipe, raw, layers)
     for key in ("data_dir", "config_dir"):
         value = pipe.get(key)
         if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
@@ -544,6 +545,22 @@ def load_settings(overlay: str | Path | None = None) -> Settings:
                   if not (copied and tuple(e["loc"][:2]) == ("relevance", "channels"))]
         problems = list(dict.fromkeys(_problem(err, layers) for err in errors or exc.errors()))
         raise ConfigError("; ".join(problems)) from None
+
+
+def _data_dir_url(pipe: dict[str, Any], raw: dict[str, Any], layers: _Layers) -> None:
+    """``data_dir = "s3://bucket/prefix"`` (any fsspec URL) is the shorthand for ``[storage] url``:
+    the store holds the data, and each process works in a local copy under ``PULSE_LOCAL_DIR``
+    (default ``data/`` in the project; the warehouse writer's copy holds the warehouse)."""
+    value = pipe.get("data_dir")
+    if not (isinstance(value, str) and "://" in value and not value.startswith("file://")):
+        return
+    storage = raw.setdefault("storage", {})
+    if storage.get("url") not in (None, "", value):
+        raise ConfigError(f"{layers.where('pipeline', 'data_dir')} is the URL {value!r} but "
+                          f"{layers.where('storage', 'url')} is {storage['url']!r}: set one of them")
+    storage["url"] = value
+    layers.origin[("storage", "url")] = layers.origin.get(("pipeline", "data_dir"), "defaults")
+    pipe["data_dir"] = os.environ.get("PULSE_LOCAL_DIR") or "data"
 
 
 def _problem(err: Any, layers: _Layers) -> str:

@@ -121,3 +121,15 @@ def test_extract_reads_watermarks_from_the_store_not_the_warehouse(tmp_path: Pat
     assert stored.origin == "watermarks file"
     assert {k: v.isoformat() for k, v in stored.marks.items()} == {"r/a/new": "2026-11-13T09:00:00+00:00"}
     assert not settings.warehouse_path.exists()
+
+
+def test_an_object_store_data_dir_is_the_store_with_a_local_working_copy(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PULSE_DATA_DIR", "s3://pulse-bucket/nightly")
+    monkeypatch.setenv("PULSE_LOCAL_DIR", str(tmp_path / "cache"))
+    settings = load_settings()
+    assert settings.storage.url == "s3://pulse-bucket/nightly"
+    assert settings.data_dir == tmp_path / "cache"
+    monkeypatch.setenv("PULSE_STORAGE_URL", "s3://other/place")
+    with pytest.raises(ConfigError, match="set one of them"):
+        load_settings()
