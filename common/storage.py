@@ -7,7 +7,8 @@ task:
 
 1. pulls what it reads into its own ``data_dir``: the night's ``work/<night>/`` and ``state/``
    (news feed state, watermarks), plus stage extras (earlier nights' ``validation.json`` for the
-   volume check, the night's raw landing for ``--from-raw``). A pulled prefix is mirrored: a local
+   volume check, the night's Parquet partitions for the load, the night's raw landing for
+   ``--from-raw``). A pulled prefix is mirrored: a local
    file the store no longer has (e.g. a failure note a retry on another worker cleared) goes;
 2. runs the stage on local files;
 3. pushes what it changed (new or modified files under the shared roots) and deletes from the
@@ -36,7 +37,9 @@ log = logging.getLogger(__name__)
 
 #: Folders under data_dir whose changes a task pushes (the warehouse file itself never moves: it
 #: stays with its single writer; ``pulse rebuild`` recreates it from the store).
-SHARED_ROOTS = ("work", "raw", "state", "quality/report", "reports", "marts")
+SHARED_ROOTS = ("work", "raw", "state", "lake", "quality/report", "reports", "marts")
+#: The lake's tables (warehouse.lake.TABLES; common imports nothing of ours, a test keeps them equal).
+LAKE_TABLES = ("documents", "mentions", "entities", "document_topics")
 
 _Stat = tuple[int, int]  # (mtime_ns, size)
 
@@ -129,6 +132,9 @@ def stage_inputs(stage: str, night: date, from_raw: bool = False, trailing_night
         wanted += [f"work/{(night - timedelta(days=back)).isoformat()}/validation.json"
                    for back in range(1, trailing_nights + 1)]
         wanted.append("quality/report/")
+    if stage == "load":  # the night's Parquet partitions (warehouse.lake.store_prefixes)
+        n = night.isoformat()
+        wanted += [f"lake/{t}/night={n}/" for t in LAKE_TABLES] + [f"lake/_manifest/night={n}.json"]
     if from_raw and stage.startswith("extract_"):
         wanted.append(f"raw/{stage.removeprefix('extract_')}/{night.isoformat()}/")
     return wanted

@@ -1,6 +1,6 @@
 """`pulse`: the command line, on the same stage functions the DAG calls.
 
-Commands: run, enrich, sql, export, report, schema, extract-article. Every one takes
+Commands: run, enrich, sql, export, rebuild, report, schema, extract-article. Every one takes
 ``--config FILE`` and ``-v``. Errors a user can fix (bad option, bad config, bad query, missing
 warehouse) print one ``pulse: error:`` line and exit 2, never a traceback.
 
@@ -149,6 +149,29 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    """Recreate a warehouse from the lake's Parquet partitions (issue 14); see warehouse/rebuild.py."""
+    from warehouse.rebuild import NOT_IN_LAKE, RebuildError, rebuild
+
+    settings = load_settings(args.config)
+    target = Path(args.to_warehouse) if args.to_warehouse else settings.warehouse_path
+    if target.exists() and not args.yes:
+        raise UserError(f"{shown(target)} exists: pass --yes to replace it with the rebuild "
+                        "(or --to-warehouse PATH for another file)")
+    note(f"rebuilding {shown(target)} from {shown(settings.data_dir / 'lake')}"
+         + (f" (pulled from {settings.storage.url})" if settings.storage.url else ""))
+    note(NOT_IN_LAKE)
+    try:
+        summary = rebuild(settings, target, progress=note)
+    except RebuildError as exc:
+        raise UserError(str(exc)) from exc
+    print(f"rebuilt {shown(target)}: {summary['nights']} night(s), {summary['documents']} documents, "
+          f"{summary['mentions']} mentions, {summary['mart_rows']} daily_entity_stats rows; "
+          f"snapshot {shown(Path(summary['published']))}")
+    print(f"not rebuilt: {NOT_IN_LAKE}")
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     """The fixed data dictionary, from the migrations: needs no warehouse (nor a config)."""
     from warehouse.schema_doc import fixed_dictionary
@@ -187,6 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("dir")
     s.add_argument("--format", choices=("parquet", "csv", "json"), default="parquet")
     s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("rebuild", help="recreate the warehouse from the lake's Parquet partitions")
+    s.add_argument("--to-warehouse", metavar="PATH",
+                   help="write this DuckDB file instead of the configured warehouse")
+    s.add_argument("--yes", action="store_true", help="replace the target when it exists")
+    s.set_defaults(func=cmd_rebuild)
 
     s = sub.add_parser("schema", help="print the warehouse data dictionary (no warehouse needed)")
     s.set_defaults(func=cmd_schema)

@@ -126,12 +126,18 @@ def validate(ctx: RunContext) -> dict[str, Any]:
         record_source_runs(ctx, status="quarantined",
                            message=f"{n} rows quarantined; " + "; ".join(outcome.critical_failures))
         raise error
+    from warehouse.lake import write_night
+
+    # issue 14: the accepted batch as Parquet, lake/<table>/night=<night>/shard=<k>.parquet: what
+    # load reads and `pulse rebuild` recreates the warehouse from.
+    lake = write_night(ctx)
     return {
         "success": True,
         "documents": outcome.n_documents,
         "mentions": outcome.n_mentions,
         "warnings": len(outcome.warnings),
         "data_docs": str(outcome.data_docs_index) if outcome.data_docs_index else None,
+        "lake_shards": lake["shards"],
     }
 
 
@@ -166,6 +172,10 @@ def build_marts(ctx: RunContext) -> dict[str, Any]:
         days = sorted(set(days) | set(syndication.pop("changed_days")))
         result = refresh_marts(con, days, on_topic_only=ctx.settings.relevance.exclude_off_topic)
         result["syndication"] = syndication
+        if ctx.settings.storage.url:  # issue 14: marts/<mart>.parquet, pushed to the store for analysts
+            from warehouse.export import write_mart_files
+
+            result["mart_files"] = len(write_mart_files(con, ctx.settings.data_dir))
         # issue 15: syndication (end)
         result["published"] = str(publish(ctx.settings.warehouse_path, con))
         return result

@@ -13,7 +13,7 @@ from warehouse import db
 
 REPO = Path(__file__).resolve().parent.parent
 COMMANDS = {"run": [], "enrich": ["x.txt"], "sql": ["SELECT 1"], "export": ["out"],
-            "schema": [], "report": [], "extract-article": ["a.html"], "topics": ["list"]}
+            "schema": [], "report": [], "extract-article": ["a.html"], "topics": ["list"], "rebuild": []}
 
 
 def pulse(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -273,6 +273,9 @@ def test_tasks_on_private_disks_land_the_same_night_through_the_store(demo_run, 
     assert not (tmp_path / "task-enrich" / "warehouse.duckdb").exists()
     assert (tmp_path / "store" / "work" / NIGHT.isoformat() / "enriched" / "documents.jsonl").is_file()
     assert (tmp_path / "store" / "state" / "watermarks.json").is_file()
+    # the accepted batch as Parquet partitions and the marts as Parquet files, in the store
+    assert (tmp_path / "store" / "lake" / "_manifest" / f"night={NIGHT.isoformat()}.json").is_file()
+    assert (tmp_path / "store" / "marts" / "daily_entity_stats.parquet").is_file()
 
     def figures(path) -> tuple[list[str], int]:
         con = duckdb.connect(str(path), read_only=True)

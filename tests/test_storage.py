@@ -133,3 +133,13 @@ def test_an_object_store_data_dir_is_the_store_with_a_local_working_copy(
     monkeypatch.setenv("PULSE_STORAGE_URL", "s3://other/place")
     with pytest.raises(ConfigError, match="set one of them"):
         load_settings()
+
+
+def test_the_load_pulls_exactly_the_lake_partitions_of_its_night() -> None:
+    from common.storage import LAKE_TABLES
+    from warehouse.lake import TABLES, store_prefixes
+
+    assert LAKE_TABLES == TABLES
+    wanted = stage_inputs("load", NIGHT)
+    assert set(store_prefixes(NIGHT)) <= set(wanted)
+    assert not any(p.startswith("lake/") for p in stage_inputs("enrich_merge", NIGHT))

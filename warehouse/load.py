@@ -15,8 +15,11 @@ source-run record that cannot be read) and for database errors; it rolls the nig
 Within-batch duplicates of a natural key are tolerated: the latest version is kept and each drop
 is recorded in ``ops.errors`` (stage ``load``).
 
-Bulk path: the JSONL files are read by DuckDB's ``read_json`` straight into temp tables and moved
-with set-based SQL, never row-by-row from Python.
+Bulk path (issue 14): the night's batch is read as Parquet, from its lake partitions
+(``warehouse.lake``: ``lake/<table>/night=<night>/shard=<k>.parquet``, written after validate),
+by DuckDB's ``read_parquet`` straight into temp tables typed as before, and moved with set-based
+SQL, never row-by-row from Python. A night without current partitions (older callers and tests
+that only wrote the enriched JSONL, or a re-enrich since) gets them written first.
 """
 
 from __future__ import annotations
@@ -33,36 +36,25 @@ from common.context import RunContext
 from common.outcomes import read_quarantine
 from common.source_run import SourceRun
 from warehouse.db import connect
+from warehouse.lake import (
+    DOC_COLUMNS,
+    ENTITY_COLUMNS,
+    MENTION_COLUMNS,
+    REQUIRED,
+    TOPIC_COLUMNS,
+    LakeError,
+    ensure_night,
+    has_night,
+)
 from warehouse.watermarks import advance_from_work
 
 if TYPE_CHECKING:
     import duckdb
 
-ENRICHED_FILES = ("documents", "mentions", "entities")
-
-DOC_COLUMNS: dict[str, str] = {
-    "doc_id": "VARCHAR", "source": "VARCHAR", "kind": "VARCHAR", "channel": "VARCHAR",
-    "url": "VARCHAR", "canonical_url": "VARCHAR", "parent_id": "VARCHAR", "title": "VARCHAR",
-    "body": "VARCHAR", "author": "VARCHAR", "published_at": "VARCHAR", "fetched_at": "VARCHAR",
-    "logical_date": "VARCHAR", "run_id": "VARCHAR", "raw_ref": "VARCHAR", "score": "BIGINT",
-    "num_comments": "BIGINT", "language": "VARCHAR", "content_hash": "VARCHAR",
-    "is_deleted": "BOOLEAN", "extra": "JSON", "sentiment": "DOUBLE", "themes": "VARCHAR[]",
-    "relevance": "DOUBLE", "on_topic": "BOOLEAN",
-}
+ENRICHED_FILES = REQUIRED
+# The column specs (DOC_COLUMNS, ...) live in warehouse.lake: the Parquet schemas derive from them.
 # Enrichment outputs: core.documents has them, raw.documents (the extract as landed) does not.
 ENRICHED_DOC_COLUMNS = ("sentiment", "themes", "relevance", "on_topic")
-MENTION_COLUMNS: dict[str, str] = {
-    "doc_id": "VARCHAR", "entity_id": "VARCHAR", "sentence_idx": "INTEGER", "start_char": "INTEGER",
-    "end_char": "INTEGER", "surface": "VARCHAR", "sentence": "VARCHAR", "sentiment": "DOUBLE",
-}
-ENTITY_COLUMNS: dict[str, str] = {
-    "entity_id": "VARCHAR", "name": "VARCHAR", "label": "VARCHAR", "kind": "VARCHAR",
-    "aliases": "VARCHAR[]", "origin": "VARCHAR",
-}
-_COLUMNS = {"documents": DOC_COLUMNS, "mentions": MENTION_COLUMNS, "entities": ENTITY_COLUMNS}
-# issue 15: topics. enriched/document_topics.jsonl is optional (batches enriched before topics
-# existed have none: their documents load untagged until `pulse topics backfill`).
-TOPIC_COLUMNS: dict[str, str] = {"doc_id": "VARCHAR", "topic": "VARCHAR"}
 # ISO-8601 with an explicit offset: naive timestamps are refused, never guessed (documents.utc_iso).
 _TZ_RE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$"
 
@@ -107,20 +99,19 @@ def _transaction(con: duckdb.DuckDBPyConnection, what: str) -> Iterator[None]:
         raise
 
 
-def _read_json_sql(columns: dict[str, str]) -> str:
-    spec = ", ".join(f"'{name}': '{typ}'" for name, typ in columns.items())
-    return (f"SELECT * FROM read_json(?, format = 'newline_delimited', columns = {{{spec}}}, "
-            "maximum_object_size = 67108864)")
-
-
-def _stage_file(con: duckdb.DuckDBPyConnection, table: str, path: Path, columns: dict[str, str]) -> None:
+def _stage_parquet(con: duckdb.DuckDBPyConnection, table: str, files: list[Path],
+                   columns: dict[str, str]) -> None:
+    """A temp table from the night's partition files, cast to the load's column types (JSON text
+    back to JSON), so the rest of the load sees exactly what read_json staged before the lake."""
     import duckdb
 
+    select = ", ".join(f'CAST("{name}" AS {typ}) AS "{name}"' for name, typ in columns.items())
     con.execute(f"DROP TABLE IF EXISTS {table}")
     try:
-        con.execute(f"CREATE TEMP TABLE {table} AS {_read_json_sql(columns)}", [str(path)])
+        con.execute(f"CREATE TEMP TABLE {table} AS SELECT {select} FROM read_parquet(?)",
+                    [[str(f) for f in files]])
     except duckdb.Error as exc:
-        raise LoadError(f"cannot read {path}: {exc}") from exc
+        raise LoadError(f"cannot read {files[0].parent}: {exc}") from exc
 
 
 def _ids(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[str]:
@@ -234,22 +225,29 @@ def _days_sql(where: str) -> str:
     return f"SELECT DISTINCT CAST(timezone('UTC', published_at) AS DATE) FROM core.documents WHERE {where}"
 
 
-def load_night(ctx: RunContext, con: duckdb.DuckDBPyConnection | None = None) -> dict[str, Any]:
-    """Swap the night's enriched batch into raw/core/ops in one transaction; returns counts.
+def load_night(ctx: RunContext, con: duckdb.DuckDBPyConnection | None = None, *,
+               lake_only: bool = False) -> dict[str, Any]:
+    """Swap the night's batch (its lake partitions) into raw/core/ops in one transaction; returns
+    counts.
 
     Documents are keyed by doc_id across nights: a version with a later fetched_at replaces the
     core row in place (with its mentions); an older version (re-running an old night) only lands in
     raw.documents. ``affected_days`` in the result lists every published day whose marts may change.
+
+    ``lake_only`` is for ``pulse rebuild``: the batch comes from the lake alone and nothing of the
+    work directory is read (no source runs, no validate-stage quarantine, no watermark files, which
+    the lake does not keep); the ops.runs row says ``rebuilt``. Load-time isolation runs as always.
     """
-    enriched = ctx.work_dir / "enriched"
-    paths = {name: enriched / f"{name}.jsonl" for name in ENRICHED_FILES}
-    missing = [str(p) for p in paths.values() if not p.is_file()]
-    if missing:
-        raise LoadError(f"night {ctx.night}: enriched batch incomplete, missing {', '.join(missing)} "
-                        "(run the enrich stage first)")
-    runs = _read_source_runs(ctx)
+    if not lake_only and not has_night(ctx.settings.data_dir, ctx.night):
+        enriched = ctx.work_dir / "enriched"
+        paths = [enriched / f"{name}.jsonl" for name in ENRICHED_FILES]
+        missing = [str(p) for p in paths if not p.is_file()]
+        if missing:
+            raise LoadError(f"night {ctx.night}: enriched batch incomplete, missing {', '.join(missing)} "
+                            "(run the enrich stage first)")
+    runs = [] if lake_only else _read_source_runs(ctx)
     with _connection(ctx, con) as c:
-        return _load(c, ctx, paths, runs)
+        return _load(c, ctx, runs, lake_only)
 
 
 def _read_source_runs(ctx: RunContext) -> list[SourceRun]:
@@ -262,21 +260,22 @@ def _read_source_runs(ctx: RunContext) -> list[SourceRun]:
     return runs
 
 
-def _load(con: duckdb.DuckDBPyConnection, ctx: RunContext, paths: dict[str, Path],
-          runs: list[SourceRun]) -> dict[str, Any]:
+def _load(con: duckdb.DuckDBPyConnection, ctx: RunContext, runs: list[SourceRun],
+          lake_only: bool = False) -> dict[str, Any]:
     night = ctx.night
     counts: dict[str, Any] = {"night": night.isoformat(), "run_id": ctx.run_id}
     with _transaction(con, f"load of night {night}"):
-        _stage_file(con, "b_docs", paths["documents"], DOC_COLUMNS)
-        _stage_file(con, "b_mentions", paths["mentions"], MENTION_COLUMNS)
-        _stage_file(con, "b_entities", paths["entities"], ENTITY_COLUMNS)
-        # --- issue 15: topics: stage the batch's tags (optional file; duplicates folded)
-        topics_path = paths["documents"].with_name("document_topics.jsonl")
-        if topics_path.is_file():
-            _stage_file(con, "b_topics", topics_path, TOPIC_COLUMNS)
-        else:
-            con.execute("CREATE OR REPLACE TEMP TABLE b_topics (doc_id VARCHAR, topic VARCHAR)")
-        # --- end issue 15
+        # issue 14: the batch as Parquet (written here first when the night has none yet). Inside
+        # the transaction so a batch that cannot be read says "rolled back, previous data intact".
+        try:
+            files = ensure_night(ctx, lake_only=lake_only)
+        except LakeError as exc:
+            raise LoadError(str(exc)) from exc
+        _stage_parquet(con, "b_docs", files["documents"], DOC_COLUMNS)
+        _stage_parquet(con, "b_mentions", files["mentions"], MENTION_COLUMNS)
+        _stage_parquet(con, "b_entities", files["entities"], ENTITY_COLUMNS)
+        # issue 15: topics (empty for batches enriched before topics existed; duplicates folded)
+        _stage_parquet(con, "b_topics", files["document_topics"], TOPIC_COLUMNS)
         # issue 12: rows breaking the load contract are set aside one by one, the rest loads.
         load_quarantine, topic_rejections = _isolate_batch(con)
         rejections = topic_rejections + [
@@ -347,11 +346,19 @@ def _load(con: duckdb.DuckDBPyConnection, ctx: RunContext, paths: dict[str, Path
         con.execute("DELETE FROM quarantine.documents WHERE night = ? "
                     "AND doc_id IN (SELECT doc_id FROM b_docs)", [night])
         counts["quarantined_documents"] = _insert_doc_quarantine(
-            con, ctx, read_quarantine(ctx) + load_quarantine)
+            con, ctx, ([] if lake_only else read_quarantine(ctx)) + load_quarantine)
         counts["quarantined_at_load"] = len(load_quarantine)
-        _write_ops(con, ctx, runs, rejections, status=None, message=None,
-                   quarantined=counts["quarantined_documents"])
-        counts["watermarks"] = advance_from_work(con, ctx)  # same txn: marks advance only with the data
+        if lake_only:  # pulse rebuild: the lake keeps no source runs, errors or validate outcomes
+            message = ("rebuilt from the lake (source runs, per-URL errors and validate-stage "
+                       "quarantine are not in it)")
+            if counts["quarantined_documents"]:
+                message += f"; {counts['quarantined_documents']} document(s) quarantined alone"
+            _write_ops(con, ctx, runs, rejections, status="rebuilt", message=message)
+            counts["watermarks"] = {}
+        else:
+            _write_ops(con, ctx, runs, rejections, status=None, message=None,
+                       quarantined=counts["quarantined_documents"])
+            counts["watermarks"] = advance_from_work(con, ctx)  # same txn: marks advance only with the data
 
         for name, sql in {
             "documents": "SELECT count(*) FROM b_docs",
