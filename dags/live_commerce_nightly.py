@@ -30,7 +30,7 @@ fetches from Reddit and news sites and writes `data/`.
 
 **Several workers** (CeleryExecutor, KubernetesExecutor; docs/deployment.md): with `[storage] url`
 each task pulls its inputs from the store and pushes its outputs, so no task needs another's disk.
-The warehouse writers (`load`, `build_marts`, `alerts`, `report`, `record_night`) run on the queue
+The warehouse writers (`validate`, `load`, `build_marts`, `alerts`, `report`, `record_night`) run on the queue
 `PULSE_WAREHOUSE_QUEUE` (one worker owns the DuckDB file); the extracts take a slot of the pools
 named by `PULSE_POOL_REDDIT` / `PULSE_POOL_NEWS` (create them with 1 slot), so the Reddit request
 budget and per-host news delays hold across workers and overlapping runs.
@@ -127,7 +127,7 @@ def live_commerce_nightly():
     def enrich_merge(**context) -> dict:
         return _run("enrich_merge", context)
 
-    @task
+    @task(queue=WAREHOUSE_QUEUE)  # records ops.quality_results (and a failed gate's quarantine)
     def validate(**context) -> dict:
         return _run("validate", context)
 

@@ -8,6 +8,7 @@ change to the replay server's start/stop contract is made once.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,3 +48,26 @@ def reddit_replay(replay_server: Callable[..., Any]) -> Callable[..., Any]:
         return replay_server([make_handler(corpus, **kw)])
 
     return start
+
+
+@pytest.fixture(scope="session")
+def plain_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """``python -m demo`` (what `make demo` runs) once per session, in a temp data dir:
+    ``(data_dir, stdout)``.
+
+    Why a session fixture: the demo tests (tests/test_demo_airflow.py) inspect this run, and the
+    distributed demo's test (tests/test_demo_distributed.py) compares its warehouse with this one's;
+    one run of about a minute serves both.
+    """
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    data_dir = tmp_path_factory.mktemp("demo_run") / "demo"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "AIRFLOW"))}
+    env.update({"PULSE_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.run([sys.executable, "-m", "demo"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return data_dir, proc.stdout

@@ -135,7 +135,7 @@ def test_queue_and_pools_for_several_workers(tmp_path_factory):
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("PROBE")]
     assert proc.returncode == 0 and lines, proc.stderr[-3000:]
     got = json.loads(lines[-1][5:])
-    writers = {"load", "build_marts", "alerts", "report", "record_night"}
+    writers = {"validate", "load", "build_marts", "alerts", "report", "record_night"}
     assert {t for t, q in got["queue"].items() if q == "warehouse"} == writers
     assert {t: p for t, p in got["pool"].items() if p != "default_pool"} == {
         "extract_reddit": "pulse_reddit", "extract_news": "pulse_news"}

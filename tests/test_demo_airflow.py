@@ -37,12 +37,9 @@ def _clean_env(data_dir: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> tuple[Path, str]:
-    data_dir = tmp_path_factory.mktemp("demo_run") / "demo"
-    proc = subprocess.run([sys.executable, "-m", "demo"], cwd=ROOT, env=_clean_env(data_dir),
-                          capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return data_dir, proc.stdout
+def demo(plain_demo) -> tuple[Path, str]:
+    """The session's `python -m demo` run (tests/conftest.py), shared with the distributed demo's test."""
+    return plain_demo
 
 
 def test_the_demo_runs_the_dag_end_to_end(demo):

@@ -242,7 +242,7 @@ def test_report_surfaces_the_second_story_without_a_rising_entity(demo_run, tmp_
 
 
 # --- issue 14: every task on its own disk, state only through the store -----------------------
-WRITER_STAGES = ("load", "build_marts", "alerts", "report", "record_night")
+WRITER_STAGES = ("validate", "load", "build_marts", "alerts", "report", "record_night")
 
 
 def test_tasks_on_private_disks_land_the_same_night_through_the_store(demo_run, tmp_path, monkeypatch):
