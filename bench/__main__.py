@@ -23,6 +23,7 @@ BENCHES = (
     ("warehouse", "warehouse load and mart refresh"),
     ("nlp", "spaCy vs full enrich throughput"),
     ("dag_parse", "nightly DAG parse time (Airflow already imported)"),
+    ("scaleout", "a 20,000-document night: n_process 1 vs 2, then 1 vs 2 Celery workers"),
 )
 
 

@@ -91,16 +91,18 @@ class Worker:
 
 @dataclass
 class Layout:
-    """Where one run keeps its files (all under ``base``)."""
+    """Where one run keeps its files (all under ``base``). ``n_workers`` 1 is for the benchmark's
+    baseline (bench/scaleout.py): w1 alone, which owns the warehouse queue anyway."""
 
     base: Path
+    n_workers: int = 2
     workers: tuple[Worker, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         self.workers = (
             Worker("w1", (DEFAULT_QUEUE, WAREHOUSE_QUEUE), self.base),
             Worker("w2", (DEFAULT_QUEUE,), self.base / "workers" / "w2"),
-        )
+        )[:self.n_workers]
 
     @property
     def airflow_home(self) -> Path:
@@ -189,6 +191,7 @@ class Processes:
         self.echo = echo
         self.procs: dict[str, subprocess.Popen] = {}
         self.tiers: dict[str, int] = {}  # stop order: the highest tier first
+        self.peak_rss: dict[str, int] = {}  # bytes, from sample_rss
 
     def log(self, name: str) -> Path:
         return self.run_dir / f"{name}.log"
@@ -200,6 +203,23 @@ class Processes:
         with open(self.log(name), "w", encoding="utf-8") as log:
             self.procs[name] = subprocess.Popen(argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
                                                 stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def sample_rss(self, names: list[str]) -> None:
+        """Record each named process's peak resident memory, its whole tree (a Celery worker and
+        the task processes it runs) summed: what one worker machine would need."""
+        import psutil
+
+        for name in names:
+            proc = self.procs.get(name)
+            if proc is None or proc.poll() is not None:
+                continue
+            total = 0
+            with contextlib.suppress(psutil.NoSuchProcess):
+                root = psutil.Process(proc.pid)
+                for p in [root, *root.children(recursive=True)]:
+                    with contextlib.suppress(psutil.NoSuchProcess):
+                        total += p.memory_info().rss
+            self.peak_rss[name] = max(self.peak_rss.get(name, 0), total)
 
     def check_alive(self) -> None:
         for name, proc in self.procs.items():
@@ -343,6 +363,7 @@ def watch_run(api: Api, run_id: str, procs: Processes, echo, timeout_s: float) -
     path = f"/api/v2/dags/{DAG_ID}/dagRuns/{urllib.parse.quote(run_id)}"
     while True:
         procs.check_alive()
+        procs.sample_rss([n for n in procs.procs if n.startswith("w")])
         state = api.call("GET", path)["state"]
         tis = api.task_instances(run_id)
         elapsed = time.monotonic() - started
@@ -365,7 +386,7 @@ def watch_run(api: Api, run_id: str, procs: Processes, echo, timeout_s: float) -
             return state, tis
         if elapsed > timeout_s:
             raise DemoFailed(f"the run did not finish within {timeout_s:.0f}s (state {state})")
-        time.sleep(3.0)
+        time.sleep(2.0)
 
 
 def copy_store(storage_options: dict[str, str], dest: Path) -> int:
@@ -435,11 +456,17 @@ class Endpoints:
         return {"endpoint_url": self.s3_url, "key": "demo", "secret": "demo"}
 
 
-def run_distributed(base: Path, timeout_s: float = DEFAULT_TIMEOUT_S, echo=print) -> int:
-    """Start everything, run the demo night once, stop everything; 0 when the run succeeded."""
+def run_distributed(base: Path, timeout_s: float = DEFAULT_TIMEOUT_S, echo=print, n_workers: int = 2,
+                    corpus_dir: Path | None = None, config: str = CONFIG,
+                    result: dict[str, Any] | None = None) -> int:
+    """Start everything, run the demo night once, stop everything; 0 when the run succeeded.
+
+    The benchmark (bench/scaleout.py) passes ``n_workers``, its own synthetic ``corpus_dir`` and
+    ``config``, and a ``result`` dict that receives the task instances and each worker's peak
+    memory."""
     from demo.replay.server import ReplayServer, default_handlers
 
-    layout, ports = Layout(base), Endpoints()
+    layout, ports = Layout(base, n_workers), Endpoints()
     prepare_base(base)
     procs = Processes(layout.run_dir, echo)
     api = Api(ports.api_url)
@@ -448,9 +475,9 @@ def run_distributed(base: Path, timeout_s: float = DEFAULT_TIMEOUT_S, echo=print
     started = time.monotonic()
     previous = signal.signal(signal.SIGTERM, _raise_stopped)
     try:
-        with ReplayServer(default_handlers()) as replay:
+        with ReplayServer(default_handlers(corpus_dir)) as replay:
             echo(f"Replay server (synthetic sample corpus) on {replay.base_url}")
-            env = _common_env(layout, replay.base_url, ports)
+            env = {**_common_env(layout, replay.base_url, ports), "PULSE_CONFIG": config}
             _start_broker_and_store(procs, layout, ports, env, echo)
             _start_airflow(procs, layout, ports, env, api, echo)
             _trigger(api, run_id, echo)
@@ -474,6 +501,9 @@ def run_distributed(base: Path, timeout_s: float = DEFAULT_TIMEOUT_S, echo=print
         finally:
             signal.signal(signal.SIGINT, previous_int)
             signal.signal(signal.SIGTERM, previous)
+    if result is not None:
+        peaks = {name: rss / 2**20 for name, rss in procs.peak_rss.items()}
+        result.update(state=state, tis=tis, peak_rss_mb=peaks)
     if state != "success":
         echo(f"Logs: {layout.run_dir} (one per process), {layout.task_logs} (task logs)")
         for log in _failed_task_logs(layout, run_id, tis):
@@ -520,7 +550,8 @@ def _start_airflow(procs: Processes, layout: Layout, ports: Endpoints, env: dict
                                  stdout=log, stderr=subprocess.STDOUT)
     if migrate.returncode != 0:
         raise DemoFailed(f"airflow db migrate failed; see {procs.log('db-migrate')}")
-    echo(f"Starting Airflow: api-server ({api.base_url}), scheduler, dag-processor, 2 Celery workers")
+    echo(f"Starting Airflow: api-server ({api.base_url}), scheduler, dag-processor, "
+         f"{len(layout.workers)} Celery worker(s)")
     for name in ("api-server", "scheduler", "dag-processor"):
         procs.start(name, [_venv_bin("airflow"), name], env, layout.base, tier=1)
     for worker in layout.workers:
@@ -535,7 +566,8 @@ def _start_airflow(procs: Processes, layout: Layout, ports: Endpoints, env: dict
             "AIRFLOW__CORE__HOSTNAME_CALLABLE": "demo.distributed.worker_hostname"}, worker.data_dir, tier=2)
     wait_for("api-server, scheduler, dag-processor", api.healthy, procs, echo)
     expected = {w.name: sorted(w.queues) for w in layout.workers}
-    wait_for("Celery workers w1, w2", lambda: celery_queues(ports.broker) == expected, procs, echo)
+    wait_for(f"Celery workers {', '.join(expected)}", lambda: celery_queues(ports.broker) == expected,
+             procs, echo)
     wait_for(f"DAG {DAG_ID} parsed", api.dag_parsed, procs, echo)
     _check_routing(api, echo)
 
@@ -653,7 +685,8 @@ def _print_results(layout: Layout, tis: list[dict[str, Any]], echo) -> None:
     if (layout.store_copy / "marts").is_dir():
         echo(f"  Parquet marts:        {layout.store_copy / 'marts'}  (from {STORE_URL}/marts/)")
     echo(f"  the store (copy):     {layout.store_copy}")
-    echo(f"  worker w2's disk:     {layout.workers[1].data_dir}")
+    for worker in layout.workers[1:]:
+        echo(f"  worker {worker.name}'s disk:     {worker.data_dir}")
     echo(f"  logs:                 {layout.run_dir} (processes), {layout.task_logs} (tasks)")
     prefix = "" if layout.base == default_base() else f"PULSE_DATA_DIR={layout.base} "
     echo(f"Try:  {prefix}PULSE_CONFIG={CONFIG} .venv/bin/pulse sql "

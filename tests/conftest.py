@@ -7,11 +7,19 @@ change to the replay server's start/stop contract is made once.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+# A developer's deployment settings must never reach the tests: a store URL would make every
+# stage push test data to it, a queue or pool name would change the parsed DAG. Tests that need
+# them set them explicitly.
+for _name in ("PULSE_STORAGE_URL", "PULSE_STORAGE_CONN_ID", "PULSE_LOCAL_DIR", "PULSE_WAREHOUSE_QUEUE",
+              "PULSE_POOL_REDDIT", "PULSE_POOL_NEWS"):
+    os.environ.pop(_name, None)
 
 
 @pytest.fixture()

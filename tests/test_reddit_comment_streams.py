@@ -31,7 +31,7 @@ from extractors.reddit.credentials import RedditCredentials
 from extractors.reddit.extract import documents_path, extract_from_raw, watermark_path
 from warehouse.db import connect
 from warehouse.load import load_night
-from warehouse.watermarks import read_marks
+from warehouse.watermarks import load_for_extract, read_marks
 
 NIGHT1, NIGHT2, NIGHT3 = date(2026, 11, 10), date(2026, 11, 11), date(2026, 11, 12)
 STREAM = "r/TikTokShop/comments"
@@ -78,7 +78,8 @@ def settings_for(data_dir: Path, base_url: str, **reddit: Any) -> Settings:
 
 def run_night(settings: Settings, night: date, run_id: str, **client_kw: Any):
     ctx = RunContext.for_night(settings, night, run_id=run_id)
-    run = extract(ctx, client_factory=lambda landing: PrawRedditClient(
+    stored = load_for_extract(settings, "reddit", night)  # what the stage reads and hands in
+    run = extract(ctx, stored=stored, client_factory=lambda landing: PrawRedditClient(
         RedditCredentials("good-client", "fake-secret"), settings.reddit, landing, sleep=lambda s: None,
         **client_kw))
     return ctx, run

@@ -81,7 +81,9 @@ def test_fake_secret_reaches_neither_logs_nor_landing_nor_warehouse(tmp_path, mo
     ctx = RunContext.for_night(settings, NIGHT, run_id="leak-1")
     with caplog.at_level(logging.DEBUG):
         assert stages.extract_reddit(ctx)["status"] == "ok"
-        stages.enrich(ctx)
+        stages.enrich_plan(ctx)
+        stages.enrich_shard(ctx, 0)
+        stages.enrich_merge(ctx)
         stages.validate(ctx)
         loaded = stages.load(ctx)
     assert loaded["documents_loaded"] == 8  # 4 posts + 4 comments reached the warehouse

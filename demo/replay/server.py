@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from demo.replay.http import ReplayRequest, ReplayResponse
 
@@ -107,11 +108,12 @@ class ReplayServer:
         self.stop()
 
 
-def default_handlers() -> list[Handler]:
-    """Routes for the bundled synthetic corpus: Reddit API subset plus news sites."""
+def default_handlers(corpus_dir: Path | None = None) -> list[Handler]:
+    """Routes for the bundled synthetic corpus (or another synthetic corpus in ``corpus_dir``, e.g.
+    the benchmark's night of 20,000 documents): Reddit API subset plus news sites."""
     from demo.replay import corpus, news_sites, reddit_api
 
-    data = corpus.load_corpus()
+    data = corpus.load_corpus(corpus_dir or corpus.CORPUS_DIR)
     return [reddit_api.make_handler(data.reddit), news_sites.make_handler(data.news)]
 
 
