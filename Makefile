@@ -31,7 +31,7 @@ $(STAMP): requirements.lock pyproject.toml
 	@echo "[2/4] Installing $$(grep -cE '^[A-Za-z0-9]' requirements.lock) pinned packages from requirements.lock" \
 	      "(uv, in parallel; already-installed ones are skipped) ..."
 	@$(BIN)/python -m pip install --quiet --no-deps "$$(grep -E '^uv==' requirements.lock)" \
-	  && $(BIN)/uv pip install --no-deps --python $(BIN)/python -r requirements.lock \
+	  && $(BIN)/uv pip install --no-deps --compile-bytecode --python $(BIN)/python -r requirements.lock \
 	  || { echo "uv could not install the lock; installing it with pip (a few minutes) ..."; \
 	       set -o pipefail; $(BIN)/python -m pip install --no-deps -r requirements.lock \
 	         | { grep --line-buffered -vE '^(Requirement already satisfied|  Using cached)' || true; }; }

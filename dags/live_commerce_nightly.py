@@ -33,7 +33,8 @@ each task pulls its inputs from the store and pushes its outputs, so no task nee
 The warehouse writers (`validate`, `load`, `build_marts`, `alerts`, `report`, `record_night`) run on the queue
 `PULSE_WAREHOUSE_QUEUE` (one worker owns the DuckDB file); the extracts take a slot of the pools
 named by `PULSE_POOL_REDDIT` / `PULSE_POOL_NEWS` (create them with 1 slot), so the Reddit request
-budget and per-host news delays hold across workers and overlapping runs.
+budget and per-host news delays hold across workers and overlapping runs. At most
+`PULSE_ENRICH_PARALLEL` (default 2) enrich shards of a night run at once.
 
 Every task is a thin call into `pipeline.stages`; nothing here touches the network, the database,
 spaCy or GX at parse time.
@@ -55,6 +56,10 @@ RETRY_DELAY = timedelta(seconds=int(os.environ.get("PULSE_RETRY_DELAY_S", "300")
 WAREHOUSE_QUEUE = os.environ.get("PULSE_WAREHOUSE_QUEUE") or "default"
 REDDIT_POOL = os.environ.get("PULSE_POOL_REDDIT") or "default_pool"
 NEWS_POOL = os.environ.get("PULSE_POOL_NEWS") or "default_pool"
+# Enrich shards of one night running at once, across all workers: each holds spaCy and MiniLM
+# (~1 GB measured) and one core, so a LocalExecutor's parallelism of 32 must not start them all on
+# one laptop. Raise it to the number of worker slots on a cluster.
+ENRICH_PARALLEL = int(os.environ.get("PULSE_ENRICH_PARALLEL") or "2")
 
 DEFAULT_ARGS = {
     "owner": "liveshop-pulse",
@@ -119,7 +124,7 @@ def live_commerce_nightly():
         """The shard numbers: the list the mapped enrich_shard task expands over."""
         return list(range(_run("enrich_plan", context)["shards"]))
 
-    @task(map_index_template="shard {{ task.op_kwargs['shard'] }}")
+    @task(map_index_template="shard {{ task.op_kwargs['shard'] }}", max_active_tis_per_dagrun=ENRICH_PARALLEL)
     def enrich_shard(shard: int, **context) -> dict:
         return _run("enrich_shard", context, shard=shard)
 

@@ -52,6 +52,7 @@ if dag is not None:
         queue={t.task_id: t.queue for t in dag.tasks},
         pool={t.task_id: t.pool for t in dag.tasks},
         mapped=sorted(t.task_id for t in dag.tasks if getattr(t, "is_mapped", False)),
+        parallel={t.task_id: t.max_active_tis_per_dagrun for t in dag.tasks},
     )
 print("PROBE" + json.dumps(out))
 """
@@ -107,6 +108,8 @@ def test_shape(parsed):
     # issue 14: enrich fans out over the plan's shards, and one task joins them
     assert parsed["mapped"] == ["enrich_shard"]
     assert up["enrich_shard"] == ["enrich_plan"] and up["enrich_merge"] == ["enrich_shard"]
+    # one laptop's LocalExecutor must not start every shard's spaCy at once
+    assert parsed["parallel"]["enrich_shard"] == 2
     assert up["validate"] == ["enrich_merge"] and up["load"] == ["validate"]
     # issue 15: alerts read the refreshed marts; the report follows (one writer at a time)
     assert up["build_marts"] == ["load"] and up["alerts"] == ["build_marts"]
