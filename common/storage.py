@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 #: Folders under data_dir whose changes a task pushes (the warehouse file itself never moves: it
 #: stays with its single writer; ``pulse rebuild`` recreates it from the store).
-SHARED_ROOTS = ("work", "raw", "state", "lake", "quality/report", "reports", "marts")
+SHARED_ROOTS = ("work", "raw", "state", "lake", "quality", "reports", "marts")
 #: The lake's tables (warehouse.lake.TABLES; common imports nothing of ours, a test keeps them equal).
 LAKE_TABLES = ("documents", "mentions", "entities", "document_topics")
 
@@ -131,7 +131,7 @@ def stage_inputs(stage: str, night: date, from_raw: bool = False, trailing_night
     if stage == "validate":
         wanted += [f"work/{(night - timedelta(days=back)).isoformat()}/validation.json"
                    for back in range(1, trailing_nights + 1)]
-        wanted.append("quality/report/")
+        wanted.append("quality/")  # the GX project (suites, results, Data Docs) and our quality page
     if stage == "load":  # the night's Parquet partitions (warehouse.lake.store_prefixes)
         n = night.isoformat()
         wanted += [f"lake/{t}/night={n}/" for t in LAKE_TABLES] + [f"lake/_manifest/night={n}.json"]

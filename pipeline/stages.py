@@ -61,14 +61,16 @@ def _watermarks(ctx: RunContext, source: str) -> StoredWatermarks:
     """The source's watermarks, read here and handed in, so extractors never open the warehouse;
     never fails the extract (no marks means the backfill window).
 
-    From ``state/watermarks.json`` (written after each load, and carried by the store to whichever
-    worker runs the extract); a warehouse from before that file existed is read as before.
+    From ``state/watermarks.json`` only (written after each load, and carried by the store to
+    whichever worker runs the extract): an extract task never opens the warehouse. Without the
+    file (the first night, or the first night after upgrading from a version that kept the marks
+    only in ``ops.watermarks``) the backfill window applies, which only widens the fetch.
     """
     try:
-        from warehouse.watermarks import load_for_extract, marks_from_file
+        from warehouse.watermarks import marks_from_file
 
         return marks_from_file(ctx.settings, source, ctx.night) or \
-            load_for_extract(ctx.settings, source, ctx.night)
+            StoredWatermarks({}, "none", f"no {source} marks yet in state/watermarks.json")
     except Exception as exc:  # noqa: BLE001 - e.g. duckdb missing: fall back to the backfill window
         return StoredWatermarks({}, "none", f"{type(exc).__name__} while reading them")
 

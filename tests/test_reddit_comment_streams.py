@@ -29,9 +29,10 @@ from extractors.reddit import extract
 from extractors.reddit.client import PrawRedditClient
 from extractors.reddit.credentials import RedditCredentials
 from extractors.reddit.extract import documents_path, extract_from_raw, watermark_path
+from pipeline import stages
 from warehouse.db import connect
 from warehouse.load import load_night
-from warehouse.watermarks import load_for_extract, read_marks
+from warehouse.watermarks import export_marks, read_marks
 
 NIGHT1, NIGHT2, NIGHT3 = date(2026, 11, 10), date(2026, 11, 11), date(2026, 11, 12)
 STREAM = "r/TikTokShop/comments"
@@ -78,7 +79,7 @@ def settings_for(data_dir: Path, base_url: str, **reddit: Any) -> Settings:
 
 def run_night(settings: Settings, night: date, run_id: str, **client_kw: Any):
     ctx = RunContext.for_night(settings, night, run_id=run_id)
-    stored = load_for_extract(settings, "reddit", night)  # what the stage reads and hands in
+    stored = stages._watermarks(RunContext.for_night(settings, night), "reddit")  # as the stage does
     run = extract(ctx, stored=stored, client_factory=lambda landing: PrawRedditClient(
         RedditCredentials("good-client", "fake-secret"), settings.reddit, landing, sleep=lambda s: None,
         **client_kw))
@@ -98,6 +99,7 @@ def extract_and_load(settings: Settings, night: date, run_id: str, **client_kw: 
     ctx, run = run_night(settings, night, run_id, **client_kw)
     pass_through_enrich(ctx)
     load_night(ctx)
+    export_marks(settings)  # as the load stage does: what the next night's extract reads
     return ctx, run
 
 

@@ -15,8 +15,9 @@ from extractors.reddit import extract
 from extractors.reddit.client import PrawRedditClient
 from extractors.reddit.credentials import RedditCredentials
 from extractors.reddit.extract import documents_path, watermark_path
+from pipeline import stages
 from warehouse.db import connect
-from warehouse.watermarks import advance_from_work, load_for_extract, read_marks
+from warehouse.watermarks import advance_from_work, export_marks, read_marks
 
 NIGHT1, NIGHT2 = date(2026, 11, 10), date(2026, 11, 11)
 
@@ -58,8 +59,8 @@ def settings_for(tmp_path: Path, base_url: str, **reddit: Any) -> Settings:
 
 def run_night(settings: Settings, night: date, **client_kw: Any):
     ctx = RunContext.for_night(settings, night, run_id=f"run-{night}")
-    # As the stage does: it reads the marks (extractors never open the warehouse) and hands them in.
-    stored = load_for_extract(settings, "reddit", night)
+    # As the stage does: it reads the marks file (extractors never open the warehouse), hands them in.
+    stored = stages._watermarks(ctx, "reddit")
     run = extract(ctx, stored=stored, client_factory=lambda landing: PrawRedditClient(
         RedditCredentials("good-client", "fake-secret"), settings.reddit, landing, sleep=lambda s: None,
         **client_kw))
@@ -67,12 +68,14 @@ def run_night(settings: Settings, night: date, **client_kw: Any):
 
 
 def land_in_warehouse(ctx: RunContext) -> None:
-    """What load_night does with the marks (its own test covers the call inside the transaction)."""
+    """What the load stage does with the marks: advance them in the warehouse (load_night's own
+    test covers the call inside the transaction), then export them for the next extracts."""
     con = connect(ctx.settings.warehouse_path)
     try:
         advance_from_work(con, ctx)
     finally:
         con.close()
+    export_marks(ctx.settings)
 
 
 def comment_fetches(srv: ReplayServer, since: int = 0) -> set[str]:
@@ -105,7 +108,7 @@ def test_night2_fetches_only_what_is_new_since_the_watermark(tmp_path, reddit_re
     n_before = len(srv.requests)
     ctx2, run2 = run_night(settings, NIGHT2)
     assert run2.status == "ok", run2.to_dict()
-    assert "4 watermark(s) from the warehouse" in run2.message
+    assert "4 watermark(s) from the watermarks file" in run2.message
     # Only posts at or after watermark - lookback (2 h): a0 and b0 are in the default window but
     # were delivered by night 1, so neither their comments nor their rows are fetched again.
     assert comment_fetches(srv, n_before) == {"a2", "a3", "b1", "b2"}

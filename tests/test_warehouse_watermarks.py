@@ -14,9 +14,9 @@ import pytest
 
 from common.config import Settings
 from common.context import RunContext
-from warehouse.db import connect, publish
+from warehouse.db import connect
 from warehouse.load import LoadError, load_night
-from warehouse.watermarks import advance, advance_from_work, load_for_extract, read_marks
+from warehouse.watermarks import advance, advance_from_work, export_marks, marks_from_file, read_marks
 
 N1, N2, N3 = date(2026, 11, 10), date(2026, 11, 11), date(2026, 11, 12)
 
@@ -140,24 +140,19 @@ def test_load_night_advances_marks_in_its_transaction(tmp_path: Path) -> None:
         c.close()
 
 
-def test_load_for_extract_fallbacks(tmp_path: Path) -> None:
+def test_the_marks_file_is_what_extracts_read(tmp_path: Path) -> None:
+    """After a load the marks are exported to state/watermarks.json; an extract of night N reads
+    the max over earlier nights from it, never the warehouse (issue 14)."""
     settings = Settings(data_dir=tmp_path / "data")
-    none = load_for_extract(settings, "reddit", N2)
-    assert none.origin == "none" and none.marks == {}
-    assert "warehouse absent" in none.detail and "backfill" in none.describe()
-
+    assert marks_from_file(settings, "reddit", N2) is None  # no file yet: the caller backfills
     c = connect(settings.warehouse_path)
-    advance(c, source="reddit", night=N1, run_id="r1", marks={"k": mark(iso(10, 5))})
-    publish(settings.warehouse_path, c)
-    advance(c, source="reddit", night=N1, run_id="r2", marks={"k": mark(iso(10, 7))})  # not yet published
     try:
-        # The writer holds the warehouse (here: same process, different config; across processes:
-        # the file lock): the extract falls back to the published snapshot, one step behind.
-        held = load_for_extract(settings, "reddit", N2)
-        assert held.origin == "published snapshot" and held.marks == {"k": dt(10, 5)}
-        assert "published snapshot" in held.describe()
+        advance(c, source="reddit", night=N1, run_id="r1", marks={"k": mark(iso(10, 5))})
+        advance(c, source="reddit", night=N2, run_id="r2", marks={"k": mark(iso(11, 7))})
     finally:
         c.close()
-    free = load_for_extract(settings, "reddit", N2)
-    assert free.origin == "warehouse" and free.marks == {"k": dt(10, 7)}
-    assert "from the warehouse" in free.describe()
+    export_marks(settings)
+    stored = marks_from_file(settings, "reddit", N2)
+    assert stored is not None and stored.origin == "watermarks file"
+    assert stored.marks == {"k": dt(10, 5)}  # night N2's own mark is not used for N2
+    assert marks_from_file(settings, "news", N2).marks == {}

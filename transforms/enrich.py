@@ -444,6 +444,78 @@ def _read_documents(work_dir: Path) -> tuple[list[Document], list[dict[str, Any]
 PLAN_FILE = "plan.json"
 SHARDS_DIR = "shards"
 _SHARD_FILES = ("documents", "mentions", "entities")
+_JSON_COLUMNS_KEY = b"pulse.json_columns"
+
+
+def write_rows_parquet(path: Path, rows: list[dict[str, Any]]) -> int:
+    """A shard's rows as one Parquet file, written atomically; returns the row count.
+
+    Why JSON text for some columns: the enriched rows carry free-form values (a document's
+    ``extra`` dict, lists of themes or aliases) whose Parquet types could vary from shard to
+    shard; a column holding any nested value, mixed types or a key some rows lack is stored as
+    JSON text (named in the file's metadata), so every row reads back exactly as written
+    (:func:`read_rows_parquet`). The typed, analyst-facing Parquet is the lake's (warehouse.lake).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from common.files import atomic_path
+
+    keys: list[str] = list(dict.fromkeys(k for row in rows for k in row))
+    as_json = []
+    arrays: dict[str, list[Any]] = {}
+    for key in keys:
+        values = [row.get(key, _MISSING) for row in rows]
+        kinds = {type(v) for v in values if v is not None}
+        if kinds - {str, int, float, bool} or len(kinds) > 1 or not _utf8_safe(values):
+            as_json.append(key)  # ASCII escapes: a lone surrogate (not UTF-8) survives as well
+            values = [None if v is None else json.dumps(v, ensure_ascii=True, default=str)
+                      if v is not _MISSING else _MISSING_JSON for v in values]
+        arrays[key] = values
+    table = pa.table(arrays) if keys else pa.table({"_row": [None] * len(rows)})
+    table = table.replace_schema_metadata({_JSON_COLUMNS_KEY: json.dumps(as_json).encode()})
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+    return len(rows)
+
+
+def read_rows_parquet(path: Path) -> list[dict[str, Any]]:
+    """The rows :func:`write_rows_parquet` wrote, exactly (keys, order, values and types)."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    as_json = set(json.loads((table.schema.metadata or {}).get(_JSON_COLUMNS_KEY, b"[]")))
+    if table.column_names == ["_row"]:
+        return [{} for _ in range(table.num_rows)]
+    out = []
+    for row in table.to_pylist():
+        decoded = {}
+        for key, value in row.items():
+            if key in as_json and value is not None:
+                if value == _MISSING_JSON:
+                    continue  # this row did not have the key
+                value = json.loads(value)
+            decoded[key] = value
+        out.append(decoded)
+    return out
+
+
+def _utf8_safe(values: list[Any]) -> bool:
+    try:
+        for v in values:
+            if isinstance(v, str):
+                v.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class _Missing:
+    """A key a row does not have (unlike a key holding None)."""
+
+
+_MISSING = _Missing()
+_MISSING_JSON = "\x00missing"  # never valid JSON, so never a real value's text
 
 
 def shard_dir(work_dir: Path, shard: int) -> Path:
@@ -511,8 +583,8 @@ def enrich_shard(ctx: RunContext, shard: int, enricher: Enricher | None = None) 
     enricher = enricher or Enricher(ctx.settings)
     result = enricher.enrich_documents(mine)
     out_dir = shard_dir(work_dir, shard)
-    for name in _SHARD_FILES:
-        write_jsonl(out_dir / f"{name}.jsonl", getattr(result, name))
+    for name in _SHARD_FILES:  # Parquet, partitioned by night and shard (work/<night>/.../shard=<k>/)
+        write_rows_parquet(out_dir / f"{name}.parquet", getattr(result, name))
     # issue 12: every document set aside alone (unreadable rows and documents whose enrichment
     # raised) has one row, which load copies to quarantine.documents with its reason.
     quarantined = [quarantine_row(r.get("doc_id"), None, None, "enrich",
@@ -551,9 +623,9 @@ def merge_shards(ctx: RunContext) -> dict[str, Any]:
             summary = read_json(folder / "summary.json")
             if summary.get("run_id") != ctx.run_id:
                 raise ValueError(f"written by run {summary.get('run_id')!r}, not {ctx.run_id!r}")
-            documents += list(read_jsonl(folder / "documents.jsonl"))
-            mentions += list(read_jsonl(folder / "mentions.jsonl"))
-            for row in read_jsonl(folder / "entities.jsonl"):
+            documents += read_rows_parquet(folder / "documents.parquet")
+            mentions += read_rows_parquet(folder / "mentions.parquet")
+            for row in read_rows_parquet(folder / "entities.parquet"):
                 entities.setdefault(row["entity_id"], row)
             quarantined += list(read_jsonl(folder / "quarantine.jsonl"))
         except (OSError, ValueError) as exc:

@@ -1,4 +1,5 @@
-"""Per-source incremental watermarks in ``ops.watermarks``: read at extract, advanced at load.
+"""Per-source incremental watermarks in ``ops.watermarks``: advanced at load, then exported to
+``state/watermarks.json``, which is what the extract stage reads (never the warehouse).
 
 Why the split: extract tasks never write DuckDB (one writer; two extracts may run in parallel), so
 an extractor writes ``work/<night>/<source>.watermark.json`` and the load stage, inside its one
@@ -57,38 +58,6 @@ def read_marks(con: duckdb.DuckDBPyConnection, source: str, night: date) -> dict
     except duckdb.CatalogException:
         return {}
     return {str(k): v for k, v in rows if isinstance(v, datetime) and v.tzinfo is not None}
-
-
-def load_for_extract(settings: Settings, source: str, night: date) -> StoredWatermarks:
-    """Marks for an extract: the warehouse read-only, else the published snapshot, else none.
-
-    The warehouse is locked while another process writes it (e.g. a long load of another night),
-    and absent on the very first run; the published snapshot is at most one night behind, which
-    only widens the window (lookback covers it). Never raises: no marks means the backfill window.
-    """
-    import duckdb
-
-    from warehouse.db import published_path
-
-    reasons: list[str] = []
-    for origin, path in (("warehouse", settings.warehouse_path),
-                         ("published snapshot", published_path(settings.warehouse_path))):
-        if not Path(path).exists():
-            reasons.append(f"{origin} absent")
-            continue
-        try:
-            con = duckdb.connect(str(path), read_only=True)
-        except duckdb.Error as exc:
-            reasons.append(f"{origin} not readable ({type(exc).__name__})")
-            log.info("watermarks: %s %s not readable: %s", origin, path, exc)
-            continue
-        try:
-            return StoredWatermarks(read_marks(con, source, night), origin)
-        except duckdb.Error as exc:
-            reasons.append(f"{origin} query failed ({type(exc).__name__})")
-        finally:
-            con.close()
-    return StoredWatermarks({}, "none", "; ".join(reasons))
 
 
 def _parse_ts(value: Any) -> datetime | None:

@@ -4,10 +4,10 @@ Why it never raises for source faults: one bad subreddit, a rate-limit stall or 
 credentials must not take the whole night down. Faults become ``SourceRun`` errors and a
 status (ok / partial / failed / skipped) that the load stage copies into ``ops.*``.
 
-Incremental: at the start, per-source watermarks are read from the warehouse (read-only; if it is
-absent or locked, from the published snapshot; else none, and the backfill window applies), and
-each source pages only back to ``max(window_start, watermark - lookback_hours)``. The run writes
-``work/<night>/reddit.watermark.json``: per source key whether it was paged completely and its
+Incremental: the stage hands in the per-source watermarks it read from ``state/watermarks.json``
+(written after each load; without it the backfill window applies; extractors never open the
+warehouse), and each source pages only back to ``max(window_start, watermark - lookback_hours)``.
+The run writes ``work/<night>/reddit.watermark.json``: per source key whether it was paged completely and its
 safe watermark (newest post such that it and every older in-window post landed with its comment
 tree). The load copies complete keys into ``ops.watermarks`` (extract tasks never write DuckDB),
 so a run stopped by the budget advances only what landed, and an incomplete source never does.
@@ -219,7 +219,7 @@ def extract(
     ``client`` lands into its own ``client.landing`` (e.g. a snapshot client in tests);
     ``client_factory`` builds a client around this run's landing; without either, credentials
     are resolved and PRAW is used. ``stored`` are the watermarks the caller read (the stage reads
-    them with :func:`warehouse.watermarks.load_for_extract`; extractors never open the warehouse);
+    them with :func:`warehouse.watermarks.marks_from_file`; extractors never open the warehouse);
     without them the night's backfill window is used.
     """
     run = SourceRun(SOURCE)
