@@ -122,8 +122,8 @@ class NlpSettings:
     batch_size: int = 64
     # 1: measured on a SYNTHETIC 20,005-document night (bench/scaleout.py, 2 cores): one worker
     # enriches it in 206 s with 1 process and 141 s with 2 (1.47x, +380 MB), while 2 Celery
-    # workers with 1 process each take 136 s against 236 s for 1 worker (1.73x). Cores go further
-    # as shard tasks than as spaCy processes inside one; 2 suits `pulse run` on an idle machine.
+    # workers with 1 process each were 1.63-1.73x faster than 1 worker. Cores go further as shard
+    # tasks than as spaCy processes inside one; 2 suits `pulse run` on an idle machine.
     n_process: int = 1
     # NLP input cap per document (characters; spaCy refuses > nlp.max_length = 1,000,000 and its
     # parser needs ~1 GB per 100k characters). A longer text is analysed up to the last paragraph
