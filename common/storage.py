@@ -33,6 +33,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from common.files import atomic_path
+
 log = logging.getLogger(__name__)
 
 #: Folders under data_dir whose changes a task pushes (the warehouse file itself never moves: it
@@ -71,10 +73,8 @@ class Store:
         return sorted(str(p)[start:] for p in found if not self.fs.isdir(p))
 
     def get(self, rel: str, local: Path) -> None:
-        local.parent.mkdir(parents=True, exist_ok=True)
-        tmp = local.with_name(f".{local.name}.{os.getpid()}.pull")
-        self.fs.get_file(self.remote(rel), str(tmp))
-        os.replace(tmp, local)  # a reader of the local copy never sees half a file
+        with atomic_path(local) as tmp:  # a reader of the local copy never sees half a file
+            self.fs.get_file(self.remote(rel), str(tmp))
 
     def put(self, local: Path, rel: str) -> None:
         remote = self.remote(rel)
@@ -117,7 +117,7 @@ def _local_files(data_dir: Path, roots: Iterable[str]) -> dict[str, _Stat]:
             continue
         for dirpath, _dirs, files in os.walk(base):
             for name in files:
-                if name.startswith(".") and name.endswith((".tmp", ".pull")):
+                if name.startswith(".") and name.endswith(".tmp"):
                     continue  # another writer's temporary file
                 path = Path(dirpath) / name
                 st = path.stat()

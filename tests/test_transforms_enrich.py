@@ -364,3 +364,13 @@ def test_shard_parquet_reads_back_exactly_what_was_written(tmp_path: Path) -> No
     assert pq.read_table(path).num_rows == 3  # a real Parquet file
     write_rows_parquet(path, [])
     assert read_rows_parquet(path) == []
+
+
+def test_an_integer_parquet_cannot_hold_costs_only_its_column(tmp_path: Path) -> None:
+    """A hostile API value (a score of 10**30) must not fail the whole shard's write."""
+    from transforms.enrich import read_rows_parquet, write_rows_parquet
+
+    rows = [{"doc_id": "a", "score": 10**30}, {"doc_id": "b", "score": 3}]
+    path = tmp_path / "documents.parquet"
+    write_rows_parquet(path, rows)
+    assert read_rows_parquet(path) == rows

@@ -467,7 +467,7 @@ def write_rows_parquet(path: Path, rows: list[dict[str, Any]]) -> int:
     for key in keys:
         values = [row.get(key, _MISSING) for row in rows]
         kinds = {type(v) for v in values if v is not None}
-        if kinds - {str, int, float, bool} or len(kinds) > 1 or not _utf8_safe(values):
+        if kinds - {str, int, float, bool} or len(kinds) > 1 or not _parquet_safe(values):
             as_json.append(key)  # ASCII escapes: a lone surrogate (not UTF-8) survives as well
             values = [None if v is None else json.dumps(v, ensure_ascii=True, default=str)
                       if v is not _MISSING else _MISSING_JSON for v in values]
@@ -500,11 +500,16 @@ def read_rows_parquet(path: Path) -> list[dict[str, Any]]:
     return out
 
 
-def _utf8_safe(values: list[Any]) -> bool:
+def _parquet_safe(values: list[Any]) -> bool:
+    """Whether Parquet holds every value as it is: UTF-8 text and 64-bit integers. One hostile
+    value (a lone surrogate, a score of 10**30) sends its column to JSON text instead of failing
+    the whole shard."""
     try:
         for v in values:
             if isinstance(v, str):
                 v.encode("utf-8")
+            elif isinstance(v, int) and not isinstance(v, bool) and not -(2**63) <= v < 2**63:
+                return False
     except UnicodeEncodeError:
         return False
     return True
