@@ -165,6 +165,16 @@ def _stage_seconds(tis: list[dict]) -> dict[str, float]:
     return {task: round((b - a).total_seconds(), 1) for task, (a, b) in spans.items()}
 
 
+def _print_shards(store: Path) -> None:
+    """Each enrich shard's documents, words and seconds (its summary.json in the store's copy), so
+    an unbalanced plan shows as one line out of line."""
+    for path in sorted(store.glob("work/*/enriched/shards/shard=*/summary.json"),
+                       key=lambda p: int(p.parent.name.partition("=")[2])):
+        s = json.loads(path.read_text())
+        print(f"   {path.parent.name}: {s.get('documents')} documents, {s.get('words')} words, "
+              f"{s.get('seconds')} s", flush=True)
+
+
 def benchmark_workers(n_docs: int, workers: tuple[int, ...] = (1, 2)) -> dict[int, dict]:
     """The night through the real DAG under the CeleryExecutor with 1 and with 2 workers."""
     from demo.distributed import run_distributed
@@ -174,7 +184,7 @@ def benchmark_workers(n_docs: int, workers: tuple[int, ...] = (1, 2)) -> dict[in
         corpus = synthetic_corpus(n_docs, Path(tmp) / "corpus")
         config = Path(tmp) / "bench.toml"
         demo_toml = (REPO / "config" / "demo-distributed.toml").read_text()
-        shard = max(1, -(-n_docs // 8))  # 8 shards: 4 per worker at 2 workers
+        shard = max(1, -(-n_docs // 8))  # about 8 shards; the planner rounds up to whole waves
         # The demo's sources, one night back, 8 enrich shards (4 per worker at 2 workers), and a
         # Reddit request budget and listing depth for one night this big (one comment-tree request
         # per post; the default listing cap of 250 items would stop each subreddit early).
@@ -192,6 +202,7 @@ def benchmark_workers(n_docs: int, workers: tuple[int, ...] = (1, 2)) -> dict[in
             from demo.distributed import warehouse_counts
 
             counts = warehouse_counts(Path(tmp) / f"run-{w}" / "warehouse.duckdb")
+            _print_shards(Path(tmp) / f"run-{w}" / "store")
             stages = _stage_seconds(result["tis"])
             results[w] = {"documents": counts["documents"], "mentions": counts["mentions"],
                           "enrich_seconds": stages.get("enrich_shard", 0.0),

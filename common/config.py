@@ -122,7 +122,7 @@ class NlpSettings:
     batch_size: int = 64
     # 1: measured on a SYNTHETIC 20,005-document night (bench/scaleout.py, 2 cores): one worker
     # enriches it in 206 s with 1 process and 141 s with 2 (1.47x, +380 MB), while 2 Celery
-    # workers with 1 process each were 1.63-1.73x faster than 1 worker. Cores go further as shard
+    # workers with 1 process each were 1.82-1.84x faster than 1 worker. Cores go further as shard
     # tasks than as spaCy processes inside one; 2 suits `pulse run` on an idle machine.
     n_process: int = 1
     # NLP input cap per document (characters; spaCy refuses > nlp.max_length = 1,000,000 and its
@@ -291,7 +291,7 @@ class StorageSettings:
 
     __pydantic_config__ = _STRICT_KEYS
     url: str = ""
-    enrich_shard_size: int = 2_000   # documents per mapped enrich task
+    enrich_shard_size: int = 2_000   # documents per mapped enrich task, on average (shards hold equal words)
     max_shards: int = 64             # far under Airflow's max_map_length (1024)
 
     def __post_init__(self) -> None:
@@ -305,6 +305,24 @@ class StorageSettings:
         if problems:
             raise ConfigError(f"bad [storage] settings: {'; '.join(problems)}")
 
+
+
+def enrich_parallel() -> int:
+    """How many enrich shards of one night may run at once (env ``PULSE_ENRICH_PARALLEL``, default 2).
+
+    Why an env variable and not a config key: the DAG needs it at parse time, before any config
+    is read. The DAG caps the mapped task with it, and the planner rounds the shard count up to a
+    multiple of it, so the last wave of shards does not leave workers idle (9 shards on 2
+    workers run 5/4: at most 1.8x; 10 run 5/5).
+    """
+    raw = os.environ.get("PULSE_ENRICH_PARALLEL") or "2"
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigError(f"PULSE_ENRICH_PARALLEL must be a whole number >= 1, got {raw!r}")
+    return value
 
 @dataclass(frozen=True)
 class Settings:

@@ -7,7 +7,7 @@ Nightly social listening for live-stream commerce (TikTok Shop, Whatnot, TalkSho
 |---|---|
 | `extract_reddit` | PRAW: configured subreddits and search queries, posts and comment trees; raw JSON landed under `data/raw/reddit/<night>/` |
 | `extract_news` | RSS/Atom feeds, then article pages fetched politely and parsed with bs4; raw bytes landed under `data/raw/news/<night>/` |
-| `enrich_plan` | splits the night's documents into shards (`[storage] enrich_shard_size`, at most `max_shards`) |
+| `enrich_plan` | splits the night's documents into contiguous shards of about equal words (about `[storage] enrich_shard_size` documents each, rounded up to whole waves of `PULSE_ENRICH_PARALLEL`, at most `max_shards`) |
 | `enrich_shard` | mapped over the shards, on any worker: spaCy entities (gazetteer + NER, canonicalised), sentiment per document/sentence/entity, themes, language |
 | `enrich_merge` | joins the shards into the night's enriched batch, exactly what one pass writes |
 | `validate` | Great Expectations suites; a critical failure quarantines the batch and stops here |
@@ -47,6 +47,8 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import dag, task
 
+from common.config import enrich_parallel  # stdlib only: cheap at parse time
+
 # Retry delay is an env knob so `make demo` can shorten it; production keeps the default.
 RETRY_DELAY = timedelta(seconds=int(os.environ.get("PULSE_RETRY_DELAY_S", "300")))
 
@@ -59,7 +61,7 @@ NEWS_POOL = os.environ.get("PULSE_POOL_NEWS") or "default_pool"
 # Enrich shards of one night running at once, across all workers: each holds spaCy and MiniLM
 # (~1 GB measured) and one core, so a LocalExecutor's parallelism of 32 must not start them all on
 # one laptop. Raise it to the number of worker slots on a cluster.
-ENRICH_PARALLEL = int(os.environ.get("PULSE_ENRICH_PARALLEL") or "2")
+ENRICH_PARALLEL = enrich_parallel()  # the planner rounds the shard count to a multiple of it
 
 DEFAULT_ARGS = {
     "owner": "liveshop-pulse",

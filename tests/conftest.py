@@ -18,7 +18,7 @@ import pytest
 # stage push test data to it, a queue or pool name would change the parsed DAG. Tests that need
 # them set them explicitly.
 for _name in ("PULSE_STORAGE_URL", "PULSE_STORAGE_CONN_ID", "PULSE_LOCAL_DIR", "PULSE_WAREHOUSE_QUEUE",
-              "PULSE_POOL_REDDIT", "PULSE_POOL_NEWS"):
+              "PULSE_POOL_REDDIT", "PULSE_POOL_NEWS", "PULSE_ENRICH_PARALLEL"):
     os.environ.pop(_name, None)
 
 

@@ -26,7 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "warehouse": {"common", "transforms"},
     "reports": {"common", "transforms", "warehouse"},
     "pipeline": {"common", "extractors", "transforms", "quality", "warehouse", "reports"},
-    "dags": {"pipeline"},
+    "dags": {"common", "pipeline"},
 }
 OUTSIDE_THE_PRODUCT = {"demo", "tools", "bench", "tests"}
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common.config import Settings
+from common.config import Settings, enrich_parallel
 from common.context import RunContext
 from common.documents import Document
 from common.jsonl import read_json, read_jsonl, write_json, write_jsonl
@@ -527,14 +527,43 @@ def shard_dir(work_dir: Path, shard: int) -> Path:
     return Path(work_dir) / "enriched" / SHARDS_DIR / f"shard={shard}"
 
 
+def _cost(doc: Document) -> int:
+    """A document's enrich cost in words, plus one for its fixed per-document work."""
+    return 1 + sum(len(part.split()) for part in (doc.title, doc.body) if part)
+
+
+def balanced_assignment(docs: list[Document], shards: int) -> dict[str, int]:
+    """doc_id -> shard: contiguous slices of the reading order with about equal words each.
+
+    Why words, not documents: spaCy's cost grows with the words, and a night mixes one-line
+    comments with long posts and articles; equal counts left one shard of a benchmark night 50%
+    slower than the rest, which the other worker then waited for. Falls back to equal counts when
+    a very long document would leave a shard empty (every shard must have work)."""
+    n = len(docs)
+    if n == 0:
+        return {}
+    costs = [_cost(d) for d in docs]
+    total = sum(costs)
+    out: dict[str, int] = {}
+    before = 0
+    for doc, cost in zip(docs, costs, strict=True):
+        out[doc.doc_id] = min(shards - 1, (before + cost // 2) * shards // total)
+        before += cost
+    if len(set(out.values())) < min(shards, n):
+        return {doc.doc_id: i * shards // n for i, doc in enumerate(docs)}
+    return out
+
+
 def plan_shards(ctx: RunContext) -> dict[str, Any]:
-    """Split the night's documents into contiguous, balanced shards; write the plan; return it.
+    """Split the night's documents into contiguous shards of about equal words; write the plan.
 
     Why contiguous slices of the reading order: merging the shards in order then reproduces the
     one-pass output exactly (rows in the same order, each NER entity named by its first mention).
-    The shard count is ``ceil(n / enrich_shard_size)``, bounded by ``max_shards`` (far under
-    Airflow's max_map_length); a night without documents still gets one shard, so the DAG's
-    mapped task and the merge run the same way on an empty night.
+    The shard count is ``ceil(n / enrich_shard_size)`` rounded up to a multiple of
+    :func:`~common.config.enrich_parallel` (shards running at once), bounded by ``max_shards``
+    (far under Airflow's max_map_length) and by the number of documents. A night without
+    documents still gets one shard, so the DAG's mapped task and the merge run the same way on an
+    empty night.
     """
     import math
     import shutil
@@ -546,10 +575,13 @@ def plan_shards(ctx: RunContext) -> dict[str, Any]:
     load_topics(ctx.settings.config_file("topics.toml"), missing_ok=True)
     cfg = ctx.settings.storage
     n = len(docs)
-    shards = max(1, min(cfg.max_shards, math.ceil(n / cfg.enrich_shard_size)))
+    shards = math.ceil(n / cfg.enrich_shard_size)
+    parallel = enrich_parallel()
+    if shards > 1 and parallel > 1:  # whole waves: no worker idles while the last shard runs
+        shards = math.ceil(shards / parallel) * parallel
+    shards = max(1, min(cfg.max_shards, n, shards))
     plan = {"night": ctx.night.isoformat(), "run_id": ctx.run_id, "shards": shards, "documents": n,
-            "rejected_rows": len(rejects),
-            "assignment": {doc.doc_id: i * shards // n for i, doc in enumerate(docs)}}
+            "rejected_rows": len(rejects), "assignment": balanced_assignment(docs, shards)}
     write_json(Path(work_dir) / "enriched" / PLAN_FILE, plan)
     root = Path(work_dir) / "enriched" / SHARDS_DIR
     for stale in sorted(root.glob("shard=*")) if root.is_dir() else []:
