@@ -191,3 +191,35 @@ def test_bench_fails_clearly_when_the_data_is_absent(tmp_path: Path, monkeypatch
     assert rows and all(not r.passed and r.measured is None for r in rows)
     assert bs.main([]) == 2
     assert "not present" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("sentence", "sign"), [
+    ("My payout has been on hold for three weeks.", -1),
+    ("Still waiting on my refund from the March show.", -1),
+    ("Paying to list an item is a cash grab.", -1),
+    ("I got charged twice for one card.", -1),
+    ("The seller made it right with a discount.", 1),
+    ("Fees are lower than on eBay.", 1),
+    ("Can't say enough good things about this host.", 1),
+    ("Never had a problem with this shop.", 1),
+    ("Refund approved in an hour, no hoops to jump through.", 1),
+    ("My account was reinstated the same day.", 1),
+])
+def test_marketplace_phrases_get_their_tone(sentence: str, sign: int) -> None:
+    """issue 11, tune batch f: phrases whose words alone are neutral or point the wrong way
+    (transforms/news_lexicon.py) score with their tone under the extended analyzer (no model),
+    while plain VADER, the anchor, is unchanged by them."""
+    extended = SentimentScorer(model=None).score(sentence)
+    assert extended * sign > 0, f"{sentence!r}: {extended:+.3f}"
+
+
+def test_plain_vader_keeps_its_own_reading() -> None:
+    assert vader_compound("Fees are lower than on eBay.") < 0  # "lower" is -1.2 in VADER's lexicon
+
+
+def test_phrase_rewrites_leave_other_uses_alone() -> None:
+    from transforms.sentiment import vader_input
+
+    assert vader_input("Hold the line, we support the plan.") == "Hold the line, we support the plan."
+    assert vader_input("Prices are lower than last year.") == "affordable than last year."
+    assert vader_input("Lower the volume please.") == "Lower the volume please."

@@ -108,6 +108,28 @@ NEWS_LEXICON: dict[str, float] = {
     "promptly": 1.2,
     "pristine": 1.8,
     "reliable": 1.5,
+    # Added 2026-12-01 from a new hand-written tune batch of live-commerce sentences (batch f,
+    # tests/fixtures/sentiment_live_commerce_tune.tsv); the acceptance set was not looked at.
+    "replica": -1.5,
+    "replicas": -1.5,
+    "dupe": -1.2,
+    "dupes": -1.2,
+    "bootleg": -1.5,
+    "shadowbanned": -2.0,
+    "ghosted": -1.8,
+    "crashes": -1.5,
+    "crashed": -1.5,
+    "crashing": -1.5,
+    "smashed": -1.5,
+    "creased": -1.0,
+    "dented": -1.0,
+    "frozen": -0.8,
+    "reinstated": 1.5,
+    "refunded": 1.0,
+    "fastest": 1.2,
+    "quick": 1.0,
+    "quicker": 1.0,
+    "wholesome": 1.8,
 }
 
 # Words VADER's lexicon rates as valenced that, in forum and live-commerce writing, are mostly
@@ -132,8 +154,21 @@ SUPPORT_VERB_CONTEXT: frozenset[str] = frozenset({
 # idioms). Patterns are case-insensitive; replacements are VADER words ("fine" +0.8, "easily" +1.4).
 IDIOM_REWRITES: tuple[tuple[str, str], ...] = (
     (r"\b(?:no|zero|without(?:\s+any)?)\s+(?:issues?|problems?|complaints?|worries|regrets|hassles?|drama|"
-     r"trouble)\b", "fine"),
+     r"trouble|hoops)\b", "fine"),
     (r"\bno\s+questions\s+asked\b", "easily"),
     (r"\bnothing\s+but\b", "only"),
     (r"\b(?:can't|cannot|can\s+not|couldn't)\s+complain\b", "fine"),
+    # Added 2026-12-01 from tune batch f (see NEWS_LEXICON): marketplace phrases whose words alone
+    # score neutral or the wrong way ("lower" is -1.2 in VADER; "made it right" has no valence).
+    (r"\b(?:can't|cannot|can\s+not)\s+say\s+enough\s+(?:good|great|nice|positive)\s+things\b", "love"),
+    (r"\bnever\s+(?:had|have\s+had|got)\s+(?:a|an|any|one)\s+(?:single\s+)?(?:issue|problem|complaint)s?\b",
+     "fine"),
+    (r"\bcash\s+grabs?\b", "ripoff"),
+    (r"\b(?:charged|billed)\s+(?:me\s+)?(?:twice|double)\b|\bdouble[-\s]charged\b", "overcharged"),
+    (r"\bon\s+hold\b", "withheld"),
+    (r"\bstill\s+waiting\b", "delays"),
+    (r"\b(?:made|make|makes|making)\s+(?:it|things)\s+right\b", "resolved"),
+    (r"\bsorted\s+(?:it\s+|this\s+|everything\s+)?out\b", "resolved"),
+    (r"\b(?:fees?|prices?|commissions?|costs?)\s+(?:are|is|were|was)\s+(?:much\s+|way\s+|a\s+lot\s+)?"
+     r"(?:lower|cheaper)\b|\b(?:lower|cheaper)\s+(?:fees?|prices?|commissions?|costs?)\b", "affordable"),
 )
