@@ -176,3 +176,65 @@ def test_enrich_stage_routes_news_document_sentiment_to_the_embedding_model(tmp_
     assert rows["n1"]["sentiment"] == pytest.approx(expected_news, abs=1e-4)
     assert rows["r1"]["sentiment"] == pytest.approx(analysis["sentiment"], abs=1e-4)
     assert rows["n1"]["sentiment"] != rows["r1"]["sentiment"]
+
+
+def _news(doc_id: str, body: str, source: str = "news") -> object:
+    from common.documents import Document
+
+    return Document(doc_id=doc_id, source=source, kind="article", channel="c", url=None, title=None,
+                    body=body, author="a", published_at="2026-11-03T10:00:00+00:00",
+                    fetched_at="2026-11-04T01:00:00+00:00", logical_date="2026-11-03", run_id="r1",
+                    raw_ref="raw:1")
+
+
+def test_the_embedding_runs_beside_spacy_and_scores_as_after_it(tmp_path: Path) -> None:
+    """issue 11: with n_process 1 the routed documents are embedded in a thread while spaCy runs;
+    the scores are those of embedding after spaCy (the n_process > 1 path), and the thread is gone
+    when the stage returns."""
+    import dataclasses
+    import threading
+
+    from common.config import Settings
+    from transforms.enrich import Enricher
+
+    bodies = ["Sellers say payouts are late again and support has not answered.",
+              "Whatnot's new seller tools launched today to strong reviews.",
+              "Die Auszahlungen kommen wieder zu spät und niemand antwortet darauf.",  # not English
+              "TikTok Shop raised its fees, and small sellers are angry about it."]
+    docs = [_news(f"n{i}", b) for i, b in enumerate(bodies)] + [_news("r1", bodies[0], "reddit")]
+    base = Settings(data_dir=tmp_path, config_dir=REPO / "config")
+    beside = Enricher(base).enrich_documents(docs)
+    assert not [t for t in threading.enumerate() if t.name.startswith("pulse-embed")]
+    after_settings = dataclasses.replace(base, nlp=dataclasses.replace(base.nlp, n_process=2))
+    enricher = Enricher(after_settings)
+    after = enricher.enrich_documents(docs)
+    assert beside.stats["sentiment_embedded"] == after.stats["sentiment_embedded"] == 3
+    got = {r["doc_id"]: r["sentiment"] for r in beside.documents}
+    want = {r["doc_id"]: r["sentiment"] for r in after.documents}
+    assert got.keys() == want.keys()
+    for doc_id in want:
+        assert got[doc_id] == pytest.approx(want[doc_id], abs=2e-4), doc_id
+
+
+def test_an_embedding_error_surfaces_only_when_a_document_needs_it() -> None:
+    from transforms.enrich import BesideSpacy
+
+    class Broken:
+        enabled = True
+
+        def routes(self, source: str | None, text: str | None) -> bool:
+            return source == "news"
+
+        def embed(self, texts: list[str], threads: int | None = None) -> None:
+            raise RuntimeError("model file missing")
+
+    docs = [_news("n1", "Payouts are late."), _news("r1", "Payouts are late.", "reddit")]
+    unused = BesideSpacy(Broken(), docs)
+    unused.close()  # nothing routed in the end (say, not English): the error is not raised
+    used = BesideSpacy(Broken(), docs)
+    with pytest.raises(RuntimeError, match="model file missing"):
+        used.vectors([0])
+    used.close()
+    off = BesideSpacy(Broken(), docs, enabled=False)
+    assert off.vectors([0]) is None
+    off.close()

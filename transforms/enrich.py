@@ -82,6 +82,48 @@ def _failed_analysis(exc: BaseException) -> dict[str, Any]:
 # --- end issue 12 helpers ------------------------------------------------------------------
 
 
+class BesideSpacy:
+    """issue 11: the MiniLM embeddings of the documents routed to the embedding sentiment model,
+    computed in one background thread while spaCy analyses the night.
+
+    Why: the embedding needs only a document's text, not spaCy's analysis, and onnxruntime and
+    ``tokenizers`` release the GIL. With ``nlp.n_process = 1`` (the default) spaCy keeps one core
+    busy and the embedding, on one onnxruntime thread, takes the other, instead of starting when
+    spaCy is done. With spaCy worker processes (``n_process > 1``) both cores are busy already and
+    forking workers while a thread runs native code is unsafe, so the embedding then runs after
+    spaCy, as before (``enabled=False``). Candidates are chosen by source and text before the
+    language is known; one spaCy later skips (not English) was embedded for nothing.
+    """
+
+    def __init__(self, router: Any, docs: list[Document], enabled: bool = True) -> None:
+        self._future: Any = None
+        self._executor: Any = None
+        self._index: dict[int, int] = {}
+        if not enabled or not router.enabled:
+            return
+        todo = [k for k, d in enumerate(docs) if router.routes(d.source, d.text)]
+        if not todo:
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._index = {k: i for i, k in enumerate(todo)}
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pulse-embed")
+        self._future = self._executor.submit(router.embed, [docs[k].text for k in todo], 1)
+
+    def vectors(self, doc_indexes: list[int]) -> Any:
+        """The embeddings of these documents (positions in the night's list), in that order, or
+        None when they were not computed beside spaCy (the caller computes them then). An error
+        in the background thread is raised here, where the one-pass path would have raised it."""
+        if self._future is None or any(k not in self._index for k in doc_indexes):
+            return None
+        return self._future.result()[[self._index[k] for k in doc_indexes]]
+
+    def close(self) -> None:
+        """Wait for the thread (a night never leaves one running); an unused result is dropped."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
 class Enricher:
     """Entities, sentiment, themes and language for documents or plain texts."""
 
@@ -238,79 +280,87 @@ class Enricher:
         counts = {"documents": 0, "tombstones": 0, "non_english": 0, "empty": 0, "english": 0,
                   "nlp_capped": 0}
         rejected = 0
-        routed: list[tuple[int, str, list[dict[str, Any]]]] = []  # issue 11: (row, text, sentences)
-        analyses = self.analyze_texts(d.text for d in doc_list)
-        for n, (doc, a) in enumerate(zip(doc_list, analyses, strict=True), 1):
-            # --- issue 12: a document whose analysis raised, or whose rows cannot be built, is
-            # quarantined alone with its reason; the night goes on. ---------------------------
-            if a.get("error"):
-                result.quarantined.append(quarantine_row(doc.doc_id, doc.source, doc.url, "enrich",
-                                                         a["error"], doc.to_dict()))
-                continue
-            marks = (len(result.documents), len(result.mentions), dict(counts), words, rejected)
-            try:
-                row = doc.to_dict()
-                row["language"] = a["language"]
-                row["sentiment"] = None if a["sentiment"] is None else round(a["sentiment"], 4)
-                row["themes"] = list(a["themes"])
-                counts["documents"] += 1
-                if a["skipped"] == "empty":
-                    kind = "tombstone" if doc.body is None else "empty"
-                    counts["tombstones" if kind == "tombstone" else "empty"] += 1
-                    row["language"] = doc.language or "und"
-                    row["extra"] = {**row.get("extra", {}), "nlp_skipped": kind}
-                elif a["skipped"] == "non-english":
-                    counts["non_english"] += 1
-                    row["extra"] = {**row.get("extra", {}), "nlp_skipped": "non-english"}
-                else:
-                    counts["english"] += 1
-                if a.get("capped_from"):  # issue 12: full text kept, only its prefix analysed
-                    counts["nlp_capped"] += 1
-                    row["extra"] = {**row.get("extra", {}), "nlp_capped_from": a["capped_from"],
-                                    "nlp_capped_at": self.settings.nlp.max_text_chars}
-                words += a.get("n_words", 0)
-                rejected += len(a.get("rejected", ()))
-                rel = self.relevance(doc, a)
-                row["relevance"], row["on_topic"] = rel.score, rel.on_topic
-                result.documents.append(row)
-                for m in a["mentions"]:
-                    eid = m["entity_id"]
-                    result.mentions.append({
-                        "doc_id": doc.doc_id, "entity_id": eid, "sentence_idx": m["sentence_idx"],
-                        "start_char": m["start_char"], "end_char": m["end_char"], "surface": m["surface"],
-                        "sentence": m["sentence"], "sentiment": m["sentiment"],
-                    })
-                    if eid not in entities:
-                        if m["origin"] == "gazetteer":
-                            entities[eid] = self._gazetteer.get(eid).to_entity()
-                        else:
-                            entities[eid] = {"entity_id": eid, "name": m["name"], "label": m["label"],
-                                             "kind": m["kind"], "aliases": [], "origin": "ner"}
-                            ner_aliases[eid] = set()
-                    if m["origin"] == "ner" and m["surface"] != entities[eid]["name"]:
-                        ner_aliases[eid].add(m["surface"])
-            except Exception as exc:  # noqa: BLE001
-                del result.documents[marks[0]:], result.mentions[marks[1]:]
-                counts, words, rejected = marks[2], marks[3], marks[4]
-                reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-                result.quarantined.append(quarantine_row(doc.doc_id, doc.source, doc.url, "enrich",
-                                                         reason, doc.to_dict()))
-                continue
-            # --- end issue 12 -------------------------------------------------------------------
-            if a["skipped"] is None and self.sentiment_router.routes(doc.source, doc.text):  # issue 11
-                routed.append((len(result.documents) - 1, doc.text, a.get("sentences") or []))
-            now = time.perf_counter()
-            if now - last_log >= PROGRESS_EVERY_S:
-                log.info("enrich: %d/%d documents, %.0f words/s", n, len(doc_list), words / (now - started))
-                last_log = now
-        # --- issue 11: re-score the document sentiment of routed documents, batched (sentence and
-        # mention scores stay the lexicon model's).
-        if routed:
-            scores = self.sentiment_router.score_analyses([t for _, t, _ in routed],
-                                                          [x for _, _, x in routed])
-            for (i, _, _), score in zip(routed, scores, strict=True):
-                result.documents[i]["sentiment"] = round(score, 4)
-        # --- end issue 11
+        routed: list[tuple[int, int, list[dict[str, Any]]]] = []  # issue 11: (row, doc, sentences)
+        embedding = BesideSpacy(self.sentiment_router, doc_list,
+                                enabled=(self.settings.nlp.n_process or 1) == 1)
+        try:
+            analyses = self.analyze_texts(d.text for d in doc_list)
+            for n, (doc, a) in enumerate(zip(doc_list, analyses, strict=True), 1):
+                # --- issue 12: a document whose analysis raised, or whose rows cannot be built, is
+                # quarantined alone with its reason; the night goes on. ---------------------------
+                if a.get("error"):
+                    result.quarantined.append(quarantine_row(doc.doc_id, doc.source, doc.url, "enrich",
+                                                             a["error"], doc.to_dict()))
+                    continue
+                marks = (len(result.documents), len(result.mentions), dict(counts), words, rejected)
+                try:
+                    row = doc.to_dict()
+                    row["language"] = a["language"]
+                    row["sentiment"] = None if a["sentiment"] is None else round(a["sentiment"], 4)
+                    row["themes"] = list(a["themes"])
+                    counts["documents"] += 1
+                    if a["skipped"] == "empty":
+                        kind = "tombstone" if doc.body is None else "empty"
+                        counts["tombstones" if kind == "tombstone" else "empty"] += 1
+                        row["language"] = doc.language or "und"
+                        row["extra"] = {**row.get("extra", {}), "nlp_skipped": kind}
+                    elif a["skipped"] == "non-english":
+                        counts["non_english"] += 1
+                        row["extra"] = {**row.get("extra", {}), "nlp_skipped": "non-english"}
+                    else:
+                        counts["english"] += 1
+                    if a.get("capped_from"):  # issue 12: full text kept, only its prefix analysed
+                        counts["nlp_capped"] += 1
+                        row["extra"] = {**row.get("extra", {}), "nlp_capped_from": a["capped_from"],
+                                        "nlp_capped_at": self.settings.nlp.max_text_chars}
+                    words += a.get("n_words", 0)
+                    rejected += len(a.get("rejected", ()))
+                    rel = self.relevance(doc, a)
+                    row["relevance"], row["on_topic"] = rel.score, rel.on_topic
+                    result.documents.append(row)
+                    for m in a["mentions"]:
+                        eid = m["entity_id"]
+                        result.mentions.append({
+                            "doc_id": doc.doc_id, "entity_id": eid, "sentence_idx": m["sentence_idx"],
+                            "start_char": m["start_char"], "end_char": m["end_char"], "surface": m["surface"],
+                            "sentence": m["sentence"], "sentiment": m["sentiment"],
+                        })
+                        if eid not in entities:
+                            if m["origin"] == "gazetteer":
+                                entities[eid] = self._gazetteer.get(eid).to_entity()
+                            else:
+                                entities[eid] = {"entity_id": eid, "name": m["name"], "label": m["label"],
+                                                 "kind": m["kind"], "aliases": [], "origin": "ner"}
+                                ner_aliases[eid] = set()
+                        if m["origin"] == "ner" and m["surface"] != entities[eid]["name"]:
+                            ner_aliases[eid].add(m["surface"])
+                except Exception as exc:  # noqa: BLE001
+                    del result.documents[marks[0]:], result.mentions[marks[1]:]
+                    counts, words, rejected = marks[2], marks[3], marks[4]
+                    reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+                    result.quarantined.append(quarantine_row(doc.doc_id, doc.source, doc.url, "enrich",
+                                                             reason, doc.to_dict()))
+                    continue
+                # --- end issue 12 -------------------------------------------------------------------
+                if a["skipped"] is None and self.sentiment_router.routes(doc.source, doc.text):  # issue 11
+                    routed.append((len(result.documents) - 1, n - 1, a.get("sentences") or []))
+                now = time.perf_counter()
+                if now - last_log >= PROGRESS_EVERY_S:
+                    log.info("enrich: %d/%d documents, %.0f words/s", n, len(doc_list),
+                             words / (now - started))
+                    last_log = now
+            # --- issue 11: re-score the document sentiment of routed documents, batched (sentence and
+            # mention scores stay the lexicon model's).
+            if routed:
+                docs_routed = [k for _, k, _ in routed]
+                scores = self.sentiment_router.score_analyses([doc_list[k].text for k in docs_routed],
+                                                              [x for _, _, x in routed],
+                                                              embedding.vectors(docs_routed))
+                for (i, _, _), score in zip(routed, scores, strict=True):
+                    result.documents[i]["sentiment"] = round(score, 4)
+            # --- end issue 11
+        finally:
+            embedding.close()
         for eid, aliases in ner_aliases.items():
             entities[eid]["aliases"] = sorted(aliases)
         result.entities = sorted(entities.values(), key=lambda e: e["entity_id"])

@@ -245,8 +245,10 @@ class DocumentSentimentRouter:
     The lexicon model (SentimentScorer) still scores every sentence, mention and unrouted
     document inside the spaCy workers; this re-scores the *document* sentiment of routed documents
     afterwards, in batches, from the text and the sentence boundaries spaCy found (so the model
-    sees the same sentence features it was trained with). The ONNX session loads on the first
-    routed batch, never at import or construction.
+    sees the same sentence features it was trained with). The embeddings themselves need only the
+    text, so the enrich stage may compute them beside spaCy (:meth:`embed`,
+    transforms.enrich.BesideSpacy) and hand them in. The ONNX session loads on the first routed
+    batch, never at import or construction.
     """
 
     def __init__(self, config: RoutingConfig | None = None, model: Any = None, embedder: Any = None) -> None:
@@ -285,21 +287,35 @@ class DocumentSentimentRouter:
             return False
         return self.config.min_words <= 0 or len(text.split()) >= self.config.min_words
 
-    def score_parts(self, texts: Sequence[str], parts: Sequence[Sequence[Any]]) -> list[float]:
-        """Embedding-model scores (-1..1), in input order, of texts whose sentence parts are known."""
+    def score_parts(self, texts: Sequence[str], parts: Sequence[Sequence[Any]],
+                    vectors: Any = None) -> list[float]:
+        """Embedding-model scores (-1..1), in input order, of texts whose sentence parts are known.
+        ``vectors``: the texts' embeddings when already computed (:meth:`embed`), else computed here."""
         if len(texts) != len(parts):
             raise ValueError("texts and parts differ in length")
         if not texts:
             return []
-        vectors = self.embedder.embed(list(texts))
+        vectors = self.embed(texts) if vectors is None else vectors
+        if len(vectors) != len(texts):
+            raise ValueError("texts and vectors differ in length")
         return [self.model.predict(p, v) if p else 0.0 for p, v in zip(parts, vectors, strict=True)]
 
-    def score_analyses(self, texts: Sequence[str], sentences: Sequence[Sequence[dict[str, Any]]]
-                       ) -> list[float]:
+    def embed(self, texts: Sequence[str], threads: int | None = None) -> Any:
+        """The MiniLM embeddings of ``texts`` ([n, 384]). Needs only the texts, not spaCy's
+        analysis, so the enrich stage can run it beside spaCy (transforms.enrich.BesideSpacy).
+        ``threads``: onnxruntime threads for this call's embedder (default: the configured ones)."""
+        if threads is None:
+            return self.embedder.embed(list(texts))
+        from transforms.embeddings import shared_embedder
+
+        return shared_embedder(threads, self.config.max_tokens or self.model.max_tokens).embed(list(texts))
+
+    def score_analyses(self, texts: Sequence[str], sentences: Sequence[Sequence[dict[str, Any]]],
+                       vectors: Any = None) -> list[float]:
         """Scores from texts and the ``sentences`` (start_char/end_char) of their analyses."""
         if self._scorer is None:
             self._scorer = SentimentScorer(model=None)
         parts = [[self._scorer.parts(text[s["start_char"]:s["end_char"]]) for s in sents
                   if text[s["start_char"]:s["end_char"]].strip()]
                  for text, sents in zip(texts, sentences, strict=True)]
-        return self.score_parts(texts, parts)
+        return self.score_parts(texts, parts, vectors)
