@@ -56,7 +56,7 @@ airflow: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 run: $(STAMP)
 	$(BIN)/pulse run
