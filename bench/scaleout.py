@@ -184,7 +184,9 @@ def benchmark_workers(n_docs: int, workers: tuple[int, ...] = (1, 2)) -> dict[in
         corpus = synthetic_corpus(n_docs, Path(tmp) / "corpus")
         config = Path(tmp) / "bench.toml"
         demo_toml = (REPO / "config" / "demo-distributed.toml").read_text()
-        shard = max(1, -(-n_docs // 8))  # about 8 shards; the planner rounds up to whole waves
+        # n_docs // 8 per shard: 8 shards for n_docs documents, 9 with the 5 news documents, which the
+        # planner rounds up to 10 (whole waves of PULSE_ENRICH_PARALLEL=2).
+        shard = max(1, -(-n_docs // 8))
         # The demo's sources, one night back, 8 enrich shards (4 per worker at 2 workers), and a
         # Reddit request budget and listing depth for one night this big (one comment-tree request
         # per post; the default listing cap of 250 items would stop each subreddit early).

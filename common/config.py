@@ -141,6 +141,8 @@ class NlpSettings:
         if min(self.sentiment_embed_min_words, self.sentiment_embed_max_tokens,
                self.sentiment_embed_threads) < 0:
             raise ConfigError("bad [nlp] settings: sentiment_embed_* numbers must be >= 0")
+        if self.n_process < 1:
+            raise ConfigError(f"bad [nlp] settings: n_process must be >= 1, got {self.n_process}")
         if not 1_000 <= self.max_text_chars <= 1_000_000:
             raise ConfigError("bad [nlp] settings: max_text_chars must be within 1000..1000000 "
                               f"(spaCy's max_length), got {self.max_text_chars}")

@@ -7,7 +7,7 @@ Nightly social listening for live-stream commerce (TikTok Shop, Whatnot, TalkSho
 |---|---|
 | `extract_reddit` | PRAW: configured subreddits and search queries, posts and comment trees; raw JSON landed under `data/raw/reddit/<night>/` |
 | `extract_news` | RSS/Atom feeds, then article pages fetched politely and parsed with bs4; raw bytes landed under `data/raw/news/<night>/` |
-| `enrich_plan` | splits the night's documents into contiguous shards of about equal words (about `[storage] enrich_shard_size` documents each, rounded up to whole waves of `PULSE_ENRICH_PARALLEL`, at most `max_shards`) |
+| `enrich_plan` | splits the night's documents into contiguous shards of about equal words (about `[storage] enrich_shard_size` documents each, rounded up to whole waves of `PULSE_ENRICH_PARALLEL` unless one shard holds the night, at most `max_shards`) |
 | `enrich_shard` | mapped over the shards, on any worker: spaCy entities (gazetteer + NER, canonicalised), sentiment per document/sentence/entity, themes, language |
 | `enrich_merge` | joins the shards into the night's enriched batch, exactly what one pass writes |
 | `validate` | Great Expectations suites; a critical failure quarantines the batch and stops here |

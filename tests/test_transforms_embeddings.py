@@ -221,6 +221,7 @@ def test_an_embedding_error_surfaces_only_when_a_document_needs_it() -> None:
 
     class Broken:
         enabled = True
+        config = RoutingConfig()
 
         def routes(self, source: str | None, text: str | None) -> bool:
             return source == "news"
@@ -238,3 +239,39 @@ def test_an_embedding_error_surfaces_only_when_a_document_needs_it() -> None:
     off = BesideSpacy(Broken(), docs, enabled=False)
     assert off.vectors([0]) is None
     off.close()
+
+
+def test_closing_stops_the_embedding_between_chunks() -> None:
+    """A night that fails while spaCy runs does not wait for the whole MiniLM pass: the thread
+    checks between chunks of BesideSpacy.CHUNK texts."""
+    import threading
+
+    import numpy as np
+
+    from transforms.enrich import BesideSpacy
+
+    started, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    class Slow:
+        enabled = True
+        config = RoutingConfig()
+
+        def routes(self, source: str | None, text: str | None) -> bool:
+            return True
+
+        def embed(self, texts: list[str], threads: int | None = None) -> np.ndarray:
+            calls.append(len(texts))
+            started.set()
+            release.wait(10)
+            return np.zeros((len(texts), 384), dtype=np.float32)
+
+    docs = [_news(f"n{i}", "Payouts are late.") for i in range(BesideSpacy.CHUNK * 5)]
+    beside = BesideSpacy(Slow(), docs)
+    assert started.wait(10)
+    closer = threading.Thread(target=beside.close)
+    closer.start()
+    assert beside._stop.wait(10)  # close() asked the thread to stop; only then the chunk returns
+    release.set()
+    closer.join(10)
+    assert not closer.is_alive() and calls == [BesideSpacy.CHUNK]

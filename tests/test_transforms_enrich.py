@@ -350,6 +350,13 @@ def test_shards_hold_about_equal_words_not_equal_documents() -> None:
     plan = balanced_assignment(huge, 3)
     assert sorted(set(plan.values())) == [0, 1, 2]
     assert balanced_assignment([], 1) == {}
+    assert set(balanced_assignment(docs[:2], 5).values()) == {0, 1}  # clamped to the documents
+    # Words count only up to the NLP cap (nlp.max_text_chars), as spaCy sees them: a capped
+    # article weighs what is analysed, not its full length.
+    capped = [_doc("t3_long", None, "word " * 2_000)]
+    capped += [_doc(f"t1_{i}", None, "word " * 40) for i in range(10)]
+    assert sorted(set(balanced_assignment(capped, 2, max_chars=1_000).values())) == [0, 1]
+    assert list(balanced_assignment(capped, 2, max_chars=1_000).values()).count(0) > 1
 
 
 def test_a_bad_enrich_parallel_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -217,9 +217,25 @@ def test_plain_vader_keeps_its_own_reading() -> None:
     assert vader_compound("Fees are lower than on eBay.") < 0  # "lower" is -1.2 in VADER's lexicon
 
 
-def test_phrase_rewrites_leave_other_uses_alone() -> None:
+@pytest.mark.parametrize("sentence", [
+    "Hold the line, we support the plan.",
+    "Sellers will put items on hold until payday.",
+    "Still waiting for the drop tonight, so excited!",
+    "If the fees were lower I would stay.",
+    "I wish the fees were lower.",
+    "Lower the volume please.",
+])
+def test_phrase_rewrites_leave_other_uses_alone(sentence: str) -> None:
+    """The batch-f rewrites match only the marketplace sense (a review found these over-matches)."""
     from transforms.sentiment import vader_input
 
-    assert vader_input("Hold the line, we support the plan.") == "Hold the line, we support the plan."
+    assert vader_input(sentence) == sentence
+
+
+def test_phrase_rewrites_keep_the_rest_of_the_sentence() -> None:
+    from transforms.sentiment import vader_input
+
     assert vader_input("Prices are lower than last year.") == "affordable than last year."
-    assert vader_input("Lower the volume please.") == "Lower the volume please."
+    assert vader_input("My payout is on hold again.") == "My payout is withheld again."
+    assert vader_input("Quick question about combined shipping.") == "question about combined shipping."
+    assert SentimentScorer(model=None).score("Quick question about combined shipping.") == 0

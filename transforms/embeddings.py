@@ -180,12 +180,14 @@ class MiniLMEmbedder:
 
 
 _SHARED: dict[tuple[int, int], MiniLMEmbedder] = {}
+_SHARED_LOCK = threading.Lock()
 
 
 def shared_embedder(threads: int | None = None, max_tokens: int = DEFAULT_MAX_TOKENS) -> MiniLMEmbedder:
     """One embedder per (threads, max_tokens) in this process, so the model loads (and its sha256
     is checked) once however many scorers use it."""
     key = (threads or default_threads(), max_tokens)
-    if key not in _SHARED:
-        _SHARED[key] = MiniLMEmbedder(threads=key[0], max_tokens=max_tokens)
-    return _SHARED[key]
+    with _SHARED_LOCK:  # the enrich stage may ask from a background thread (transforms.enrich.BesideSpacy)
+        if key not in _SHARED:
+            _SHARED[key] = MiniLMEmbedder(threads=key[0], max_tokens=max_tokens)
+        return _SHARED[key]

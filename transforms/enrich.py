@@ -95,10 +95,17 @@ class BesideSpacy:
     language is known; one spaCy later skips (not English) was embedded for nothing.
     """
 
+    #: Texts per embedding call: between calls the thread checks whether the stage gave up, so a
+    #: failing night does not wait for the whole MiniLM pass.
+    CHUNK = 256
+
     def __init__(self, router: Any, docs: list[Document], enabled: bool = True) -> None:
+        import threading
+
         self._future: Any = None
         self._executor: Any = None
         self._index: dict[int, int] = {}
+        self._stop = threading.Event()
         if not enabled or not router.enabled:
             return
         todo = [k for k, d in enumerate(docs) if router.routes(d.source, d.text)]
@@ -108,7 +115,20 @@ class BesideSpacy:
 
         self._index = {k: i for i, k in enumerate(todo)}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pulse-embed")
-        self._future = self._executor.submit(router.embed, [docs[k].text for k in todo], 1)
+        # One onnxruntime thread unless [nlp] sentiment_embed_threads says otherwise: spaCy has the
+        # other core.
+        threads = router.config.threads or 1
+        self._future = self._executor.submit(self._embed_all, router, [docs[k].text for k in todo], threads)
+
+    def _embed_all(self, router: Any, texts: list[str], threads: int) -> Any:
+        import numpy as np
+
+        parts = []
+        for start in range(0, len(texts), self.CHUNK):
+            if self._stop.is_set():
+                return None
+            parts.append(router.embed(texts[start:start + self.CHUNK], threads))
+        return np.concatenate(parts)
 
     def vectors(self, doc_indexes: list[int]) -> Any:
         """The embeddings of these documents (positions in the night's list), in that order, or
@@ -116,13 +136,17 @@ class BesideSpacy:
         in the background thread is raised here, where the one-pass path would have raised it."""
         if self._future is None or any(k not in self._index for k in doc_indexes):
             return None
-        return self._future.result()[[self._index[k] for k in doc_indexes]]
+        vectors = self._future.result()
+        return None if vectors is None else vectors[[self._index[k] for k in doc_indexes]]
 
     def close(self) -> None:
-        """Wait for the thread (a night never leaves one running); an unused result is dropped."""
+        """Stop and wait for the thread (a night never leaves one running); an unused result or
+        error is dropped."""
         if self._executor is not None:
+            self._stop.set()
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+
 
 class Enricher:
     """Entities, sentiment, themes and language for documents or plain texts."""
@@ -282,7 +306,7 @@ class Enricher:
         rejected = 0
         routed: list[tuple[int, int, list[dict[str, Any]]]] = []  # issue 11: (row, doc, sentences)
         embedding = BesideSpacy(self.sentiment_router, doc_list,
-                                enabled=(self.settings.nlp.n_process or 1) == 1)
+                                enabled=self.settings.nlp.n_process == 1)
         try:
             analyses = self.analyze_texts(d.text for d in doc_list)
             for n, (doc, a) in enumerate(zip(doc_list, analyses, strict=True), 1):
@@ -577,29 +601,33 @@ def shard_dir(work_dir: Path, shard: int) -> Path:
     return Path(work_dir) / "enriched" / SHARDS_DIR / f"shard={shard}"
 
 
-def _cost(doc: Document) -> int:
-    """A document's enrich cost in words, plus one for its fixed per-document work."""
-    return 1 + sum(len(part.split()) for part in (doc.title, doc.body) if part)
+def _cost(doc: Document, max_chars: int) -> int:
+    """A document's enrich cost: the words spaCy will see (its text up to the NLP cap), plus one
+    for its fixed per-document work."""
+    return 1 + len(cap_text(doc.text or "", max_chars).split())
 
 
-def balanced_assignment(docs: list[Document], shards: int) -> dict[str, int]:
+def balanced_assignment(docs: list[Document], shards: int, max_chars: int = 100_000) -> dict[str, int]:
     """doc_id -> shard: contiguous slices of the reading order with about equal words each.
 
     Why words, not documents: spaCy's cost grows with the words, and a night mixes one-line
     comments with long posts and articles; equal counts left one shard of a benchmark night 50%
-    slower than the rest, which the other worker then waited for. Falls back to equal counts when
-    a very long document would leave a shard empty (every shard must have work)."""
+    slower than the rest, which the other worker then waited for. Words are counted up to
+    ``max_chars`` (``nlp.max_text_chars``), as spaCy sees them. Falls back to equal counts when a
+    very long document would leave a shard empty (every shard must have work). ``shards`` is
+    clamped to ``1..len(docs)``."""
     n = len(docs)
     if n == 0:
         return {}
-    costs = [_cost(d) for d in docs]
+    shards = max(1, min(shards, n))
+    costs = [_cost(d, max_chars) for d in docs]
     total = sum(costs)
     out: dict[str, int] = {}
     before = 0
     for doc, cost in zip(docs, costs, strict=True):
         out[doc.doc_id] = min(shards - 1, (before + cost // 2) * shards // total)
         before += cost
-    if len(set(out.values())) < min(shards, n):
+    if len(set(out.values())) < shards:
         return {doc.doc_id: i * shards // n for i, doc in enumerate(docs)}
     return out
 
@@ -631,14 +659,15 @@ def plan_shards(ctx: RunContext) -> dict[str, Any]:
         shards = math.ceil(shards / parallel) * parallel
     shards = max(1, min(cfg.max_shards, n, shards))
     plan = {"night": ctx.night.isoformat(), "run_id": ctx.run_id, "shards": shards, "documents": n,
-            "rejected_rows": len(rejects), "assignment": balanced_assignment(docs, shards)}
+            "rejected_rows": len(rejects),
+            "assignment": balanced_assignment(docs, shards, ctx.settings.nlp.max_text_chars)}
     write_json(Path(work_dir) / "enriched" / PLAN_FILE, plan)
     root = Path(work_dir) / "enriched" / SHARDS_DIR
     for stale in sorted(root.glob("shard=*")) if root.is_dir() else []:
         if int(stale.name.partition("=")[2]) >= shards:  # a re-run with fewer shards
             shutil.rmtree(stale, ignore_errors=True)
-    log.info("enrich %s: %d documents in %d shard(s) of up to %d", ctx.night, n, shards,
-             cfg.enrich_shard_size)
+    log.info("enrich %s: %d documents in %d shard(s) of about equal words (~%d documents each)",
+             ctx.night, n, shards, -(-n // shards) if n else 0)
     return plan
 
 

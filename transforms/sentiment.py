@@ -304,7 +304,7 @@ class DocumentSentimentRouter:
         """The MiniLM embeddings of ``texts`` ([n, 384]). Needs only the texts, not spaCy's
         analysis, so the enrich stage can run it beside spaCy (transforms.enrich.BesideSpacy).
         ``threads``: onnxruntime threads for this call's embedder (default: the configured ones)."""
-        if threads is None:
+        if threads is None or self._embedder is not None:  # an injected embedder is used as given
             return self.embedder.embed(list(texts))
         from transforms.embeddings import shared_embedder
 
