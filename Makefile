@@ -55,9 +55,14 @@ demo-distributed: $(STAMP)
 airflow: $(STAMP)
 	$(BIN)/python -m demo ui --port $(PORT)
 
+# The suite runs on TEST_WORKERS pytest-xdist workers (2: this project's CI machine has 2 cores).
+# --dist loadgroup keeps tests that share a module or session fixture on one worker, so the demo
+# night and the other expensive fixtures are built once (tests/conftest.py). TEST_WORKERS=0 runs
+# it in one process.
+TEST_WORKERS ?= 2
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q --durations=15
+	$(BIN)/python -m pytest -q --durations=15 -n $(TEST_WORKERS) --dist loadgroup
 
 run: $(STAMP)
 	$(BIN)/pulse run

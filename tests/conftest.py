@@ -58,6 +58,42 @@ def reddit_replay(replay_server: Callable[..., Any]) -> Callable[..., Any]:
     return start
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Put tests that share an expensive fixture on one xdist worker (`make test` runs
+    ``-n 2 --dist loadgroup``).
+
+    Why: a module- or session-scoped fixture is set up once per *worker*. Spread over two workers,
+    the one-minute demo night (``plain_demo``), the end-to-end night and the sentiment gate's
+    features would each be built twice. Tests are joined when they use the same project fixture of
+    a wider scope (a session fixture by name, a module fixture within its module); each connected
+    set becomes one group. The rule reads the fixtures, so a new test joins its group unmarked, and
+    it is the same on every worker (xdist requires identical collections).
+    """
+    parent: dict[str, str] = {}
+
+    def find(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            key = parent[key]
+        return key
+
+    keys_of: list[list[str]] = []
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        keys = []
+        for name, defs in (info.name2fixturedefs.items() if info else ()):
+            fixdef = defs[-1]
+            if fixdef.scope == "function" or not fixdef.baseid:  # baseid "": a plugin's own fixture
+                continue
+            keys.append(name if fixdef.scope == "session" else f"{item.nodeid.split('::')[0]}::{name}")
+        for key in keys[1:]:
+            parent[find(key)] = find(keys[0])
+        keys_of.append(keys)
+    for item, keys in zip(items, keys_of, strict=True):
+        if keys:
+            item.add_marker(pytest.mark.xdist_group(find(keys[0]).replace("/", ".")))
+
+
 @pytest.fixture(scope="session")
 def plain_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """``python -m demo`` (what `make demo` runs) once per session, in a temp data dir:

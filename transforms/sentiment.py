@@ -50,24 +50,34 @@ _SUPPORT = re.compile(r"(?:(\S+)\s+)?\bsupport\b", re.I)
 
 
 @lru_cache(maxsize=1)
-def _idioms() -> tuple[tuple[re.Pattern[str], str], ...]:
-    from transforms.news_lexicon import IDIOM_REWRITES
+def _idioms() -> tuple[tuple[tuple[re.Pattern[str], str], ...], tuple[tuple[re.Pattern[str], str], ...],
+                       re.Pattern[str]]:
+    """(rewrites always applied, rewrites applied outside a condition, the condition pattern)."""
+    from transforms.news_lexicon import CONDITION_WORDS, IDIOM_REWRITES, OUTSIDE_CONDITION_REWRITES
 
-    return tuple((re.compile(p, re.I), r) for p, r in IDIOM_REWRITES)
+    def compiled(rewrites: tuple[tuple[str, str], ...]) -> tuple[tuple[re.Pattern[str], str], ...]:
+        return tuple((re.compile(p, re.I), r) for p, r in rewrites)
+
+    return compiled(IDIOM_REWRITES), compiled(OUTSIDE_CONDITION_REWRITES), re.compile(CONDITION_WORDS, re.I)
 
 
 def vader_input(sentence: str) -> str:
     """The text the extended analyzer scores (the hashed-word features still see the original).
 
     - Praising idioms built from a negation and a negative word ("no issues", "nothing but";
-      news_lexicon.IDIOM_REWRITES) become a word of their tone.
+      news_lexicon.IDIOM_REWRITES) become a word of their tone; so do lower fees, outside a wish or
+      a condition (news_lexicon.OUTSIDE_CONDITION_REWRITES).
     - "support" used as a noun (a help desk: "customer support is terrible", "support ignores
       me") becomes the neutral "helpdesk", so a complaint about support is not lifted by VADER's
       +1.7 for "support" as in "I support the plan". It stays when the word before makes it a
       verb (news_lexicon.SUPPORT_VERB_CONTEXT).
     """
-    for pattern, replacement in _idioms():
+    always, outside_condition, condition = _idioms()
+    for pattern, replacement in always:
         sentence = pattern.sub(replacement, sentence)
+    for pattern, replacement in outside_condition:
+        if pattern.search(sentence) and not condition.search(sentence):
+            sentence = pattern.sub(replacement, sentence)
     if "upport" not in sentence:
         return sentence
     from transforms.news_lexicon import SUPPORT_VERB_CONTEXT
