@@ -58,60 +58,38 @@ def reddit_replay(replay_server: Callable[..., Any]) -> Callable[..., Any]:
     return start
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Put tests that share an expensive fixture on one xdist worker (`make test` runs
-    ``-n 2 --dist loadgroup``).
-
-    Why: a module- or session-scoped fixture is set up once per *worker*. Spread over two workers,
-    the one-minute demo night (``plain_demo``), the end-to-end night and the sentiment gate's
-    features would each be built twice. Tests are joined when they use the same project fixture of
-    a wider scope (a session fixture by name, a module fixture within its module); each connected
-    set becomes one group. The rule reads the fixtures, so a new test joins its group unmarked, and
-    it is the same on every worker (xdist requires identical collections).
-    """
-    parent: dict[str, str] = {}
-
-    def find(key: str) -> str:
-        while parent.setdefault(key, key) != key:
-            key = parent[key]
-        return key
-
-    keys_of: list[list[str]] = []
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        keys = []
-        for name, defs in (info.name2fixturedefs.items() if info else ()):
-            fixdef = defs[-1]
-            if fixdef.scope == "function" or not fixdef.baseid:  # baseid "": a plugin's own fixture
-                continue
-            keys.append(name if fixdef.scope == "session" else f"{item.nodeid.split('::')[0]}::{name}")
-        for key in keys[1:]:
-            parent[find(key)] = find(keys[0])
-        keys_of.append(keys)
-    for item, keys in zip(items, keys_of, strict=True):
-        if keys:
-            item.add_marker(pytest.mark.xdist_group(find(keys[0]).replace("/", ".")))
-
-
 @pytest.fixture(scope="session")
 def plain_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """``python -m demo`` (what `make demo` runs) once per session, in a temp data dir:
+    """``python -m demo`` (what `make demo` runs) once per test run, in a temp data dir:
     ``(data_dir, stdout)``.
 
     Why a session fixture: the demo tests (tests/test_demo_airflow.py) inspect this run, and the
     distributed demo's test (tests/test_demo_distributed.py) compares its warehouse with this one's;
-    one run of about a minute serves both.
+    one run of about a minute serves both. `make test` runs the files on two pytest-xdist workers
+    (``--dist loadfile``), where a session fixture is per worker, so the run is shared through the
+    base temp folder all workers have in common: the first to ask runs the demo under a file lock,
+    the other waits for it and reads its result. A failed run leaves no result, so the next asker
+    runs it again and fails with its own output.
     """
     import os
     import subprocess
     import sys
 
-    root = Path(__file__).resolve().parents[1]
-    data_dir = tmp_path_factory.mktemp("demo_run") / "demo"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "AIRFLOW"))}
-    env.update({"PULSE_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"})
-    proc = subprocess.run([sys.executable, "-m", "demo"], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return data_dir, proc.stdout
+    from filelock import FileLock
+
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the folder shared by this run's workers
+    shared = base / "plain_demo"
+    data_dir, stdout_file = shared / "demo", shared / "stdout.txt"
+    with FileLock(str(base / "plain_demo.lock")):
+        if not stdout_file.exists():
+            shared.mkdir(exist_ok=True)
+            root = Path(__file__).resolve().parents[1]
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "AIRFLOW"))}
+            env.update({"PULSE_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"})
+            proc = subprocess.run([sys.executable, "-m", "demo"], cwd=root, env=env,
+                                  capture_output=True, text=True, timeout=900)
+            assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+            stdout_file.write_text(proc.stdout)
+    return data_dir, stdout_file.read_text()
