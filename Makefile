@@ -59,11 +59,14 @@ airflow: $(STAMP)
 # --dist loadfile keeps each test file on one worker, so a module fixture (an end-to-end night, the
 # sentiment gate's features) is built once; the one session fixture, the demo night, is shared
 # across workers under a file lock (tests/conftest.py). (Not loadgroup: with pytest 9.2 it
-# silently stops grouping, pytest-xdist issue #1386.) TEST_WORKERS=0 runs it in one process.
+# silently stops grouping, pytest-xdist issue #1386.) --no-loadscope-reorder hands files out in
+# collection order, so the two demo files (a few tests, minutes each) start first instead of last;
+# xdist's default order, most tests first, left them as a 4-minute tail. TEST_WORKERS=0 runs it in
+# one process.
 TEST_WORKERS ?= 2
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q --durations=15 -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -q --durations=15 -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 run: $(STAMP)
 	$(BIN)/pulse run
