@@ -204,6 +204,15 @@ def test_bench_fails_clearly_when_the_data_is_absent(tmp_path: Path, monkeypatch
     ("Never had a problem with this shop.", 1),
     ("Refund approved in an hour, no hoops to jump through.", 1),
     ("My account was reinstated the same day.", 1),
+    # session 6, from tune batches c, d and f
+    ("Nobody from the shop replied to my messages.", -1),
+    ("The new fees eat most of my margin.", -1),
+    ("My order has been in transit for three weeks.", -1),
+    ("I waited three weeks for my refund.", -1),
+    ("Their prices are well above retail.", -1),
+    ("The signature on the card was printed, not signed.", -1),
+    ("Glad the mods banned the spammers.", 1),
+    ("I'm obsessed with this seller's vintage finds.", 1),
 ])
 def test_marketplace_phrases_get_their_tone(sentence: str, sign: int) -> None:
     """issue 11, tune batch f: phrases whose words alone are neutral or point the wrong way
@@ -224,6 +233,10 @@ def test_plain_vader_keeps_its_own_reading() -> None:
     "If the fees were lower I would stay.",
     "I wish the fees were lower.",
     "Lower the volume please.",
+    "Nobody does it better than this host.",
+    "I got banned as a bot for no reason.",
+    "The signature scent is printed on the box.",
+    "Well above average quality for the price.",
 ])
 def test_phrase_rewrites_leave_other_uses_alone(sentence: str) -> None:
     """The batch-f rewrites match only the marketplace sense (a review found these over-matches)."""

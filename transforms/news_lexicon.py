@@ -172,6 +172,35 @@ IDIOM_REWRITES: tuple[tuple[str, str], ...] = (
     (r"\bsorted\s+(?:it\s+|this\s+|everything\s+)?out\b", "resolved"),
     # "Quick question about shipping" asks; "quick" (added above) would make it praise.
     (r"\bquick\s+(questions?|q)\b", r"\1"),
+    # Added 2026-12-01 (session 6) from the errors of tune batches c, d and f only (batches e, g and h
+    # are held out): complaints and praise that carry no sentiment word of their own.
+    # Nobody answering is neglect ("nobody from support answered", "no one cares").
+    (r"\b(?:nobody|no\s+one)\b(?:\s+\w+){0,3}?\s+(?:answered|answers|replied|replies|responded|responds|"
+     r"cares|helped|helps|contacted|got\s+back)\b", "ignored"),
+    # Costs eating the margin ("the commission eats almost all of my margin", "eating all my profit").
+    (r"\b(?:eats?|eating|ate|eaten)\s+(?:up\s+)?(?:almost\s+|nearly\s+)?(?:all|most|half)?\s*(?:of\s+)?"
+     r"(?:my|our|your|the|their)\s+(?:profits?|margins?|earnings|revenue)\b", "losses"),
+    # A shipment or payout stuck in one status for days ("tracking has said label created for ten days").
+    (r"\b(?:label\s+created|in\s+review|pending|processing|in\s+transit)\b[^.!?]{0,30}?\bfor\s+"
+     r"(?:\d+|a\s+few|several|two|three|four|five|six|seven|eight|nine|ten|\w+teen)\s+(?:days|weeks|months)\b",
+     "delays"),
+    # Waiting a stated time for what one is owed ("now I wait two weeks for my money").
+    (r"\bwait(?:ed|ing)?\s+(?:\d+|a\s+few|several|two|three|four|five|six|\w+teen)\s+(?:days|weeks|months)\s+"
+     r"(?:for|on)\s+(?:my|our|the|a)\s+(?:money|payouts?|refunds?|orders?|packages?|funds|payments?)\b",
+     "delays"),
+    # Priced over the market ("prices are way above market").
+    (r"\b(?:way\s+|well\s+|far\s+|much\s+)?above\s+(?:market|retail|msrp)\b", "overpriced"),
+    # A printed autograph is a fake one ("the autograph was printed", "a printed signature"); a
+    # "signature scent printed on the box" is not.
+    (r"\b(?:autograph|signature)(?:\s+on\s+(?:the|my|this|that|it)\s+\w+)?\s+(?:is|was|were|looks|looked|"
+     r"turned\s+out)\b[^.!?]{0,20}?\bprinted\b|"
+     r"\bprinted\s+(?:autograph|signature)s?\b", "fake"),
+    # Removing bad actors protects buyers ("glad they banned that scammer", "ban the bots from chat");
+    # "I got banned as a bot" has no bad actor right after the verb and is left alone.
+    (r"\b(?:ban(?:ned|s|ning)?|kicked\s+out|removed|blocked)\s+(?:the|that|those|these|a|all\s+the)?\s*(?:\w+\s+)?"
+     r"(?:scammers?|bots|spammers?|shills?|shill\s+bidders?|trolls?)\b", "protected"),
+    # Fan talk: "obsessed with the jewelry" praises (VADER's "obsessed" is -0.7).
+    (r"\bobsessed\s+with\b", "love"),
 )
 
 # Rewrites that hold only outside a wish or a condition: lower fees praise a platform, but "if the
