@@ -60,9 +60,9 @@ airflow: $(STAMP)
 # sentiment gate's features) is built once; the one session fixture, the demo night, is shared
 # across workers under a file lock (tests/conftest.py). (Not loadgroup: with pytest 9.2 it
 # silently stops grouping, pytest-xdist issue #1386.) --no-loadscope-reorder hands files out in
-# collection order, so the two demo files (a few tests, minutes each) start first instead of last;
-# xdist's default order, most tests first, left them as a 4-minute tail. TEST_WORKERS=0 runs it in
-# one process.
+# collection order, where tests/conftest.py puts the two demo files (a few tests, minutes each)
+# first, one per worker; xdist's default order, most tests first, left them as a 4-minute tail.
+# TEST_WORKERS=0 runs it in one process.
 TEST_WORKERS ?= 2
 test: $(STAMP)
 	$(BIN)/ruff check .

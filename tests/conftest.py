@@ -58,6 +58,23 @@ def reddit_replay(replay_server: Callable[..., Any]) -> Callable[..., Any]:
     return start
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Put the test files that use ``plain_demo`` first (their order otherwise unchanged).
+
+    Why: `make test` hands files to its two pytest-xdist workers in collection order (``--dist
+    loadfile --no-loadscope-reorder``), and a worker takes its next file as soon as it has two tests
+    or fewer left. These files hold a few tests of minutes each; first in the queue, one goes to
+    each worker at the start, so the distributed demo's own run overlaps the plain demo's and neither
+    is left as a tail. The order is the same on every worker, as xdist requires.
+    """
+    uses_demo = {item.nodeid.split("::")[0] for item in items
+                 if "plain_demo" in getattr(item, "fixturenames", ())}
+    # The distributed demo's test asks for plain_demo only after its own run (getfixturevalue).
+    uses_demo |= {item.nodeid.split("::")[0] for item in items
+                  if item.nodeid.startswith("tests/test_demo_distributed.py")}
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in uses_demo)  # stable: False first
+
+
 @pytest.fixture(scope="session")
 def plain_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """``python -m demo`` (what `make demo` runs) once per test run, in a temp data dir:
@@ -68,10 +85,11 @@ def plain_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     one run of about a minute serves both. `make test` runs the files on two pytest-xdist workers
     (``--dist loadfile``), where a session fixture is per worker, so the run is shared through the
     base temp folder all workers have in common: the first to ask runs the demo under a file lock,
-    the other waits for it and reads its result. A failed run leaves no result, so the next asker
-    runs it again and fails with its own output.
+    the other waits for it and reads its result. A failed run records its output, and whoever asks
+    next fails at once with that output instead of running the demo again over its leftovers.
     """
     import os
+    import shutil
     import subprocess
     import sys
 
@@ -81,15 +99,27 @@ def plain_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     if os.environ.get("PYTEST_XDIST_WORKER"):
         base = base.parent  # the folder shared by this run's workers
     shared = base / "plain_demo"
-    data_dir, stdout_file = shared / "demo", shared / "stdout.txt"
+    data_dir, stdout_file, failed_file = shared / "demo", shared / "stdout.txt", shared / "failed.txt"
     with FileLock(str(base / "plain_demo.lock")):
+        if failed_file.exists():
+            pytest.fail(f"the demo run failed (on another worker):\n{failed_file.read_text()}")
         if not stdout_file.exists():
-            shared.mkdir(exist_ok=True)
+            shutil.rmtree(shared, ignore_errors=True)  # a worker that died mid-run left a partial folder
+            shared.mkdir(parents=True)
             root = Path(__file__).resolve().parents[1]
             env = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "AIRFLOW"))}
             env.update({"PULSE_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"})
-            proc = subprocess.run([sys.executable, "-m", "demo"], cwd=root, env=env,
-                                  capture_output=True, text=True, timeout=900)
-            assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-            stdout_file.write_text(proc.stdout)
+            try:
+                proc = subprocess.run([sys.executable, "-m", "demo"], cwd=root, env=env,
+                                      capture_output=True, text=True, timeout=900)
+                output = proc.stdout[-3000:] + proc.stderr[-3000:]
+                ok = proc.returncode == 0
+            except subprocess.TimeoutExpired as exc:
+                output, ok = f"timed out after {exc.timeout}s", False
+            if not ok:
+                failed_file.write_text(output)
+                pytest.fail(f"the demo run failed:\n{output}")
+            partial = stdout_file.with_suffix(".partial")
+            partial.write_text(proc.stdout)
+            os.replace(partial, stdout_file)  # readers never see half a file
     return data_dir, stdout_file.read_text()

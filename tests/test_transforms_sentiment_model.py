@@ -213,6 +213,9 @@ def test_bench_fails_clearly_when_the_data_is_absent(tmp_path: Path, monkeypatch
     ("The signature on the card was printed, not signed.", -1),
     ("Glad the mods banned the spammers.", 1),
     ("I'm obsessed with this seller's vintage finds.", 1),
+    ("Fees keep eating into my margins.", -1),
+    ("My payout has been pending for over two weeks.", -1),
+    ("I waited a month for my payout.", -1),
 ])
 def test_marketplace_phrases_get_their_tone(sentence: str, sign: int) -> None:
     """issue 11, tune batch f: phrases whose words alone are neutral or point the wrong way
@@ -237,12 +240,36 @@ def test_plain_vader_keeps_its_own_reading() -> None:
     "I got banned as a bot for no reason.",
     "The signature scent is printed on the box.",
     "Well above average quality for the price.",
+    # a review's counterexamples to the session-6 rewrites
+    "Nobody else answers questions as quickly as she does!",
+    "Nobody could have helped more than they did.",
+    "I've been processing orders for three weeks straight, loving it.",
+    "Sold it well above market, so happy!",
+    "The autograph was not printed, it's real.",
+    "The signature is hand-signed, not printed.",
+    "My account was blocked by spammers reporting me.",
+    "Why is this platform obsessed with pushing ads?",
+    "Not obsessed with the new layout.",
+    "It was in transit for a day, then arrived.",
 ])
 def test_phrase_rewrites_leave_other_uses_alone(sentence: str) -> None:
     """The batch-f rewrites match only the marketplace sense (a review found these over-matches)."""
     from transforms.sentiment import vader_input
 
     assert vader_input(sentence) == sentence
+
+
+@pytest.mark.parametrize("word", ["ban", "eats", "nobody", "waited", "pending for", "autograph was",
+                                  "obsessed"])
+def test_phrase_rewrites_stay_linear_on_long_whitespace(word: str) -> None:
+    """A rewrite with two whitespace quantifiers in a row tries every split of a run of spaces:
+    "ban" + 5,000 spaces took 2.8 s, 20,000 would take about 45 s per sentence. Sentences come
+    from raw posts (up to nlp.max_text_chars), so every rewrite must stay linear; a regression
+    here shows up as this test taking minutes."""
+    from transforms.sentiment import vader_input
+
+    text = word + " " * 20_000 + "x"
+    assert vader_input(text) == text
 
 
 def test_phrase_rewrites_keep_the_rest_of_the_sentence() -> None:

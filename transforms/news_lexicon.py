@@ -148,6 +148,11 @@ SUPPORT_VERB_CONTEXT: frozenset[str] = frozenset({
 # "problems" (-1.7) or negates the "good" after "nothing". The extended analyzer rewrites each to a
 # word of the intended tone before scoring (VADER itself keeps a similar list of sentiment-laden
 # idioms). Patterns are case-insensitive; replacements are VADER words ("fine" +0.8, "easily" +1.4).
+# A stated span of time, for the waiting rewrites below: "ten days", "over two weeks", "a month".
+_SPAN_OF_TIME = (r"(?:(?:over|more\s+than|almost|nearly|about)\s+)?"
+                 r"(?:(?:\d+|a\s+few|several|a\s+couple\s+of|two|three|four|five|six|seven|eight|nine|ten|"
+                 r"eleven|twelve|\w+teen|twenty)\s+(?:days|weeks|months)|(?:a|an|one)\s+(?:week|month))\b")
+
 IDIOM_REWRITES: tuple[tuple[str, str], ...] = (
     (r"\b(?:no|zero|without(?:\s+any)?)\s+(?:issues?|problems?|complaints?|worries|regrets|hassles?|drama|"
      r"trouble|hoops)\b", "fine"),
@@ -173,40 +178,51 @@ IDIOM_REWRITES: tuple[tuple[str, str], ...] = (
     # "Quick question about shipping" asks; "quick" (added above) would make it praise.
     (r"\bquick\s+(questions?|q)\b", r"\1"),
     # Added 2026-12-01 (session 6) from the errors of tune batches c, d and f only (batches e, g and h
-    # are held out): complaints and praise that carry no sentiment word of their own.
-    # Nobody answering is neglect ("nobody from support answered", "no one cares").
+    # are held out): complaints and praise that carry no sentiment word of their own. Narrowed after a
+    # review's counterexamples (tests/test_transforms_sentiment_model.py). Every optional piece ends
+    # in its own whitespace, so no two quantifiers can split one run of spaces (a 5,000-space input
+    # took seconds before; now it is linear).
+    # Nobody answering is neglect ("nobody from support answered", "no one cares"); a comparison
+    # ("no one responds faster than", "nobody else answers as quickly as") is praise.
     (r"\b(?:nobody|no\s+one)\b(?:\s+\w+){0,3}?\s+(?:answered|answers|replied|replies|responded|responds|"
-     r"cares|helped|helps|contacted|got\s+back)\b", "ignored"),
-    # Costs eating the margin ("the commission eats almost all of my margin", "eating all my profit").
-    (r"\b(?:eats?|eating|ate|eaten)\s+(?:up\s+)?(?:almost\s+|nearly\s+)?(?:all|most|half)?\s*(?:of\s+)?"
-     r"(?:my|our|your|the|their)\s+(?:profits?|margins?|earnings|revenue)\b", "losses"),
-    # A shipment or payout stuck in one status for days ("tracking has said label created for ten days").
-    (r"\b(?:label\s+created|in\s+review|pending|processing|in\s+transit)\b[^.!?]{0,30}?\bfor\s+"
-     r"(?:\d+|a\s+few|several|two|three|four|five|six|seven|eight|nine|ten|\w+teen)\s+(?:days|weeks|months)\b",
-     "delays"),
-    # Waiting a stated time for what one is owed ("now I wait two weeks for my money").
-    (r"\bwait(?:ed|ing)?\s+(?:\d+|a\s+few|several|two|three|four|five|six|\w+teen)\s+(?:days|weeks|months)\s+"
-     r"(?:for|on)\s+(?:my|our|the|a)\s+(?:money|payouts?|refunds?|orders?|packages?|funds|payments?)\b",
-     "delays"),
-    # Priced over the market ("prices are way above market").
-    (r"\b(?:way\s+|well\s+|far\s+|much\s+)?above\s+(?:market|retail|msrp)\b", "overpriced"),
-    # A printed autograph is a fake one ("the autograph was printed", "a printed signature"); a
-    # "signature scent printed on the box" is not.
+     r"cares|helped|helps|contacted|got\s+back)\b(?!(?:\s+\w+){0,2}?\s+(?:than|as|better)\b)", "ignored"),
+    # Costs eating the margin ("the commission eats almost all of my margin", "eating into my margins").
+    (r"\b(?:eats?|eating|ate|eaten)\s+(?:(?:up|into)\s+)?(?:(?:almost|nearly)\s+)?(?:(?:all|most|half)\s+)?"
+     r"(?:of\s+)?(?:my|our|your|the|their)\s+(?:profits?|margins?|earnings|revenue)\b", "losses"),
+    # A shipment or payout stuck in one status for a stated time ("tracking has said label created for
+    # ten days", "pending for over two weeks"); "processing orders for three weeks" is work, not a wait.
+    (r"\b(?:label\s+created|(?:in|under)\s+review|pending|in\s+transit|"
+     r"processing(?!\s+(?:orders?|fees?|payments?|refunds?|returns?|times?)\b))\b[^.!?]{0,30}?\bfor\s+"
+     + _SPAN_OF_TIME, "delays"),
+    # Waiting a stated time for what one is owed ("now I wait two weeks for my money", "waited a month
+    # for my payout").
+    (r"\bwait(?:ed|ing|s)?\s+" + _SPAN_OF_TIME + r"\s+(?:for|on)\s+(?:my|our|the|a|an)\s+"
+     r"(?:money|payouts?|refunds?|orders?|packages?|parcels?|funds|payments?)\b", "delays"),
+    # A price over the market ("the prices are way above market"); "sold it well above market" is a
+    # seller's good news, so a price word must come first.
+    (r"\b(?:prices?|priced|pricing|costs?|charging|charges?|asking)\b[^.!?]{0,25}?\b(?:(?:way|well|far|much)\s+)?"
+     r"above\s+(?:market|retail|msrp)\b", "overpriced"),
+    # A printed autograph is a fake one ("the autograph was printed", "a printed signature"); "the
+    # signature scent is printed on the box" and "the autograph was not printed" are not.
     (r"\b(?:autograph|signature)(?:\s+on\s+(?:the|my|this|that|it)\s+\w+)?\s+(?:is|was|were|looks|looked|"
-     r"turned\s+out)\b[^.!?]{0,20}?\bprinted\b|"
+     r"turned\s+out)\b(?:(?!\bnot\b|n't\b|\bnever\b)[^.!?]){0,20}?\bprinted\b|"
      r"\bprinted\s+(?:autograph|signature)s?\b", "fake"),
     # Removing bad actors protects buyers ("glad they banned that scammer", "ban the bots from chat");
-    # "I got banned as a bot" has no bad actor right after the verb and is left alone.
-    (r"\b(?:ban(?:ned|s|ning)?|kicked\s+out|removed|blocked)\s+(?:the|that|those|these|a|all\s+the)?\s*(?:\w+\s+)?"
-     r"(?:scammers?|bots|spammers?|shills?|shill\s+bidders?|trolls?)\b", "protected"),
-    # Fan talk: "obsessed with the jewelry" praises (VADER's "obsessed" is -0.7).
-    (r"\bobsessed\s+with\b", "love"),
+    # "I got banned as a bot" and "my account was blocked by spammers" are left alone.
+    (r"\b(?:ban(?:ned|s|ning)?|kicked\s+out|removed|blocked)\s+(?:(?:the|that|those|these|a|all\s+the)\s+)?"
+     r"(?:(?!(?:by|for|as|from|because)\b)\w+\s+)?(?:scammers?|bots|spammers?|shills?|shill\s+bidders?|trolls?)\b",
+     "protected"),
+    # Fan talk: "I'm obsessed with the jewelry" praises (VADER's "obsessed" is -0.7); "why is this app
+    # obsessed with ads" and "not obsessed with the layout" do not.
+    (r"\b(?:i'm|i\s+am|im|we're|we\s+are|so|literally|totally|honestly|absolutely)\s+obsessed\s+with\b",
+     "love"),
 )
 
 # Rewrites that hold only outside a wish or a condition: lower fees praise a platform, but "if the
 # fees were lower" or "I wish prices were cheaper" does not. The extended analyzer applies one only
-# when its phrase is found and the sentence has no CONDITION_WORDS. (They were once anchored
-# patterns with a look-ahead over the whole sentence: 106 of vader_input's 259 us per sentence.)
+# when its phrase is found and the text has no CONDITION_WORDS (they were once anchored patterns
+# with a look-ahead over the whole sentence: vader_input went from 246 to 146 us on a 200-character
+# sentence when they moved here). Every occurrence is rewritten.
 CONDITION_WORDS = r"\b(?:if|wish|would|should|could|unless|need|needs)\b"
 OUTSIDE_CONDITION_REWRITES: tuple[tuple[str, str], ...] = (
     (r"\b(?:fees?|prices?|commissions?|costs?)\s+(?:are|is)\s+(?:much\s+|way\s+|a\s+lot\s+)?"
