@@ -145,11 +145,20 @@ def validate(ctx: RunContext) -> dict[str, Any]:
 
 def load(ctx: RunContext) -> dict[str, Any]:
     """Swap the night's rows into the warehouse in one transaction (idempotent per night)."""
+    from warehouse.db import connect
     from warehouse.load import load_night
+    from warehouse.ops_lake import LOAD_TABLES, write_ops
     from warehouse.watermarks import export_marks
 
     result = load_night(ctx)
     result["watermarks_file"] = str(export_marks(ctx.settings))  # what the next extracts read
+    # The night's source runs, errors, quality results and quarantine rows into the lake too, so a
+    # rebuild restores the audit trail with the data (warehouse/ops_lake.py).
+    con = connect(ctx.settings.warehouse_path)
+    try:
+        result["ops_files"] = write_ops(con, ctx.settings.data_dir, ctx.night, LOAD_TABLES)
+    finally:
+        con.close()
     return result
 
 
@@ -195,12 +204,14 @@ def alerts(ctx: RunContext) -> dict[str, Any]:
     """
     from pipeline.alerts import run_alerts
     from warehouse.db import connect, publish
+    from warehouse.ops_lake import ALERT_TABLES, write_ops
 
     con = connect(ctx.settings.warehouse_path)
     try:
         result = run_alerts(con, ctx.settings, ctx.night)
         if result.get("raised") or result.get("sent") or result.get("failed"):
             result["published"] = str(publish(ctx.settings.warehouse_path, con))
+        result["ops_files"] = write_ops(con, ctx.settings.data_dir, ctx.night, ALERT_TABLES)  # for rebuild
         return result
     finally:
         con.close()

@@ -267,7 +267,7 @@ def test_pulse_rebuild_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     out, err = capsys.readouterr()
     assert exit_info.value.code == 0, err
     assert "pulse: rebuild 2026-11-03: 4 documents, 5 mentions" in err
-    assert "ops.source_runs, ops.errors" in err and "not rebuilt: ops.source_runs" in out
+    assert "nights that never loaded" in err and "not rebuilt: the ops rows of nights" in out
     assert "rebuilt " in out and "1 night(s), 4 documents" in out
     con = db.connect(data / "warehouse.duckdb", read_only=True)
     try:

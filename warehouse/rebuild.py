@@ -7,12 +7,14 @@ night is loaded in night order into a fresh database (all migrations applied), e
 nightly ``load`` + ``build_marts`` would, then the marts are recomputed for every day, the
 analysts' snapshot is published, and the file atomically replaces the target.
 
-What the lake does not keep, the rebuilt warehouse does not have: ``ops.source_runs``,
-``ops.errors``, ``ops.quality_results``, the validate stage's ``quarantine.documents`` rows,
-``ops.alerts`` / ``ops.alert_deliveries``. Each night gets one ``ops.runs`` row with status
-``rebuilt``; load-time isolation runs again, so rows it sets aside reach ``quarantine.documents``
-again. ``ops.watermarks`` is restored from ``state/watermarks.json`` when there is one (the file
-every load writes), so the next extracts keep their incremental windows.
+A loaded night's ``ops.source_runs``, ``ops.errors``, ``ops.quality_results``,
+``quarantine.documents`` and ``ops.alerts`` / ``ops.alert_deliveries`` come back from the lake's
+``_ops`` files (warehouse.ops_lake), replacing what the rebuild's own load recorded. What the lake
+does not keep, the rebuilt warehouse does not have: the ops rows of nights that never loaded
+(quarantined or failed nights) and the original ``ops.runs`` rows; each rebuilt night gets one
+``ops.runs`` row with status ``rebuilt``. ``ops.watermarks`` is restored from
+``state/watermarks.json`` when there is one (the file every load writes), so the next extracts
+keep their incremental windows.
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Said by the command and the docs: history a rebuild cannot recreate.
-NOT_IN_LAKE = ("ops.source_runs, ops.errors, ops.quality_results, ops.alerts/alert_deliveries and the "
-               "validate stage's quarantine rows are not in the lake: the rebuilt warehouse has none")
+NOT_IN_LAKE = ("the ops rows of nights that never loaded (quarantined or failed) and the original "
+               "ops.runs rows are not in the lake: each rebuilt night gets one ops.runs row 'rebuilt'")
 
 
 class RebuildError(RuntimeError):
@@ -115,6 +117,9 @@ def _build(con: duckdb.DuckDBPyConnection, settings: Settings, nights: list[date
         set_aside = counts["quarantined_at_load"]
         say(f"rebuild {night}: {counts['documents_loaded']} documents, {counts['mentions']} mentions"
             + (f", {set_aside} quarantined alone" if set_aside else ""))
+    from warehouse.ops_lake import restore_ops
+
+    totals["ops_rows"] = restore_ops(con, settings.data_dir)
     marts = refresh_marts(con, None, on_topic_only=settings.relevance.exclude_off_topic)
     totals["mart_days"], totals["mart_rows"] = marts["days"], marts["rows"]
     totals["watermarks"] = _restore_watermarks(con, settings)
