@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
 from test_warehouse_lake import _night1, _night2
 
 from common.config import Settings
@@ -108,3 +109,53 @@ def test_a_lake_without_ops_files_rebuilds_as_before(tmp_path: Path) -> None:
     summary = rebuild(Settings(data_dir=data), tmp_path / "rebuilt.duckdb")
     assert summary["documents"] == 4
     assert set(summary["ops_rows"].values()) == {0}
+
+
+def test_a_rebuild_restores_only_the_rebuilt_nights_and_only_their_rows(tmp_path: Path) -> None:
+    """A night the rebuild skips (incomplete partitions) gets no ops rows back, and a file holding
+    another night's rows (copied by hand) brings back none of them."""
+    import shutil
+
+    data = tmp_path / "data"
+    _night_with_history(_night1(data))
+    _night_with_history(_night2(data))
+    quality = data / "lake" / ops_lake.OPS_DIR / "ops.quality_results"
+
+    def nights_of_quality(target: Path) -> list[date]:
+        rebuild(Settings(data_dir=data), target)
+        return sorted(row[1] for row in _ops(target)["ops.quality_results"])
+
+    manifest = data / "lake" / "_manifest" / "night=2026-11-04.json"
+    kept = manifest.read_bytes()
+    manifest.unlink()  # night 2 is now incomplete: skipped, and so is its history
+    assert nights_of_quality(tmp_path / "a.duckdb") == [date(2026, 11, 3)] * 2
+    manifest.write_bytes(kept)
+    shutil.copy(quality / "night=2026-11-04.parquet", quality / "night=2026-11-03.parquet")
+    assert nights_of_quality(tmp_path / "b.duckdb") == [date(2026, 11, 4)] * 2
+
+
+def test_an_unreadable_ops_file_stops_the_rebuild_with_its_path(tmp_path: Path) -> None:
+    from warehouse.rebuild import RebuildError
+
+    data = tmp_path / "data"
+    _night_with_history(_night1(data))
+    bad = ops_lake.ops_file(data, "ops.errors", date(2026, 11, 3))
+    bad.write_bytes(b"not parquet")
+    target = tmp_path / "rebuilt.duckdb"
+    with pytest.raises(RebuildError, match=r"ops\.errors/night=2026-11-03\.parquet"):
+        rebuild(Settings(data_dir=data), target)
+    assert not target.exists()
+
+
+def test_an_export_that_fails_does_not_fail_the_loaded_night(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "data"
+    ctx = _night1(data)
+
+    def broken(*_: Any, **__: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ops_lake, "write_ops", broken)
+    result = stages.load(ctx)
+    assert result["documents_loaded"] == 4
+    assert result["ops_files"].startswith("not exported: OSError: disk full")

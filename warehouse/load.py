@@ -348,9 +348,9 @@ def _load(con: duckdb.DuckDBPyConnection, ctx: RunContext, runs: list[SourceRun]
         counts["quarantined_documents"] = _insert_doc_quarantine(
             con, ctx, ([] if lake_only else read_quarantine(ctx)) + load_quarantine)
         counts["quarantined_at_load"] = len(load_quarantine)
-        if lake_only:  # pulse rebuild: the lake keeps no source runs, errors or validate outcomes
-            message = ("rebuilt from the lake (source runs, per-URL errors and validate-stage "
-                       "quarantine are not in it)")
+        if lake_only:  # pulse rebuild: the ops history comes back afterwards (warehouse.ops_lake)
+            message = ("rebuilt from the lake (its ops history, where the lake has it, is restored "
+                       "after the load)")
             if counts["quarantined_documents"]:
                 message += f"; {counts['quarantined_documents']} document(s) quarantined alone"
             _write_ops(con, ctx, runs, rejections, status="rebuilt", message=message)

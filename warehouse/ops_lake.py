@@ -10,16 +10,19 @@ audit trail behind every figure. So the stage that writes them exports the night
 - ``alerts``: ``ops.alerts`` and ``ops.alert_deliveries`` (the deliveries of the night's alerts).
 
 Files: ``lake/_ops/<schema.table>/night=<YYYY-MM-DD>.parquet``, one per table and night, replaced
-atomically on a re-run, pushed to the store with the rest of ``lake/``. A rebuild replaces each
-night's rows of those tables with the file's rows (``INSERT ... BY NAME``, so a column added by a
-later migration is NULL or its default, not an error). Nights that never loaded (a quarantined
-or failed night) have no files: their ops rows are still only in the warehouse (README, "pulse
-rebuild").
+atomically on a re-run, pushed to the store with the rest of ``lake/``. They hold the rows as of
+the night's last successful load (or alerts) run. A rebuild replaces each rebuilt night's rows of
+those tables with the file's rows of that night, by column name: a column the table has and the
+file lacks (added by a later migration) takes its default or NULL, a column the file has and the
+table lacks is left out. A file that cannot be read or inserted stops the rebuild with its path.
+Nights that never loaded (a quarantined or failed night) have no files: their ops rows are only
+in the warehouse (README, "pulse rebuild").
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -66,20 +69,42 @@ def write_ops(con: duckdb.DuckDBPyConnection, data_dir: Path, night: date,
     return counts
 
 
-def restore_ops(con: duckdb.DuckDBPyConnection, data_dir: Path) -> dict[str, int]:
-    """Replace each exported night's rows of every table with the file's; returns rows per table.
-    Tables in NIGHT_ROWS order, so a night's alerts are back before their deliveries are matched."""
+class OpsRestoreError(RuntimeError):
+    """An ops file that cannot be read or inserted (its path and DuckDB's reason)."""
+
+
+def restore_ops(con: duckdb.DuckDBPyConnection, data_dir: Path,
+                nights: Iterable[date] | None = None) -> dict[str, int]:
+    """Replace the rows of ``nights`` (default: every night with a file) in every table with the
+    file's rows of that night; returns rows per table. Tables in NIGHT_ROWS order, so a night's
+    alerts are back before their deliveries are matched."""
+    import duckdb
+
+    wanted = None if nights is None else set(nights)
     counts: dict[str, int] = {}
     root = lake_root(data_dir) / OPS_DIR
     for table, where_tpl in NIGHT_ROWS.items():
         counts[table] = 0
+        schema, name = table.split(".")
+        columns = {r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+            [schema, name]).fetchall()}
         for path in sorted((root / table).glob("night=*.parquet")):
             try:
                 night = date.fromisoformat(path.stem.removeprefix("night="))
             except ValueError:
                 continue  # not ours
-            con.execute(f"DELETE FROM {table} WHERE {where_tpl.format(night=night.isoformat())}")
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet({_literal(path)})")
-            counts[table] += int(con.execute(f"SELECT count(*) FROM read_parquet({_literal(path)})")
-                                 .fetchone()[0])
+            if wanted is not None and night not in wanted:
+                continue
+            where = where_tpl.format(night=night.isoformat())
+            try:
+                have = [r[0] for r in con.execute(
+                    f"DESCRIBE SELECT * FROM read_parquet({_literal(path)})").fetchall()]
+                keep = ", ".join(f'"{c}"' for c in have if c in columns)
+                con.execute(f"DELETE FROM {table} WHERE {where}")
+                n = con.execute(f"INSERT INTO {table} BY NAME SELECT {keep} "
+                                f"FROM read_parquet({_literal(path)}) WHERE {where}").fetchone()[0]
+            except duckdb.Error as exc:
+                raise OpsRestoreError(f"{path}: {type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
+            counts[table] += int(n)
     return counts

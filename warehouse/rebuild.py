@@ -117,9 +117,12 @@ def _build(con: duckdb.DuckDBPyConnection, settings: Settings, nights: list[date
         set_aside = counts["quarantined_at_load"]
         say(f"rebuild {night}: {counts['documents_loaded']} documents, {counts['mentions']} mentions"
             + (f", {set_aside} quarantined alone" if set_aside else ""))
-    from warehouse.ops_lake import restore_ops
+    from warehouse.ops_lake import OpsRestoreError, restore_ops
 
-    totals["ops_rows"] = restore_ops(con, settings.data_dir)
+    try:
+        totals["ops_rows"] = restore_ops(con, settings.data_dir, nights)
+    except OpsRestoreError as exc:
+        raise RebuildError(f"ops history not restorable, nothing replaced: {exc}") from exc
     marts = refresh_marts(con, None, on_topic_only=settings.relevance.exclude_off_topic)
     totals["mart_days"], totals["mart_rows"] = marts["days"], marts["rows"]
     totals["watermarks"] = _restore_watermarks(con, settings)
