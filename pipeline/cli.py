@@ -166,7 +166,8 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     except RebuildError as exc:
         raise UserError(str(exc)) from exc
     print(f"rebuilt {shown(target)}: {summary['nights']} night(s), {summary['documents']} documents, "
-          f"{summary['mentions']} mentions, {summary['mart_rows']} daily_entity_stats rows; "
+          f"{summary['mentions']} mentions, {summary['mart_rows']} daily_entity_stats rows, "
+          f"{sum(summary['ops_rows'].values())} ops history rows from lake/_ops; "
           f"snapshot {shown(Path(summary['published']))}")
     print(f"not rebuilt: {NOT_IN_LAKE}")
     return 0

@@ -269,6 +269,7 @@ def test_pulse_rebuild_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert "pulse: rebuild 2026-11-03: 4 documents, 5 mentions" in err
     assert "nights that never loaded" in err and "not rebuilt: the ops rows of nights" in out
     assert "rebuilt " in out and "1 night(s), 4 documents" in out
+    assert "0 ops history rows from lake/_ops" in out  # this lake was written by load_night alone
     con = db.connect(data / "warehouse.duckdb", read_only=True)
     try:
         assert con.execute("SELECT count(*), min(status) FROM ops.runs").fetchone() == (1, "rebuilt")
