@@ -95,6 +95,8 @@ def plain_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
     from filelock import FileLock
 
+    from common.files import write_atomic
+
     base = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         base = base.parent  # the folder shared by this run's workers
@@ -119,7 +121,5 @@ def plain_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
             if not ok:
                 failed_file.write_text(output)
                 pytest.fail(f"the demo run failed:\n{output}")
-            partial = stdout_file.with_suffix(".partial")
-            partial.write_text(proc.stdout)
-            os.replace(partial, stdout_file)  # readers never see half a file
+            write_atomic(stdout_file, proc.stdout)  # readers never see half a file
     return data_dir, stdout_file.read_text()

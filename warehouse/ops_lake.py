@@ -21,12 +21,12 @@ in the warehouse (README, "pulse rebuild").
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from common.files import atomic_path
 from warehouse.lake import lake_root
 
 if TYPE_CHECKING:
@@ -56,16 +56,15 @@ def _literal(path: Path) -> str:
 
 def write_ops(con: duckdb.DuckDBPyConnection, data_dir: Path, night: date,
               tables: tuple[str, ...]) -> dict[str, int]:
-    """Export the night's rows of ``tables`` (keys of NIGHT_ROWS); returns rows per table."""
+    """Export the night's rows of ``tables`` (keys of NIGHT_ROWS); returns rows per table. Each
+    file is replaced atomically: a reader (or a push) sees the old file or the new one."""
     counts: dict[str, int] = {}
     for table in tables:
         where = NIGHT_ROWS[table].format(night=night.isoformat())
-        path = ops_file(data_dir, table, night)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        con.execute(f"COPY (SELECT * FROM {table} WHERE {where}) TO {_literal(tmp)} (FORMAT parquet)")
-        os.replace(tmp, path)  # a reader (or a push) sees the old file or the new one, never half
-        counts[table] = int(con.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0])
+        with atomic_path(ops_file(data_dir, table, night)) as tmp:
+            written = con.execute(f"COPY (SELECT * FROM {table} WHERE {where}) TO {_literal(tmp)} "
+                                  "(FORMAT parquet)").fetchone()
+        counts[table] = int(written[0])  # COPY answers with the number of rows it wrote
     return counts
 
 
