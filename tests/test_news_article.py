@@ -7,6 +7,7 @@ import io
 import json
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -161,14 +162,12 @@ def test_arbitrary_markup_never_crashes(pieces):
     assert isinstance(art.authors, list)
 
 
-# --------------------------------------------------------------- second opinion (synthetic pages)
-def test_second_opinion_not_asked_when_scorer_keeps_the_page_text(monkeypatch):
-    def boom(text, url):
-        raise AssertionError("trafilatura must not run when the scorer kept the page's paragraphs")
+# ------------------------------------------------- trafilatura first, scorer fallback (synthetic pages)
+LONG_BODY = " ".join(["Trafilatura found this whole story including the second part."] * 8)
 
-    monkeypatch.setattr(article, "_trafilatura_body", boom)
-    only_story = page().replace("<p>Subscribe", "<div>Subscribe").replace("<p>Copyright", "<div>Copy")
-    assert extract_article(only_story).body == "\n\n".join(BODY)
+
+def _must_not_run(*args, **kwargs):
+    pytest.fail("this must not run here")
 
 
 def _split_page() -> str:
@@ -178,36 +177,51 @@ def _split_page() -> str:
     return page(body_html=first).replace("</article>", f"</article><section>{rest}</section>")
 
 
-def test_gate_fires_and_second_opinion_wins(monkeypatch):
+def test_trafilatura_body_wins_when_it_found_one(monkeypatch):
     calls = []
-    second = " ".join(["Trafilatura found this whole story including the second part."] * 8)
 
     def fake(text, url):
         calls.append(url)
-        return second
+        return LONG_BODY
 
     monkeypatch.setattr(article, "_trafilatura_body", fake)
-    art = extract_article(_split_page(), "https://daily.example/s")
-    assert calls == ["https://daily.example/s"]
-    assert art.body == second
+    monkeypatch.setattr(article, "_scorer_body", _must_not_run)
+    art = extract_article(page(), "https://daily.example/s")
+    assert calls == ["https://daily.example/s"] and art.body == LONG_BODY
 
 
-def test_gate_fires_but_failed_second_opinion_keeps_ours(monkeypatch):
-    monkeypatch.setattr(article, "_trafilatura_body", lambda text, url: "Too short to be an article.")
-    short = extract_article(_split_page()).body
-    assert short is not None and "Too short" not in short and BODY[0] in short
+@pytest.mark.parametrize("answer", ["", "Too short.", "Only nine words here, which is far too few."])
+def test_scorer_decides_when_trafilatura_finds_no_body(monkeypatch, answer):
+    monkeypatch.setattr(article, "_trafilatura_body", lambda text, url: answer)
+    assert extract_article(page()).body == "\n\n".join(BODY)
 
 
-def test_pick_and_gate_rules():
-    ours = " ".join(BODY)
-    other = " ".join(f"Other text number {i} about a different subject entirely." for i in range(10))
-    assert article._pick(ours, other) == other  # asked and answered: trafilatura's body
-    assert article._pick(ours, "") == ours  # trafilatura failed
-    assert article._pick(ours, "Only nine words here, which is far too few.") == ours
-    assert article._needs_second_opinion(article._Body(text="x" * 79, paragraph_chars=100))
-    assert not article._needs_second_opinion(article._Body(text="x" * 80, paragraph_chars=100))
-    assert not article._needs_second_opinion(article._Body(text="x" * 80, paragraph_chars=0))
-    assert article._needs_second_opinion(article._Body(text="", paragraph_chars=0))
+def test_trafilatura_failure_is_no_body_not_a_crash(monkeypatch):
+    import trafilatura
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("library bug")
+
+    monkeypatch.setattr(trafilatura, "extract", boom)
+    assert article._trafilatura_body(page(), None) == ""
+    assert extract_article(page()).body == "\n\n".join(BODY)
+
+
+def test_huge_page_skips_trafilatura(monkeypatch):
+    monkeypatch.setattr(article, "_MAX_SECOND_CHARS", 100)
+    monkeypatch.setattr(article, "_trafilatura_body", _must_not_run)
+    assert extract_article(page()).body == "\n\n".join(BODY)
+
+
+def test_a_first_paragraph_repeating_the_title_is_dropped():
+    assert article._without_title("Live Sales: Surge!\n\nThe story.", "Live sales surge") == "The story."
+    assert article._without_title("Live sales surge", "Live sales surge") == "Live sales surge"  # all of it
+    assert article._without_title("Other first line\n\nThe story.", "Live sales surge").startswith("Other")
+    assert article._without_title("The story.", None) == "The story."
+
+
+def test_found_needs_fifty_words():
+    assert article._found(" ".join(["word"] * 50)) and not article._found(" ".join(["word"] * 49))
 
 
 def test_real_trafilatura_second_opinion_on_a_split_page():
