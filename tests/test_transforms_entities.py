@@ -232,3 +232,94 @@ def test_event_looking_names_are_events_not_organisations(nlp: Any, name: str) -
 def test_hyphenated_org_name_is_whole(nlp: Any) -> None:
     found = ner_names(nlp, "Games from Take-Two Interactive and Ubi-Soft Studios launch soon.")
     assert "Take-Two Interactive" in found and "Two Interactive" not in found
+
+
+# ------------------------------------------------------------------ session 7: live-commerce probe slips
+def _spans(words: list[str], spans: list[tuple[int, int, str]]) -> tuple[Any, list[Any]]:
+    import spacy
+    from spacy.tokens import Doc, Span
+
+    doc = Doc(spacy.blank("en").vocab, words=words)
+    return doc, [Span(doc, a, b, label=lab) for a, b, lab in spans]
+
+
+@pytest.mark.parametrize(("words", "span", "kept"), [
+    (["labels", "like", "Glow", "Theory", "and", "Peach"], (2, 5), "Glow Theory"),
+    (["Retail", "Dive", "on", "Walmart"], (0, 3), "Retail Dive"),
+    (["of", "Northwind", "Traders"], (0, 3), "Northwind Traders"),
+    (["Bank", "of", "America"], (0, 3), "Bank of America"),  # inner stop words stay
+    (["The", "Wrap"], (0, 2), "The Wrap"),  # capitalised: left to the header rule
+])
+def test_lower_case_function_words_are_cut_off_span_edges(words, span, kept) -> None:
+    from transforms.nlp import trim_function_words
+
+    doc, ents = _spans(words, [(*span, "ORG")])
+    assert [e.text for e in trim_function_words(doc, ents)] == [kept]
+
+
+def test_a_span_of_function_words_only_is_dropped() -> None:
+    from transforms.nlp import trim_function_words
+
+    doc, ents = _spans(["and", "of", "Acme"], [(0, 2, "ORG"), (2, 3, "ORG")])
+    assert [e.text for e in trim_function_words(doc, ents)] == ["Acme"]
+
+
+@pytest.mark.parametrize("term", ["GMV", "AOV", "ROAS", "SKUs", "CAC", "LTV", "DTC", "UGC"])
+def test_commerce_metrics_are_not_entities(term: str) -> None:
+    assert junk_reason(term, "ORG") == "commerce metric"
+    assert junk_reason(term, "PERSON") is not None
+
+
+def test_commerce_metrics_do_not_swallow_names() -> None:
+    assert junk_reason("Whatnot GMV", "ORG") is None
+    assert junk_reason("Kestrel Labs", "ORG") is None
+
+
+FIRST_NAME_SIGN_OFFS = ["See you next week,\n\u2014 {a} and {b}", "Thanks for reading!\n- {a} & {b}",
+                        "Until Friday.\n\n{a}, {b} and Sam"]
+
+
+@pytest.mark.parametrize("template", FIRST_NAME_SIGN_OFFS)
+@pytest.mark.parametrize("pair", [("Tristan", "Jeff"), ("Maria", "Dev"), ("Priya", "Tom")])
+def test_first_name_sign_offs_yield_no_person(nlp: Any, template: str, pair: tuple[str, str]) -> None:
+    text = template.format(a=pair[0], b=pair[1])
+    assert {n: lab for n, lab in ner_names(nlp, text).items() if lab == "PERSON"} == {}
+
+
+def test_first_name_sign_off_rule_needs_a_line_of_given_names_only() -> None:
+    from transforms.nlp import _first_name_sign_off
+
+    given = frozenset({"Tristan", "Jeff", "Ivan"})
+    for line, expected in [("\u2014 Tristan and Jeff", True), ("Tristan & Jeff.", True),
+                           ("Ivan led that company for ten years.", False),
+                           ("- Tristan Ahumada and Jeff Pfitzer", False), ("- and", False),
+                           ("Tristan and", False), ("Jeff and Dev", True)]:
+        assert _first_name_sign_off(line, 0, -1, given) is expected, line
+
+
+@pytest.mark.parametrize(("text", "platform"), [
+    ("Flip through any seller's calendar and you will see three shows a week.", False),
+    ("Flip raised $60 million from investors this spring.", True),
+    ("Flip sellers say the fees went up again.", True),
+    ("Most beauty hosts now stream on Flip twice a week.", True),
+])
+def test_a_platform_name_opening_a_sentence_as_a_verb_is_not_the_platform(nlp: Any, text: str,
+                                                                          platform: bool) -> None:
+    ids = {m["entity_id"] for m in mentions(nlp, text)}
+    assert ("platform/flip" in ids) is platform
+
+
+@pytest.mark.parametrize("header", ["Seller Forum Digest \u2014 Week 14", "Deal Flow | Nov 12, 2026",
+                                    "Reseller Roundup - Issue #42"])
+def test_headers_with_a_date_or_issue_number_are_not_entities(nlp: Any, header: str) -> None:
+    text = f"{header}\nTop thread: is the new fee worth it for small sellers?"
+    names = ner_names(nlp, text)
+    assert not any(n in header for n in names), names
+
+
+def test_a_name_followed_by_a_dash_and_prose_is_kept() -> None:
+    from transforms.nlp import _dated_header_tail
+
+    assert _dated_header_tail("\u2014 Week 14") and _dated_header_tail("| Nov 12, 2026")
+    assert not _dated_header_tail("\u2014 anyone using it for live sales?")
+    assert not _dated_header_tail("") and not _dated_header_tail("Week 14")

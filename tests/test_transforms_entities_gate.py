@@ -4,8 +4,8 @@ tests/fixtures/entities_gold_real.jsonl quotes paragraphs from ../shared/data (a
 Reddit cassettes) annotated by the guideline in tests/fixtures/README.md; bench.split.half_of on
 each row's source decides the half. Rules were tuned on the tune half only.
 
-Measured 2026-11-30 on the test half (67 paragraphs, 202 gold entities), scope REAL_SCOPE:
-precision 0.761, recall 0.743 (gazetteer P 0.862 / R 1.000, statistical NER P 0.744 / R 0.706);
+Measured 2026-12-01 on the test half (67 paragraphs, 202 gold entities), scope REAL_SCOPE:
+precision 0.769, recall 0.743 (gazetteer P 0.862 / R 1.000, statistical NER P 0.753 / R 0.706);
 raw en_core_web_sm NER alone gets P 0.626 / R 0.639 on the same texts.
 The issue's target (P >= 0.95, R >= 0.90) is NOT met: the floors below pin what was measured,
 a little under it, so a regression fails while the honest shortfall stays visible in bench.entities.
@@ -25,8 +25,8 @@ from transforms.entity_eval import load_gold
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO / ".." / "shared" / "data"
 REAL_GOLD = REPO / "tests" / "fixtures" / "entities_gold_real.jsonl"
-FLOORS = {("all", "precision"): 0.75, ("all", "recall"): 0.73,
-          ("gazetteer", "recall"): 0.99, ("ner", "precision"): 0.73, ("ner", "recall"): 0.69}
+FLOORS = {("all", "precision"): 0.76, ("all", "recall"): 0.73,
+          ("gazetteer", "recall"): 0.99, ("ner", "precision"): 0.74, ("ner", "recall"): 0.69}
 
 needs_shared = pytest.mark.skipif(not (SHARED / "articles").is_dir() or not (SHARED / "reddit-api").is_dir(),
                                   reason="../shared/data absent (the real gold set quotes it)")

@@ -65,6 +65,16 @@ FORUM_WORDS = frozenset(
         "scammers", "ban", "banned", "pls", "plz", "thx", "ty", "gg", "irl", "btw", "omg", "wtf",
     }
 )
+# Commerce metrics and trade shorthand a seller or an analyst writes in capitals ("my AOV dropped",
+# "Whatnot's GMV topped $3 billion"): the small model files them as ORG or PERSON. A span made only
+# of these (with forum words and boilerplate) is never an entity, as for FORUM_WORDS.
+COMMERCE_TERMS = frozenset(
+    {
+        "gmv", "aov", "roas", "roi", "cpm", "cpc", "cpa", "ctr", "cvr", "kpi", "kpis", "sku", "skus",
+        "ltv", "clv", "cac", "arpu", "mau", "maus", "dau", "daus", "yoy", "qoq", "mom", "b2b", "b2c",
+        "d2c", "dtc", "c2c", "ugc", "cta", "ebitda", "capex", "opex", "bnpl", "cod", "moq",
+    }
+)
 # Last words that make a capitalised name an organisation ("Tessellate Insights", "Kestrel Labs",
 # "Take-Two Interactive"): the small model files such names as places or people. Only used on
 # spans of two or more words, so a lone "Media" or "Capital" is not an organisation.
@@ -229,6 +239,8 @@ def junk_reason(surface: str, label: str) -> str | None:
     words = _WORDS.findall(key)
     if all(w in FORUM_WORDS or w in BOILERPLATE for w in words):
         return "forum vocabulary"
+    if all(w in COMMERCE_TERMS or w in FORUM_WORDS for w in words):
+        return "commerce metric"
     if label == "PERSON" and words and words[-1] in ROLE_WORDS:
         return "job title"
     if _URLISH.search(name):

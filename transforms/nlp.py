@@ -11,6 +11,7 @@ This module imports spaCy at top level, so only import it lazily (transforms.enr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,7 @@ class PulseAnalyzer:
         """
         ents = list(doc.ents)
         ents = [e for e in ents if not _after_reddit_prefix(text, e.start_char)]
+        ents = trim_function_words(doc, ents)
         ents = extend_compound_places(doc, ents)
         ents = add_org_suffix_names(doc, ents, self.org_matcher(doc, as_spans=True))
         ents = merge_adjacent_names(doc, ents, self.given_names)
@@ -172,6 +174,9 @@ class PulseAnalyzer:
         The ruler's id is read from ``Span.id_``, not ``ent_id_``: the latter falls back to the root
         token's id, so a repaired span such as "New Mexico" would still claim to be place/mexico.
         """
+        if ent.id_ and sentence_initial_verb(ent):
+            rejected.append((ent.text, "sentence-initial verb"))
+            return None
         if ent.id_:
             entry = self.gazetteer.get(ent.id_)
             if entry is not None:
@@ -228,6 +233,28 @@ _PLACE_PREFIXES = frozenset({"New", "North", "South", "East", "West", "Northern"
 def _after_reddit_prefix(text: str, start: int) -> bool:
     """A name right after "r/" or "u/" is a subreddit or a user handle ("/r/Europe"), not a mention."""
     return start >= 2 and text[start - 2:start].lower() in ("r/", "u/")
+
+
+def trim_function_words(doc: Doc, ents: list[Span]) -> list[Span]:
+    """Cut lower-case function words off the ends of a statistical span ("Glow Theory and" ->
+    "Glow Theory", "Retail Dive on" -> "Retail Dive").
+
+    Why: the small model sometimes runs a name into the next word of a list or a headline-style
+    phrase, and the junk word then makes a separate entity id. Only lower-case stop words are cut,
+    so "Bank of America" and "The Wrap" stay whole; a span that is nothing else is dropped.
+    """
+    out = []
+    for ent in ents:
+        start, end = ent.start, ent.end
+        if not ent.id_:
+            while start < end and doc[start].is_lower and doc[start].is_stop and doc[start].lower_ != "the":
+                start += 1
+            while end > start and doc[end - 1].is_lower and doc[end - 1].is_stop:
+                end -= 1
+        if start == end:
+            continue
+        out.append(ent if (start, end) == (ent.start, ent.end) else Span(doc, start, end, label=ent.label_))
+    return out
 
 
 def extend_compound_places(doc: Doc, ents: list[Span]) -> list[Span]:
@@ -418,28 +445,72 @@ def _looks_like_byline(ent: Any, given_names: AbstractSet[str]) -> bool:
     return bool(words) and words[0].text in given_names
 
 
+_SIGN_OFF_DASHES = " \t-\u2013\u2014~*_"
+_SIGN_OFF_JOINS = frozenset({"and", "&", ","})
+
+
+_SPACED_DASH = re.compile(r"\s[-\u2013\u2014|]\s")
+
+
+def _first_name_sign_off(text: str, line_start: int, line_end: int, given_names: AbstractSet[str]) -> bool:
+    """The line is only single names joined by "and"/"&"/",", after an optional dash, and one of
+    them is a common given name ("- Tristan and Jeff", "Sam & Dev"): a newsletter's sign-off,
+    naming nobody a report could track. Full names ("Maria Lopez and Dev Patel") are not this."""
+    line = text[line_start: len(text) if line_end < 0 else line_end].strip().lstrip(_SIGN_OFF_DASHES)
+    words = line.replace(",", " , ").rstrip(" .!").split()
+    if not words or len(words) > 7 or not any(w in given_names for w in words):
+        return False
+    previous_was_name = False
+    for w in words:
+        if w in _SIGN_OFF_JOINS:
+            previous_was_name = False
+        elif _is_name_token(w) and not previous_was_name:
+            previous_was_name = True
+        else:
+            return False
+    return previous_was_name
+
+
+def _dated_header_tail(after: str) -> bool:
+    """What follows a header's name on its line in a newsletter: a dash or a bar and only
+    capitalised words or numbers ("- Week 14", "| Nov 12, 2026", "\u2014 Issue #42")."""
+    if not after or after[0] not in "-\u2013\u2014|":
+        return False
+    words = [w for w in re.split(r"[\s,.#:/-]+", after.lstrip("-\u2013\u2014| ")) if w]
+    return bool(words) and len(words) <= 5 and all(w[0].isupper() or w[0].isdigit() for w in words)
+
+
 def page_furniture(ent: Any, text: str, given_names: AbstractSet[str] = frozenset()) -> str | None:
     """Why a statistical span is newsletter or page furniture rather than an entity, or None.
 
     - A section header: the span opens its line (or its sentence, when a colon follows) and either
-      ends the line or is followed by a colon ("The Wrap", "Something Different: ...", "Quick
-      Hits"). A PERSON span starting with a common given name is kept (see _looks_like_byline).
+      ends the line, is followed by a colon, or by a dash and a date or issue number ("The Wrap",
+      "Something Different: ...", "Quick Hits", "Seller Forum Digest - Week 14"). A PERSON span
+      starting with a common given name is kept (see _looks_like_byline).
     - A newsletter plug: the line asks to subscribe or sign up ("Subscribe to The Daily Drop");
       the name in it is the newsletter itself.
+    - A first-name sign-off: a PERSON on a line of given names only ("- Tristan and Jeff"). A lone
+      given name elsewhere ("Ivan led that company") stays a person, as the guideline says.
 
     ``text`` is ``doc.text``, passed in because building it costs a pass over the whole Doc.
     """
     start = ent.start_char + len(ent.text) - len(ent.text.lstrip())  # spans can carry "\n\n"
     end = ent.start_char + len(ent.text.rstrip().rstrip(":"))  # "The Wrap:" keeps its colon outside
+    dash = _SPACED_DASH.search(ent.text)  # "Reseller Roundup - Issue" came back as one span
+    if dash:
+        end = ent.start_char + dash.start()
     line_start = text.rfind("\n", 0, start) + 1
     line_end = text.find("\n", end)
     after = text[end: len(text) if line_end < 0 else line_end].strip(" *_#|")
-    if (after == "" or after.startswith(":")) and not _looks_like_byline(ent, given_names):
+    if (after == "" or after.startswith(":") or _dated_header_tail(after)) \
+            and not _looks_like_byline(ent, given_names):
         before = text[line_start:start].strip()
         if before not in _HEADER_LEADS and after.startswith(":"):
             before = text[max(line_start, ent.sent.start_char):start].strip()  # "... week. The Wrap: ..."
         if before in _HEADER_LEADS:
             return "section header"
+    if ent.label_ == "PERSON" and _first_name_sign_off(text, line_start, line_end, given_names):
+        return "first-name sign-off"
     if line_start < start:
         prefix = text[max(line_start, start - 300):start].lower()
         if any(cue in prefix for cue in _NEWSLETTER_CUES):
@@ -483,6 +554,21 @@ def consolidate_mentions(mentions: list[dict[str, Any]]) -> None:
             if label != m["label"]:
                 m["label"], m["kind"] = label, KIND_BY_LABEL.get(label, "other")
                 m["entity_id"] = ner_entity_id(label, m["name"])
+
+
+def sentence_initial_verb(ent: Any) -> bool:
+    """A one-word gazetteer name that opens its sentence as a verb in the base form: an imperative
+    ("Flip through any seller's calendar...", "Shop the look"), not the app or the platform.
+
+    Why: a few platform names are English verbs (Flip, Shop), and the case-sensitive list cannot
+    tell them apart at the start of a sentence, where every word is capitalised; the tagger can
+    ("Flip raised $60 million" is a proper noun, "Flip sellers say" an adjective).
+    """
+    if len(ent) != 1 or ent[0].tag_ != "VB":
+        return False
+    token = ent[0]
+    sent = token.sent
+    return all(t.is_punct or t.is_space for t in sent[: token.i - sent.start])
 
 
 def sentence_initial_common_word(ent: Any, lowercase_forms: AbstractSet[str]) -> str | None:
