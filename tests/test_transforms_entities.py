@@ -323,3 +323,25 @@ def test_a_name_followed_by_a_dash_and_prose_is_kept() -> None:
     assert _dated_header_tail("\u2014 Week 14") and _dated_header_tail("| Nov 12, 2026")
     assert not _dated_header_tail("\u2014 anyone using it for live sales?")
     assert not _dated_header_tail("") and not _dated_header_tail("Week 14")
+
+
+@pytest.mark.parametrize(("text", "product", "brand"), [
+    ("Sellers say Topps Chrome boxes are moving fast on live breaks.", "topps-chrome", "brand/topps"),
+    ("The host opened three Panini Prizm blasters before the stream ended.", "panini-prizm", "brand/panini"),
+    ("A restock of the Stanley Quencher sold out during the evening show.", "stanley-quencher",
+     "brand/stanley"),
+])
+def test_a_brand_followed_by_a_model_name_is_a_product(nlp: Any, text: str, product: str, brand: str) -> None:
+    ids = {m["entity_id"] for m in mentions(nlp, text)}
+    assert f"ner/product/{product}" in ids and brand not in ids, ids
+
+
+@pytest.mark.parametrize("text", [
+    "Topps said on Monday that it would cut prices for hobby boxes.",
+    "Panini lost the license after the 2025 season, collectors said.",
+    "Dyson CEO Roland Krueger spoke at the event in Singapore.",
+])
+def test_a_brand_alone_or_before_a_role_stays_the_brand(nlp: Any, text: str) -> None:
+    ids = {m["entity_id"] for m in mentions(nlp, text)}
+    assert ids & {"brand/topps", "brand/panini", "brand/dyson"}, ids
+    assert not any(i.startswith("ner/product/") for i in ids), ids

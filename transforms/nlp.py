@@ -23,8 +23,10 @@ from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 
 from transforms.canonical import (
+    EVENT_SUFFIXES,
     KIND_BY_LABEL,
     ORG_SUFFIXES,
+    ROLE_WORDS,
     TITLE_WORDS,
     canonical_key,
     event_suffix,
@@ -151,6 +153,7 @@ class PulseAnalyzer:
         ents = [e for e in ents if not _after_reddit_prefix(text, e.start_char)]
         ents = trim_function_words(doc, ents)
         ents = extend_compound_places(doc, ents)
+        ents = brand_product_names(doc, ents)
         ents = add_org_suffix_names(doc, ents, self.org_matcher(doc, as_spans=True))
         ents = merge_adjacent_names(doc, ents, self.given_names)
         ents = split_title_and_name(doc, ents, self.given_names)
@@ -273,6 +276,43 @@ def extend_compound_places(doc: Doc, ents: list[Span]) -> list[Span]:
             out.append(Span(doc, prev.i, ent.end, label=ent.label_))
         else:
             out.append(ent)
+    return out
+
+
+_NOT_MODEL_WORDS = ORG_SUFFIXES | ROLE_WORDS | TITLE_WORDS | EVENT_SUFFIXES | {"platforms", "store", "stores"}
+
+
+def _model_word(token: Any) -> bool:
+    """A word that can name a product line after a brand: "Chrome", "Prizm", "Quencher", "S24"."""
+    text = token.text
+    if token.ent_type_ or token.is_sent_start or text.lower() in _NOT_MODEL_WORDS:
+        return False
+    if token.tag_ in _PROPER_TAGS and text[:1].isupper() and text.replace("-", "").isalnum():
+        return True
+    return token.tag_ == "CD" and any(ch.isalpha() for ch in text) and text.isalnum()  # "S24", "X5"
+
+
+def brand_product_names(doc: Doc, ents: list[Span]) -> list[Span]:
+    """A gazetteer brand or company followed by one or two model words is a product
+    ("Topps Chrome", "Panini Prizm", "Stanley Quencher"), not the brand.
+
+    Why: the ruler runs before NER and takes the brand out of the product's name, so a report
+    counted the card maker when sellers talked about one of its product lines. The longer name
+    becomes a statistical PRODUCT span (the guideline's "longest name"). Only brand/ and company/
+    ids, only capitalised proper nouns or model numbers in no entity, never a role, title, event
+    or organisation word ("Apple CEO", "Nike Store").
+    """
+    out = []
+    for ent in ents:
+        if ent.id_ and ent.id_.split("/", 1)[0] in ("brand", "company"):
+            end = ent.end
+            while (end < len(doc) and end - ent.end < 2 and _model_word(doc[end])
+                   and doc[end - 1].whitespace_ and "\n" not in doc[end - 1].whitespace_):
+                end += 1
+            if end > ent.end and (end == len(doc) or doc[end].tag_ not in _PROPER_TAGS):
+                out.append(Span(doc, ent.start, end, label="PRODUCT"))
+                continue
+        out.append(ent)
     return out
 
 
