@@ -216,6 +216,23 @@ def test_bench_fails_clearly_when_the_data_is_absent(tmp_path: Path, monkeypatch
     ("Fees keep eating into my margins.", -1),
     ("My payout has been pending for over two weeks.", -1),
     ("I waited a month for my payout.", -1),
+    # session 7, from the tune half of a probe written by a helper who had not seen the rules
+    ("The card show last night was fire.", 1),
+    ("Honestly a massive L for buyers, the auction closed early.", -1),
+    ("Big W for small sellers this week.", 1),
+    ("I could not be happier with the packaging.", 1),
+    ("Quarterly sales beat analyst estimates again.", 1),
+    ("Revenue missed Wall Street expectations by a wide margin.", -1),
+    ("The seller shipped a new one the same day I wrote.", 1),
+    ("They credited my account within an hour.", 1),
+    ("The marketplace sided with me after looking at the photos.", 1),
+    ("They froze my earnings after one chargeback.", -1),
+    ("The shop still hasn't replied to my email.", -1),
+    ("I still haven't received my package from the October show.", -1),
+    ("They kept the fee, so I'm out twelve dollars.", -1),
+    ("Tracking still says pre-transit.", -1),
+    ("Not a single hiccup with my last ten orders.", 1),
+    ("The platform waived listing fees for new shops.", 1),
 ])
 def test_marketplace_phrases_get_their_tone(sentence: str, sign: int) -> None:
     """issue 11, tune batch f: phrases whose words alone are neutral or point the wrong way
@@ -251,6 +268,15 @@ def test_plain_vader_keeps_its_own_reading() -> None:
     "Why is this platform obsessed with pushing ads?",
     "Not obsessed with the new layout.",
     "It was in transit for a day, then arrived.",
+    # counterexamples to the session-7 rewrites
+    "The warehouse was fire-damaged last year.",
+    "We sold a W-2 organizer and an L.A. Lakers cap.",
+    "Is that an L or a 1 on the label?",
+    "Analysts expect the company to beat the deadline.",
+    "The sellers were out of stock by nine.",
+    "If they waived the fees I would sell there.",
+    "Tracking says delivered.",
+    "She shipped it in the morning and it arrived on time.",
 ])
 def test_phrase_rewrites_leave_other_uses_alone(sentence: str) -> None:
     """The batch-f rewrites match only the marketplace sense (a review found these over-matches)."""
@@ -260,7 +286,8 @@ def test_phrase_rewrites_leave_other_uses_alone(sentence: str) -> None:
 
 
 @pytest.mark.parametrize("word", ["ban", "eats", "nobody", "waited", "pending for", "autograph was",
-                                  "obsessed"])
+                                  "obsessed", "refunded", "beat", "missed", "still", "i'm out", "was",
+                                  "massive", "couldn't be", "waived", "hasn't"])
 def test_phrase_rewrites_stay_linear_on_long_whitespace(word: str) -> None:
     """A rewrite with two whitespace quantifiers in a row tries every split of a run of spaces:
     "ban" + 5,000 spaces took 2.8 s, 20,000 would take about 45 s per sentence. Sentences come

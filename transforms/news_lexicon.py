@@ -126,6 +126,16 @@ NEWS_LEXICON: dict[str, float] = {
     "quick": 1.0,
     "quicker": 1.0,
     "wholesome": 1.8,
+    # Added 2026-12-01 (session 7) from the tune half of a live-commerce probe written by a helper
+    # who never saw these rules (80 rows; its other 80 rows are held out).
+    "convenient": 1.3,
+    "hyped": 1.2,
+    "knowledgeable": 1.5,
+    "props": 1.2,
+    "replica": -1.5,
+    "replicas": -1.5,
+    "surged": 1.0,
+    "soaring": 1.2,
 }
 
 # Words VADER's lexicon rates as valenced that, in forum and live-commerce writing, are mostly
@@ -154,8 +164,8 @@ _SPAN_OF_TIME = (r"(?:(?:over|more\s+than|almost|nearly|about)\s+)?"
                  r"eleven|twelve|\w+teen|twenty)\s+(?:days|weeks|months)|(?:a|an|one)\s+(?:week|month))\b")
 
 IDIOM_REWRITES: tuple[tuple[str, str], ...] = (
-    (r"\b(?:no|zero|without(?:\s+any)?)\s+(?:issues?|problems?|complaints?|worries|regrets|hassles?|drama|"
-     r"trouble|hoops)\b", "fine"),
+    (r"\b(?:no|zero|without(?:\s+any)?|not\s+(?:a\s+)?single)\s+(?:issues?|problems?|complaints?|worries|"
+     r"regrets|hassles?|drama|trouble|hoops|hiccups?)\b", "fine"),
     (r"\bno\s+questions\s+asked\b", "easily"),
     (r"\bnothing\s+but\b", "only"),
     (r"\b(?:can't|cannot|can\s+not|couldn't)\s+complain\b", "fine"),
@@ -216,6 +226,47 @@ IDIOM_REWRITES: tuple[tuple[str, str], ...] = (
     # obsessed with ads" and "not obsessed with the layout" do not.
     (r"\b(?:i'm|i\s+am|im|we're|we\s+are|so|literally|totally|honestly|absolutely)\s+obsessed\s+with\b",
      "love"),
+    # Added 2026-12-01 (session 7) from the tune half of the helper-written probe (see NEWS_LEXICON).
+    # "Couldn't be happier" praises; VADER negates "happier".
+    (r"\b(?:couldn't|could\s+not|couldnt|can't|cannot)\s+be\s+(?:any\s+)?(?:happier|better|more\s+"
+     r"(?:pleased|satisfied|thrilled|impressed))\b", "delighted"),
+    # Slang: "that break was fire" (VADER's "fire" is -1.4), "massive L", "big W". W and L only in
+    # capitals, and not in "W-2" or "L.A.".
+    (r"\b(?:is|was|were|so|straight|absolute|pure|lowkey|kinda)\s+fire\b(?![-\w])", "great"),
+    (r"\b(?:massive|big|huge|major|another|such\s+an?|took\s+the|take\s+the|taking\s+the)\s+(?-i:L)"
+     r"(?![-.\w'])", "failure"),
+    (r"\b(?:massive|big|huge|major|another|such\s+an?|easy)\s+(?-i:W)(?![-.\w'])", "win"),
+    # Business news: beating or missing what analysts expected.
+    (r"\bbeat(?:ing|s)?\s+(?:(?:analyst|analysts'?|wall\s+street|market|the|its|their|our)\s+)*"
+     r"(?:expectations|estimates|forecasts?)\b", "success"),
+    (r"\b(?:miss(?:ed|es|ing)?|fell\s+short\s+of|falls?\s+short\s+of)\s+(?:(?:analyst|analysts'?|wall\s+street|"
+     r"market|the|its|their|our)\s+)*(?:expectations|estimates|forecasts?)\b", "disappointing"),
+    # A problem put right fast ("refunded me before the end of the day", "sent a replacement the same
+    # day", "reversed the charge within an hour"): only after a verb of putting something right.
+    (r"\b((?:refund(?:ed)?|replac(?:ed|ement)|reversed|resolved|sorted|fixed|sent|shipped|mailed|answered|"
+     r"replied|responded|reinstated|credited|approved)\b(?:[^.!?]{0,40}?\s)?)(?:within\s+(?:an?|one|a\s+few|"
+     r"\d+|two|ten|twenty|thirty)\s+(?:hours?|minutes?|mins?)|the\s+same\s+(?:day|afternoon|morning|evening)|"
+     r"before\s+(?:i\s+(?:even\s+)?(?:complained|asked|noticed|messaged|reached\s+out)|the\s+end\s+of\s+the\s+day))\b",
+     r"\1promptly"),
+    # The platform taking one's side in a dispute.
+    (r"\bsided\s+with\s+(?:me|us|the\s+seller|the\s+buyer|my\s+\w+)\b", "protected"),
+    # Money held back ("they held my funds for a month", "froze my account").
+    (r"\b(?:held|froze|frozen|freezing|locked)\s+(?:up\s+)?(?:my|our|their|your)\s+"
+     r"(?:funds|money|payouts?|earnings|balance|account)\b", "withheld"),
+    # Nobody answering ("the seller hasn't answered two messages"); "hasn't answered yet, it's only
+    # been an hour" stays a (mild) complaint too, which is how a listening report reads it.
+    (r"\b(?:hasn't|has\s+not|haven't|have\s+not|didn't|did\s+not|never|won't|will\s+not)\s+(?:even\s+)?"
+     r"(?:answered|replied|responded|gotten\s+back|got\s+back)\b", "ignored"),
+    # Still not received what one is owed ("I still haven't seen the refund").
+    (r"\bstill\s+(?:haven't|have\s+not|hasn't|has\s+not|didn't|did\s+not|don't|do\s+not)\s+(?:seen|received|"
+     r"gotten|got)\s+(?:my|the|a|any|our)\s+(?:\w+\s+)?(?:refunds?|money|payouts?|packages?|parcels?|orders?|"
+     r"items?|payments?)\b", "delays"),
+    # Money lost ("so I'm still out nine dollars", "we're out $40").
+    (r"\b(?:i'm|i\s+am|im|we're|we\s+are|i\s+was|still)\s+(?:still\s+)?out\s+(?:\$\s?\d[\d,.]*|"
+     r"(?:\d[\d,.]*|[a-z]+(?:[\s-][a-z]+)?)\s+(?:dollars|bucks|euros|pounds|quid))", "lost"),
+    # A shipment stuck in a status ("tracking still shows label created").
+    (r"\bstill\s+(?:shows?|says|said|showing|reads|stuck\s+(?:on|at|in))\s+(?:as\s+)?[\"'\u201c]?(?:label\s+created|"
+     r"pending|processing|in\s+transit|awaiting\s+\w+|not\s+shipped|pre-?transit)\b", "delays"),
 )
 
 # Rewrites that hold only outside a wish or a condition: lower fees praise a platform, but "if the
@@ -228,4 +279,7 @@ OUTSIDE_CONDITION_REWRITES: tuple[tuple[str, str], ...] = (
     (r"\b(?:fees?|prices?|commissions?|costs?)\s+(?:are|is)\s+(?:much\s+|way\s+|a\s+lot\s+)?"
      r"(?:lower|cheaper)\b", "affordable"),
     (r"\b(?:lower|cheaper)\s+(?:fees?|prices?|commissions?|costs?)\b", "affordable"),
+    # Fees waived ("Whatnot waived seller fees on my first $1,000"), not "if they waived the fees".
+    (r"\bwaiv(?:ed|es|ing|e)\s+(?:(?:the|all|my|our|their|its|seller|selling|buyer|listing|shipping)\s+){0,2}"
+     r"(?:fees?|commissions?)\b", "affordable"),
 )
