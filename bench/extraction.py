@@ -129,6 +129,9 @@ def load_folder(folder: Path, unseen: bool = False) -> list[Page]:
     truth = json.loads(truth_path.read_text(encoding="utf-8"))
     known: set[str] = set()
     if unseen:
+        if folder.resolve() == DEFAULT_FOLDER.resolve():
+            raise ValueError("--unseen compares FOLDER with ../shared/data/articles: give another folder "
+                             "(a clone of the public benchmark)")
         shared = DEFAULT_FOLDER / "ground-truth.json"
         if not shared.exists():
             raise DataAbsent(f"--unseen needs {shared.resolve()} to know which pages were seen; it is absent")
@@ -259,6 +262,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--unseen", action="store_true",
                         help="only pages whose id is not in ../shared/data/articles")
     args = parser.parse_args(argv)
+    if args.unseen and args.folder.resolve() == DEFAULT_FOLDER.resolve():
+        parser.error("--unseen needs FOLDER: a clone of the public benchmark (every shared page is seen)")
     try:
         from bench import summary
     except ImportError:  # the collector is optional when the script runs on its own
@@ -283,9 +288,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = summary_rows(results)
     for row in rows:
         if summary is not None:
-            summary.record(
-                "extraction", row["name"], row["target"], str(row["measured"]), row["anchor"], row["passed"]
-            )
+            name = row["name"].replace("test half", "unseen pages, test half") if args.unseen else row["name"]
+            summary.record("extraction", name, row["target"], str(row["measured"]), row["anchor"],
+                           row["passed"])
     ok = passed(results)
     test = results[(OURS, "test")]
     print(

@@ -218,13 +218,15 @@ def test_a_first_paragraph_repeating_the_title_is_dropped():
     assert article._without_title("Live sales surge", "Live sales surge") == "Live sales surge"  # all of it
     assert article._without_title("Other first line\n\nThe story.", "Live sales surge").startswith("Other")
     assert article._without_title("The story.", None) == "The story."
+    emoji = "\U0001f449 \U0001f449\n\nThe story goes on here."
+    assert article._without_title(emoji, "\U0001f525\U0001f525") == emoji  # no words: nothing to compare
 
 
 def test_found_needs_fifty_words():
     assert article._found(" ".join(["word"] * 50)) and not article._found(" ".join(["word"] * 49))
 
 
-def test_real_trafilatura_second_opinion_on_a_split_page():
+def test_real_trafilatura_on_a_split_page():
     """Synthetic page, real trafilatura: the body is never empty and keeps the main story."""
     art = extract_article(_split_page(), "https://daily.example/s")
     assert art.body and BODY[0][:60] in art.body

@@ -67,12 +67,13 @@ FORUM_WORDS = frozenset(
 )
 # Commerce metrics and trade shorthand a seller or an analyst writes in capitals ("my AOV dropped",
 # "Whatnot's GMV topped $3 billion"): the small model files them as ORG or PERSON. A span made only
-# of these (with forum words and boilerplate) is never an entity, as for FORUM_WORDS.
+# of these (and forum words) is never an entity. Only terms that name no organisation or person
+# elsewhere: CTA (Chicago's transit), CPC (a party), CAC (the Paris index), Roi and Mom are left out.
 COMMERCE_TERMS = frozenset(
     {
-        "gmv", "aov", "roas", "roi", "cpm", "cpc", "cpa", "ctr", "cvr", "kpi", "kpis", "sku", "skus",
-        "ltv", "clv", "cac", "arpu", "mau", "maus", "dau", "daus", "yoy", "qoq", "mom", "b2b", "b2c",
-        "d2c", "dtc", "c2c", "ugc", "cta", "ebitda", "capex", "opex", "bnpl", "cod", "moq",
+        "gmv", "aov", "roas", "kpi", "kpis", "sku", "skus", "ltv", "arpu", "mau", "maus", "dau",
+        "daus", "yoy", "qoq", "b2b", "b2c", "d2c", "dtc", "ugc", "ebitda", "capex", "opex", "bnpl",
+        "moq",
     }
 )
 # Last words that make a capitalised name an organisation ("Tessellate Insights", "Kestrel Labs",

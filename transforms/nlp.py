@@ -186,7 +186,7 @@ class PulseAnalyzer:
                 return {"entity_id": entry.id, "name": entry.name, "label": entry.label,
                         "kind": entry.kind, "origin": "gazetteer"}
         reason = junk_reason(ent.text, ent.label_)
-        if reason is None:
+        if reason is None and ent.kb_id_ != BRAND_PRODUCT:
             reason = page_furniture(ent, text, self.given_names)
         if reason is not None:
             if ent.label_ not in ("DATE", "CARDINAL", "MONEY", "PERCENT", "TIME", "ORDINAL", "QUANTITY"):
@@ -279,7 +279,9 @@ def extend_compound_places(doc: Doc, ents: list[Span]) -> list[Span]:
     return out
 
 
-_NOT_MODEL_WORDS = ORG_SUFFIXES | ROLE_WORDS | TITLE_WORDS | EVENT_SUFFIXES | {"platforms", "store", "stores"}
+_NOT_MODEL_WORDS = ORG_SUFFIXES | ROLE_WORDS | TITLE_WORDS | EVENT_SUFFIXES | {
+    "platforms", "store", "stores", "services", "web", "stock", "stocks", "shares", "profit", "sales"}
+BRAND_PRODUCT = "brand-product"  # Span.kb_id_ of a span made by brand_product_names
 
 
 def _model_word(token: Any) -> bool:
@@ -292,15 +294,25 @@ def _model_word(token: Any) -> bool:
     return token.tag_ == "CD" and any(ch.isalpha() for ch in text) and text.isalnum()  # "S24", "X5"
 
 
+def _title_case(sent: Span) -> bool:
+    """Most words of the sentence are capitalised: a headline ("Nike Beats Estimates On Strong
+    Demand"), where the tagger calls every word a proper noun."""
+    words = [t for t in sent if t.is_alpha and len(t) > 3]
+    return len(words) >= 3 and sum(t.text[0].isupper() for t in words) >= 0.6 * len(words)
+
+
 def brand_product_names(doc: Doc, ents: list[Span]) -> list[Span]:
     """A gazetteer brand or company followed by one or two model words is a product
     ("Topps Chrome", "Panini Prizm", "Stanley Quencher"), not the brand.
 
     Why: the ruler runs before NER and takes the brand out of the product's name, so a report
     counted the card maker when sellers talked about one of its product lines. The longer name
-    becomes a statistical PRODUCT span (the guideline's "longest name"). Only brand/ and company/
-    ids, only capitalised proper nouns or model numbers in no entity, never a role, title, event
-    or organisation word ("Apple CEO", "Nike Store").
+    becomes a statistical PRODUCT span (the guideline's "longest name"), marked ``BRAND_PRODUCT``
+    so the page-furniture check leaves it alone as it would the brand ("- Topps Chrome" in a list).
+    Only brand/ and company/ ids; only capitalised proper nouns or model numbers in no entity,
+    never a role, title, event or organisation word ("Apple CEO", "Nike Store"); the name must end
+    before a lower-case word or punctuation, so a longer name is never cut ("Apple Vision Pro"
+    keeps the company); and never in a title-case headline ("Microsoft Cuts Jobs").
     """
     out = []
     for ent in ents:
@@ -309,8 +321,10 @@ def brand_product_names(doc: Doc, ents: list[Span]) -> list[Span]:
             while (end < len(doc) and end - ent.end < 2 and _model_word(doc[end])
                    and doc[end - 1].whitespace_ and "\n" not in doc[end - 1].whitespace_):
                 end += 1
-            if end > ent.end and (end == len(doc) or doc[end].tag_ not in _PROPER_TAGS):
-                out.append(Span(doc, ent.start, end, label="PRODUCT"))
+            after = doc[end].text if end < len(doc) else ""
+            if end > ent.end and not after[:1].isupper() and not after[:1].isdigit() \
+                    and not _title_case(ent.sent):
+                out.append(Span(doc, ent.start, end, label="PRODUCT", kb_id=BRAND_PRODUCT))
                 continue
         out.append(ent)
     return out
@@ -492,11 +506,27 @@ _SIGN_OFF_JOINS = frozenset({"and", "&", ","})
 _SPACED_DASH = re.compile(r"\s[-\u2013\u2014|]\s")
 
 
+_SIGN_OFF_CUE = re.compile(r"\b(?:thanks|thank\s+you|cheers|see\s+you|until|best|regards|talk\s+soon|"
+                           r"stay\s+tuned|bye|love|xo+)\b[^\n]{0,40}$", re.I)
+
+
 def _first_name_sign_off(text: str, line_start: int, line_end: int, given_names: AbstractSet[str]) -> bool:
-    """The line is only single names joined by "and"/"&"/",", after an optional dash, and one of
-    them is a common given name ("- Tristan and Jeff", "Sam & Dev"): a newsletter's sign-off,
-    naming nobody a report could track. Full names ("Maria Lopez and Dev Patel") are not this."""
-    line = text[line_start: len(text) if line_end < 0 else line_end].strip().lstrip(_SIGN_OFF_DASHES)
+    """A newsletter's sign-off by first names ("- Tristan and Jeff", or "Sam & Dev" under "See you
+    next week,"): a line of single names joined by "and"/"&"/",", one of them a common given name,
+    that opens with a dash or follows a sign-off line. It names nobody a report could track. Full
+    names ("Maria Lopez and Dev Patel") and a list after "were identified as" are not this."""
+    raw = text[line_start: len(text) if line_end < 0 else line_end].strip()
+    if not raw or len(raw) > 80:
+        return False
+    line = raw.lstrip(_SIGN_OFF_DASHES)
+    if line == raw:  # no dash: the line before must close the letter
+        prev_end = text.rfind("\n", 0, max(line_start - 1, 0))
+        previous = text[prev_end + 1: max(line_start - 1, 0)].strip()
+        if not previous:  # a blank line between: look one further up
+            prev2 = text.rfind("\n", 0, max(prev_end, 0))
+            previous = text[prev2 + 1: max(prev_end, 0)].strip()
+        if not _SIGN_OFF_CUE.search(previous):
+            return False
     words = line.replace(",", " , ").rstrip(" .!").split()
     if not words or len(words) > 7 or not any(w in given_names for w in words):
         return False
@@ -511,13 +541,25 @@ def _first_name_sign_off(text: str, line_start: int, line_end: int, given_names:
     return previous_was_name
 
 
+_DATE_WORDS = frozenset({
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+    "january", "february", "march", "april", "june", "july", "august", "september", "october",
+    "november", "december", "mon", "tue", "wed", "thu", "fri", "sat", "sun", "monday", "tuesday",
+    "wednesday", "thursday", "friday", "saturday", "sunday", "week", "issue", "no", "vol", "volume",
+    "edition", "ep", "episode", "part",
+})
+
+
 def _dated_header_tail(after: str) -> bool:
-    """What follows a header's name on its line in a newsletter: a dash or a bar and only
-    capitalised words or numbers ("- Week 14", "| Nov 12, 2026", "\u2014 Issue #42")."""
+    """What follows a header's name on its line in a newsletter: a dash or a bar, then only a date
+    or an issue number ("- Week 14", "| Nov 12, 2026", "\u2014 Issue #42"). "- Q3 2026 Earnings
+    Call Transcript" or "- CEO, Tesla" is not one."""
     if not after or after[0] not in "-\u2013\u2014|":
         return False
     words = [w for w in re.split(r"[\s,.#:/-]+", after.lstrip("-\u2013\u2014| ")) if w]
-    return bool(words) and len(words) <= 5 and all(w[0].isupper() or w[0].isdigit() for w in words)
+    return (bool(words) and len(words) <= 5 and any(w.isdigit() for w in words)
+            and all(w.isdigit() or w.lower() in _DATE_WORDS or w.lower().rstrip("stndrh").isdigit()
+                    for w in words))
 
 
 def page_furniture(ent: Any, text: str, given_names: AbstractSet[str] = frozenset()) -> str | None:
@@ -602,13 +644,18 @@ def sentence_initial_verb(ent: Any) -> bool:
 
     Why: a few platform names are English verbs (Flip, Shop), and the case-sensitive list cannot
     tell them apart at the start of a sentence, where every word is capitalised; the tagger can
-    ("Flip raised $60 million" is a proper noun, "Flip sellers say" an adjective).
+    ("Flip raised $60 million" is a proper noun, "Flip sellers say" an adjective). The next word must
+    be lower case and the sentence not a title-case headline: there the tagger calls "Shopify" in
+    "Shopify Stock Soars" a verb.
     """
     if len(ent) != 1 or ent[0].tag_ != "VB":
         return False
     token = ent[0]
+    doc = token.doc
+    if token.i + 1 >= len(doc) or not doc[token.i + 1].is_lower:  # "Shopify Stock Soars ..." is a headline
+        return False
     sent = token.sent
-    return all(t.is_punct or t.is_space for t in sent[: token.i - sent.start])
+    return all(t.is_punct or t.is_space for t in sent[: token.i - sent.start]) and not _title_case(sent)
 
 
 def sentence_initial_common_word(ent: Any, lowercase_forms: AbstractSet[str]) -> str | None:
