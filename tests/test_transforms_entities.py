@@ -375,3 +375,17 @@ def test_products_listed_one_per_line_are_kept(nlp: Any) -> None:
                                   "Flip Raises $60 Million For Live Beauty"])
 def test_a_headline_keeps_its_platform(nlp: Any, text: str) -> None:
     assert any(m["origin"] == "gazetteer" for m in mentions(nlp, text)), mentions(nlp, text)
+
+
+@pytest.mark.parametrize("text", [
+    "Presented by Vantolla.\nSee you next week.",
+    "The round was led by Lightspeed Venture Partners and Benchmark, people familiar said.",
+])
+def test_sponsors_and_names_listed_with_organisations_are_not_people(nlp: Any, text: str) -> None:
+    found = ner_names(nlp, text)
+    assert "PERSON" not in found.values(), found
+
+
+def test_a_person_listed_with_an_organisation_keeps_a_given_name(nlp: Any) -> None:
+    found = ner_names(nlp, "The panel had Kestrel Labs and Maria Lopez on stage.")
+    assert found.get("Maria Lopez") == "PERSON", found

@@ -5,7 +5,7 @@ Reddit cassettes) annotated by the guideline in tests/fixtures/README.md; bench.
 each row's source decides the half. Rules were tuned on the tune half only.
 
 Measured 2026-12-01 on the test half (67 paragraphs, 202 gold entities), scope REAL_SCOPE:
-precision 0.765, recall 0.743 (gazetteer P 0.862 / R 1.000, statistical NER P 0.749 / R 0.706);
+precision 0.760, recall 0.738 (gazetteer P 0.862 / R 1.000, statistical NER P 0.743 / R 0.701);
 raw en_core_web_sm NER alone gets P 0.626 / R 0.639 on the same texts.
 The issue's target (P >= 0.95, R >= 0.90) is NOT met: the floors below pin what was measured,
 a little under it, so a regression fails while the honest shortfall stays visible in bench.entities.
@@ -25,7 +25,7 @@ from transforms.entity_eval import load_gold
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO / ".." / "shared" / "data"
 REAL_GOLD = REPO / "tests" / "fixtures" / "entities_gold_real.jsonl"
-FLOORS = {("all", "precision"): 0.76, ("all", "recall"): 0.73,
+FLOORS = {("all", "precision"): 0.75, ("all", "recall"): 0.73,
           ("gazetteer", "recall"): 0.99, ("ner", "precision"): 0.74, ("ner", "recall"): 0.69}
 
 needs_shared = pytest.mark.skipif(not (SHARED / "articles").is_dir() or not (SHARED / "reddit-api").is_dir(),
@@ -83,9 +83,9 @@ def test_bench_refuses_without_the_shared_data(tmp_path: Path, monkeypatch: pyte
 
 # The live-commerce probe (tests/fixtures/entities_probe_live_commerce.jsonl, SYNTHETIC, written by a
 # helper that had seen neither the rules nor the pipeline): floors on its held-out rows (ids lch..),
-# just under what was measured on 2026-12-01 (P 0.813, R 0.754; gazetteer P 0.930 R 1.000). Needs
+# just under what was measured on 2026-12-01 (P 0.827, R 0.772; gazetteer P 0.930 R 1.000). Needs
 # no shared data, so it runs in every clone.
-PROBE_FLOORS = {("all", "precision"): 0.80, ("all", "recall"): 0.74, ("gazetteer", "recall"): 0.99}
+PROBE_FLOORS = {("all", "precision"): 0.81, ("all", "recall"): 0.76, ("gazetteer", "recall"): 0.99}
 
 
 def test_entity_floors_on_the_live_commerce_probe_held_out() -> None:

@@ -451,6 +451,9 @@ def relabel_names(doc: Doc, ents: list[Span], given_names: AbstractSet[str]) -> 
       noun filed as a person ("Steelers") is an ORG.
     - A span of 2-3 capitalised words coordinated with a PERSON ("from X and Jeff Pfitzer") is a
       PERSON too: lists of names in bylines and sign-offs are lists of people.
+    - A PERSON that does not start with a common given name is an ORG when it stands in a list
+      with an organisation ("Lightspeed Venture Partners and Benchmark", "Estee Lauder, Nike and
+      Dyson") or is a sponsor ("Presented by Bambuser").
     Gazetteer spans are never touched.
     """
     out = []
@@ -473,19 +476,33 @@ def relabel_names(doc: Doc, ents: list[Span], given_names: AbstractSet[str]) -> 
                 (len(words) <= 4 and words[0] in given_names)
                 or (2 <= len(words) <= 3 and _coordinated_with_person(doc, ents, i))):
             label = "PERSON"
+        elif label == "PERSON" and names and words[0] not in given_names and (
+                _coordinated_with_person(doc, ents, i, ("ORG",)) or _sponsor(doc, ent)):
+            label = "ORG"
         out.append(ent if label == ent.label_ else Span(doc, ent.start, ent.end, label=label))
     return out
 
 
-def _coordinated_with_person(doc: Doc, ents: list[Span], i: int) -> bool:
+def _coordinated_with_person(doc: Doc, ents: list[Span], i: int,
+                             labels: tuple[str, ...] = ("PERSON",)) -> bool:
+    """The span is in a list ("X and Y", "X, Y") next to an entity with one of ``labels``."""
     ent = ents[i]
     nxt = ents[i + 1] if i + 1 < len(ents) else None
-    if nxt is not None and nxt.label_ == "PERSON" and nxt.start - ent.end == 1 \
+    if nxt is not None and nxt.label_ in labels and nxt.start - ent.end == 1 \
             and doc[ent.end].lower_ in _COORD:
         return True
     prev = ents[i - 1] if i > 0 else None
-    return prev is not None and prev.label_ == "PERSON" and ent.start - prev.end == 1 \
+    return prev is not None and prev.label_ in labels and ent.start - prev.end == 1 \
         and doc[prev.end].lower_ in _COORD
+
+
+_SPONSOR_CUES = frozenset({"presented", "sponsored", "powered", "brought"})
+
+
+def _sponsor(doc: Doc, ent: Span) -> bool:
+    """"Presented by X", "sponsored by X", "powered by X": a newsletter's sponsor is a company."""
+    return (ent.start >= 2 and doc[ent.start - 1].lower_ == "by"
+            and doc[ent.start - 2].lower_ in _SPONSOR_CUES)
 
 
 def _looks_like_byline(ent: Any, given_names: AbstractSet[str]) -> bool:
