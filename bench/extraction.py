@@ -63,6 +63,10 @@ Extractor = Callable[[bytes, "str | None"], "str | None"]
 Page = tuple[str, bytes, str, "str | None"]
 
 
+class SharedFolderGiven(ValueError):
+    """``--unseen`` was asked of ../shared/data/articles itself: every page there is seen."""
+
+
 class DataAbsent(RuntimeError):
     """The benchmark folder (../shared/data/articles) is not there: nothing can be measured."""
 
@@ -130,8 +134,8 @@ def load_folder(folder: Path, unseen: bool = False) -> list[Page]:
     known: set[str] = set()
     if unseen:
         if folder.resolve() == DEFAULT_FOLDER.resolve():
-            raise ValueError("--unseen compares FOLDER with ../shared/data/articles: give another folder "
-                             "(a clone of the public benchmark)")
+            raise SharedFolderGiven("--unseen compares FOLDER with ../shared/data/articles: give another "
+                                    "folder (a clone of the public benchmark)")
         shared = DEFAULT_FOLDER / "ground-truth.json"
         if not shared.exists():
             raise DataAbsent(f"--unseen needs {shared.resolve()} to know which pages were seen; it is absent")
@@ -262,14 +266,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--unseen", action="store_true",
                         help="only pages whose id is not in ../shared/data/articles")
     args = parser.parse_args(argv)
-    if args.unseen and args.folder.resolve() == DEFAULT_FOLDER.resolve():
-        parser.error("--unseen needs FOLDER: a clone of the public benchmark (every shared page is seen)")
     try:
         from bench import summary
     except ImportError:  # the collector is optional when the script runs on its own
         summary = None
     try:
         results = compare(args.folder, args.unseen)
+    except SharedFolderGiven as exc:
+        parser.error(str(exc))
     except DataAbsent as exc:
         print(f"bench.extraction: {exc}", file=sys.stderr)
         if summary is not None:

@@ -230,9 +230,9 @@ IDIOM_REWRITES: tuple[tuple[str, str], ...] = (
     # "Couldn't be happier" praises; VADER negates "happier".
     (r"\b(?:couldn't|could\s+not|couldnt|can't|cannot)\s+be\s+(?:any\s+)?(?:happier|better|more\s+"
      r"(?:pleased|satisfied|thrilled|impressed))\b", "delighted"),
-    # Slang: "that break was fire" (VADER's "fire" is -1.4), "massive L", "big W". W and L only in
+    # Slang: "that break was so fire" (VADER's "fire" is -1.4), "massive L", "huge W". "fire" only
+    # after an intensifier ("the cause was fire" and "fire season" are news); W and L only in
     # capitals, and not in "W-2" or "L.A.".
-    # Only with an intensifier: "the cause was fire" and "fire season" are news, not slang.
     (r"\b(?:so|straight|absolute|pure|lowkey|kinda|literally|actually|honestly)\s+fire\b(?![-\w])", "great"),
     # Not "take the L" (Chicago's train) nor "Big W" (a retailer).
     (r"\b(?:massive|huge|major|another|such\s+an?)\s+(?-i:L)(?![-.\w'])", "failure"),

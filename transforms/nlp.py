@@ -474,25 +474,24 @@ def relabel_names(doc: Doc, ents: list[Span], given_names: AbstractSet[str]) -> 
             label = "ORG"  # a plural proper noun ("Steelers", "Wildcats") is a team or a group
         elif label != "PERSON" and names and (
                 (len(words) <= 4 and words[0] in given_names)
-                or (2 <= len(words) <= 3 and _coordinated_with_person(doc, ents, i))):
+                or (2 <= len(words) <= 3 and _coordinated_with(doc, ents, i, "PERSON"))):
             label = "PERSON"
         elif label == "PERSON" and names and words[0] not in given_names and (
-                _coordinated_with_person(doc, ents, i, ("ORG",)) or _sponsor(doc, ent)):
+                _coordinated_with(doc, ents, i, "ORG") or _sponsor(doc, ent)):
             label = "ORG"
         out.append(ent if label == ent.label_ else Span(doc, ent.start, ent.end, label=label))
     return out
 
 
-def _coordinated_with_person(doc: Doc, ents: list[Span], i: int,
-                             labels: tuple[str, ...] = ("PERSON",)) -> bool:
-    """The span is in a list ("X and Y", "X, Y") next to an entity with one of ``labels``."""
+def _coordinated_with(doc: Doc, ents: list[Span], i: int, label: str) -> bool:
+    """The span is in a list ("X and Y", "X, Y") right next to an entity labelled ``label``."""
     ent = ents[i]
     nxt = ents[i + 1] if i + 1 < len(ents) else None
-    if nxt is not None and nxt.label_ in labels and nxt.start - ent.end == 1 \
+    if nxt is not None and nxt.label_ == label and nxt.start - ent.end == 1 \
             and doc[ent.end].lower_ in _COORD:
         return True
     prev = ents[i - 1] if i > 0 else None
-    return prev is not None and prev.label_ in labels and ent.start - prev.end == 1 \
+    return prev is not None and prev.label_ == label and ent.start - prev.end == 1 \
         and doc[prev.end].lower_ in _COORD
 
 
@@ -518,11 +517,7 @@ def _looks_like_byline(ent: Any, given_names: AbstractSet[str]) -> bool:
 
 _SIGN_OFF_DASHES = " \t-\u2013\u2014~*_"
 _SIGN_OFF_JOINS = frozenset({"and", "&", ","})
-
-
 _SPACED_DASH = re.compile(r"\s[-\u2013\u2014|]\s")
-
-
 _SIGN_OFF_CUE = re.compile(r"\b(?:thanks|thank\s+you|cheers|see\s+you|until|best|regards|talk\s+soon|"
                            r"stay\s+tuned|bye|love|xo+)\b[^\n]{0,40}$", re.I)
 
@@ -588,8 +583,9 @@ def page_furniture(ent: Any, text: str, given_names: AbstractSet[str] = frozense
       starting with a common given name is kept (see _looks_like_byline).
     - A newsletter plug: the line asks to subscribe or sign up ("Subscribe to The Daily Drop");
       the name in it is the newsletter itself.
-    - A first-name sign-off: a PERSON on a line of given names only ("- Tristan and Jeff"). A lone
-      given name elsewhere ("Ivan led that company") stays a person, as the guideline says.
+    - A first-name sign-off: a PERSON on a line of single names after a dash or under a sign-off
+      line ("- Tristan and Jeff"; see _first_name_sign_off). A lone given name elsewhere ("Ivan led
+      that company") stays a person, as the guideline says.
 
     ``text`` is ``doc.text``, passed in because building it costs a pass over the whole Doc.
     """
@@ -671,8 +667,13 @@ def sentence_initial_verb(ent: Any) -> bool:
     doc = token.doc
     if token.i + 1 >= len(doc) or not doc[token.i + 1].is_lower:  # "Shopify Stock Soars ..." is a headline
         return False
+    return _opens_sentence(token) and not _title_case(token.sent)
+
+
+def _opens_sentence(token: Any) -> bool:
+    """Nothing but punctuation or space before the token in its sentence (opening quotes, dashes)."""
     sent = token.sent
-    return all(t.is_punct or t.is_space for t in sent[: token.i - sent.start]) and not _title_case(sent)
+    return all(t.is_punct or t.is_space for t in sent[: token.i - sent.start])
 
 
 def sentence_initial_common_word(ent: Any, lowercase_forms: AbstractSet[str]) -> str | None:
@@ -690,8 +691,7 @@ def sentence_initial_common_word(ent: Any, lowercase_forms: AbstractSet[str]) ->
     token = ent[0]
     if token.text.isupper() or not token.text[:1].isupper():
         return None
-    sent = token.sent
-    if any(not (t.is_punct or t.is_space) for t in sent[: token.i - sent.start]):
+    if not _opens_sentence(token):
         return None  # not the sentence's first word (opening quotes and dashes are skipped)
     if token.tag_ not in _PROPER_TAGS and not (ent.label_ == "NORP" and token.tag_ == "JJ"):
         return "sentence-initial common word"
