@@ -78,8 +78,14 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 # Re-resolve the lock (needs registry access). Commit the result.
+# uv from the venv when there is one (the lock pins it), else from PATH. Compiling onto a copy of the
+# lock keeps its pins (uv prefers them) and its two header lines.
 lock:
-	uv pip compile pyproject.toml --extra dev --extra demo --python-version 3.11 --no-header -o requirements.lock
+	@UV=$$([ -x $(BIN)/uv ] && echo $(BIN)/uv || echo uv); \
+	  cp requirements.lock requirements.lock.new \
+	  && $$UV pip compile pyproject.toml --extra dev --extra demo --python-version 3.11 --no-header -o requirements.lock.new \
+	  && { head -2 requirements.lock; cat requirements.lock.new; } > requirements.lock.tmp \
+	  && rm requirements.lock.new && mv requirements.lock.tmp requirements.lock
 
 clean:
 	rm -rf data/ .pytest_cache

@@ -87,13 +87,15 @@ def run(with_anchor: bool = True) -> EntityBench:
     _check_data()
     from common.config import Settings
     from transforms.entity_eval import REAL_SCOPE, STRICT, load_gold, predict_pipeline, score
+    from transforms.gazetteer import load_gazetteer
     from transforms.nlp import build_pipeline
 
-    real = load_gold(REAL_GOLD)
-    synthetic = load_gold(SYNTHETIC_GOLD)
-    probe = load_gold(PROBE_GOLD)
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), config_dir=REPO / "config")
+    gazetteer = load_gazetteer(settings.config_file(settings.nlp.gazetteer))
+    real = load_gold(REAL_GOLD, gazetteer)
+    synthetic = load_gold(SYNTHETIC_GOLD, gazetteer)
+    probe = load_gold(PROBE_GOLD, gazetteer)
     model = settings.nlp.spacy_model
     nlp = build_pipeline(model, settings.config_file(settings.nlp.gazetteer),
                          settings.config_file(settings.nlp.themes))

@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     if routed:
         print(f"sentiment routing: {len(routed)} texts ({routed_words} words) from sources "
               f"{router.config.sources} get the MiniLM model (<= {router.model.max_tokens} word pieces each, "
-              f"{router.embedder.threads} onnxruntime threads after spaCy, 1 beside it at n_process 1)")
+              f"{router.embedder.threads} embedding threads after spaCy, 1 beside it at n_process 1)")
     for n in args.processes:
         runs = (lambda n=n: raw_run(n), lambda n=n: full_run(n))
         if routed:

@@ -149,11 +149,12 @@ def embeddings_for(texts: list[str], max_tokens: int, cache: Path | None = None)
 
     import numpy as np
 
-    from transforms.embeddings import MiniLMEmbedder
+    from transforms.embeddings import DEFAULT_COMPUTE, MiniLMEmbedder
 
     path = None
     if cache is not None:
-        key = hashlib.sha256(("\x00".join(texts) + f"|{max_tokens}").encode()).hexdigest()[:16]
+        tail = f"|{max_tokens}|{DEFAULT_COMPUTE}"
+        key = hashlib.sha256(("\x00".join(texts) + tail).encode()).hexdigest()[:16]
         path = Path(cache) / f"minilm-{key}.npy"
         if path.exists():
             return np.load(path)

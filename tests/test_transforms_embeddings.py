@@ -20,6 +20,7 @@ from transforms.embeddings import (
     MiniLMEmbedder,
     default_model_file,
     default_threads,
+    int8_model_bytes,
 )
 from transforms.sentiment import DocumentSentimentRouter, RoutingConfig
 
@@ -88,6 +89,78 @@ def test_max_tokens_caps_long_texts() -> None:
 def test_threads_default_is_sensible() -> None:
     assert 1 <= default_threads() <= 2
     assert MiniLMEmbedder(threads=3).threads == 3
+
+
+# ------------------------------------------------------------------ the int8-compute model
+def test_int8_compute_stays_close_to_the_pinned_float_compute(tmp_path: Path) -> None:
+    """The derived model is what the product runs: it must embed (almost) as the pinned file does,
+    and it must really be a different model (so the default does not silently fall back)."""
+    texts = [t for t in TEXTS if t.strip()]
+    fast = MiniLMEmbedder(threads=1, cache_dir=tmp_path).embed(texts)
+    exact = MiniLMEmbedder(threads=1, compute="float").embed(texts)
+    cosines = (fast * exact).sum(axis=1)
+    assert cosines.min() > 0.95 and cosines.mean() > 0.97
+    assert cosines.max() < 0.99999
+    assert len(list(tmp_path.glob("*-int8-*.onnx"))) == 1
+
+
+@pytest.fixture
+def fake_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, list[Path]]:
+    """A tiny source file and a stand-in for the real derivation (which takes seconds), recording
+    each build: the cache logic does not depend on what the bytes are."""
+    import transforms.embeddings as emb
+
+    calls: list[Path] = []
+
+    def build(source: Path, workdir: Path) -> Path:
+        calls.append(source)
+        out = workdir / "int8.onnx"
+        out.write_bytes(b"derived from " + source.read_bytes())
+        return out
+
+    monkeypatch.setattr(emb, "_build_int8", build)
+    source = tmp_path / "model.onnx"
+    source.write_bytes(b"weights")
+    return source, calls
+
+
+def test_int8_model_is_cached_reused_and_rebuilt_when_corrupt(tmp_path: Path,
+                                                               fake_build: tuple[Path, list[Path]]) -> None:
+    source, calls = fake_build
+    cache = tmp_path / "cache"
+    first = int8_model_bytes(source, "ab" * 32, cache)
+    assert first == b"derived from weights" and len(calls) == 1
+    assert int8_model_bytes(source, "ab" * 32, cache) == first and len(calls) == 1  # from the cache
+    (cached,) = cache.glob("*.onnx")
+    cached.write_bytes(b"truncated")
+    assert int8_model_bytes(source, "ab" * 32, cache) == first and len(calls) == 2  # not trusted: rebuilt
+    assert cached.read_bytes() == first
+    assert int8_model_bytes(source, "cd" * 32, cache) == first and len(calls) == 3  # another source digest
+
+
+def test_int8_model_without_a_writable_cache_is_built_per_process(
+        tmp_path: Path, fake_build: tuple[Path, list[Path]]) -> None:
+    source, calls = fake_build
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    assert int8_model_bytes(source, "ab" * 32, not_a_dir / "cache") == b"derived from weights"
+    assert int8_model_bytes(source, "ab" * 32, not_a_dir / "cache") == b"derived from weights"
+    assert len(calls) == 2
+
+
+def test_model_cache_dir_follows_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from transforms.embeddings import model_cache_dir
+
+    monkeypatch.setenv("PULSE_MODEL_CACHE", str(tmp_path / "m"))
+    assert model_cache_dir() == tmp_path / "m"
+    monkeypatch.delenv("PULSE_MODEL_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert model_cache_dir() == tmp_path / "xdg" / "liveshop-pulse" / "models"
+
+
+def test_unknown_compute_mode_is_refused() -> None:
+    with pytest.raises(ValueError, match="compute must be one of"):
+        MiniLMEmbedder(compute="fp16")
 
 
 # ------------------------------------------------------------------ routing

@@ -389,3 +389,24 @@ def test_sponsors_and_names_listed_with_organisations_are_not_people(nlp: Any, t
 def test_a_person_listed_with_an_organisation_keeps_a_given_name(nlp: Any) -> None:
     found = ner_names(nlp, "The panel had Kestrel Labs and Maria Lopez on stage.")
     assert found.get("Maria Lopez") == "PERSON", found
+
+
+def test_gold_ids_follow_the_gazetteer_the_product_runs_with(tmp_path: Path) -> None:
+    """A gold span written as "ner/org/whalar" before the list knew Whalar must be expected under
+    the list's id once it does; the annotator's label is kept, and unknown names keep their id."""
+    import json
+
+    from transforms.entity_eval import load_gold
+    from transforms.gazetteer import load_gazetteer
+
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(json.dumps({"id": "g1", "text": "Whalar and Obscura Labs signed creators.", "entities": [
+        {"id": "ner/org/whalar", "label": "ORG", "surface": "Whalar"},
+        {"id": "ner/org/obscura-labs", "label": "ORG", "surface": "Obscura Labs"},
+        {"id": "ner/person/whalar-x", "label": "PERSON"}]}) + "\n", encoding="utf-8")
+    gazetteer = load_gazetteer(REPO / "config" / "gazetteer.toml")
+    (row,) = load_gold(gold, gazetteer)
+    assert row.entities == {("company/whalar", "ORG"), ("ner/org/obscura-labs", "ORG"),
+                            ("ner/person/whalar-x", "PERSON")}
+    (as_written,) = load_gold(gold)
+    assert ("ner/org/whalar", "ORG") in as_written.entities

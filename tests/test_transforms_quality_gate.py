@@ -9,14 +9,16 @@ junk filter does.
 Sentiment part: Pearson r of the *shipped* model files on the *test* half of the shared rated
 sets (bench/split.py; the models were fitted on the tune half only), each set scored by the model
 the product uses for that kind of text: tweets (social text, Reddit's route) by the lexicon model,
-NYT snippets (news, the embedding route) by the MiniLM embedding model. Measured 2026-11-30:
-tweets 0.890 (VADER 0.881), NYT 0.647 (VADER 0.540); both issue targets (0.88, 0.60) met.
+NYT snippets (news, the embedding route) by the MiniLM embedding model (int8 compute, refitted
+2026-12-02). Measured 2026-12-02: tweets 0.890 (VADER 0.881), NYT 0.647 (VADER 0.540); both issue
+targets (0.88, 0.60) met.
 Floors sit just under the measured figures. Also checked: the shipped files are
 what the current code fits on the tune half (so the floors test the code, not a stale file). Skips
 when ../shared/data/sentiment is absent. The contrastive sign accuracy gate (our hand-written
-acceptance set, not an unseen evaluation) never skips: measured 0.884 (lexicon) and 0.899
-(embedding) against the issue's 0.90, so the target is NOT met; floors pin the measured figures and
-a strict xfail holds the 0.90 target until it is met.
+acceptance set, not an unseen evaluation) never skips: measured 0.861 (lexicon) and 0.880
+(embedding) on all 317 rows, 0.744 and 0.821 on the held-out batches, against the issue's 0.90, so
+the target is NOT met; floors pin the measured figures and a strict xfail holds the 0.90 target
+until it is met.
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ SENTIMENT = REPO / ".." / "shared" / "data" / "sentiment"
 ENTITY_FLOORS = {"all": 0.95, "gazetteer": 0.97, "ner": 0.80}
 SENTIMENT_FLOORS = {"tweets": 0.885, "nyt": 0.64}
 CONTRASTIVE_TARGET = 0.90  # the issue's target: NOT met yet (see test_contrastive_sign_accuracy_target)
-# Regression floors just under the measured sign accuracy (317 judged rows, batches c-h, 2026-12-01:
-# lexicon 0.861, embedding 0.877; the held-out batches e+g+h alone: 0.744 and 0.808).
+# Regression floors just under the measured sign accuracy (317 judged rows, batches c-h, 2026-12-02:
+# lexicon 0.861, embedding 0.880; the held-out batches e+g+h alone: 0.744 and 0.821).
 CONTRASTIVE_FLOORS = {"lexicon": 0.84, "embedding": 0.87}
 ISSUE_SENTENCE = "Honestly Whatnot customer support is terrible."
 
@@ -171,8 +173,8 @@ def test_contrastive_sign_accuracy_floor(contrastive: tuple[list, dict], name: s
     assert scores[name][issue] < 0, f"{name}: {ISSUE_SENTENCE!r} scored {scores[name][issue]:+.3f}"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 target 0.90 not met (2026-12-01): all 317 rows lexicon "
-                                       "0.861, embedding 0.877; held-out batches e+g+h 0.744 and 0.808; "
+@pytest.mark.xfail(strict=True, reason="issue 11 target 0.90 not met (2026-12-02): all 317 rows lexicon "
+                                       "0.861, embedding 0.880; held-out batches e+g+h 0.744 and 0.821; "
                                        "remove this mark when it passes")
 def test_contrastive_sign_accuracy_target(contrastive: tuple[list, dict]) -> None:
     """The target holds on the whole set and on the held-out batches (never tuned on) alone."""
@@ -187,7 +189,7 @@ def test_contrastive_sign_accuracy_target(contrastive: tuple[list, dict]) -> Non
 
 # The independent probe (tests/fixtures/sentiment_probe_live_commerce.tsv, SYNTHETIC, written by a
 # helper that had seen neither the project nor the rules): floors on its 80 held-out rows (ids sh..),
-# just under what was measured on 2026-12-01 (lexicon 0.838, embedding 0.812, VADER 0.613).
+# just under what was measured on 2026-12-02 (lexicon 0.838, embedding 0.812, VADER 0.613).
 PROBE_FLOORS = {"lexicon": 0.82, "embedding": 0.80}
 
 

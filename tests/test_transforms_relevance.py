@@ -49,6 +49,12 @@ def test_places_say_nothing_about_topic() -> None:
     assert rel.score == 0.0 and rel.reasons == []
 
 
+def test_news_outlets_say_nothing_about_topic() -> None:
+    """Reuters or Bloomberg is cited in any story: a media mention must not lift relevance."""
+    rel = _score("Ford recalls trucks, Reuters reports.", entities=[("media/reuters", "media")])
+    assert rel.score == 0.0 and rel.reasons == []
+
+
 def test_score_is_capped_at_one_and_words_inside_other_words_do_not_match() -> None:
     rel = _score("live shopping and live selling", channel="Whatnot",
                  entities=[("platform/whatnot", "platform"), ("platform/tiktok-shop", "platform")])

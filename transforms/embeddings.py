@@ -15,13 +15,24 @@ downloaded: both files come from installed wheels.
 Speed notes (2-core machine): texts are sorted by length and run in batches of 16, so padding
 stays small; each text is capped at ``max_tokens`` word pieces (the tail of a long article is not
 embedded, which is what keeps the cost bounded per document).
+
+Why the MatMuls run in int8 (``compute="int8"``, the default): the pinned file stores int8 weights
+but computes in float32 (each weight is cast and scaled back before its MatMul), so onnxruntime
+gets no int8 speed from it. :func:`int8_model_bytes` derives, from that exact file and offline, a
+model whose MatMuls run in int8 (onnxruntime's dynamic quantization, per output channel, 7-bit
+weights so that CPUs with and without VNNI compute the same sums). Measured on the shared NYT and
+article texts: about half the CPU time, embeddings at cosine 0.99 to the float ones, and the
+sentiment model refitted on them scores the same NYT test half (r 0.647 against 0.648). The derived
+file is cached per machine (:func:`model_cache_dir`); ``compute="float"`` runs the pinned file as is.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
 import os
+import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +42,10 @@ DIM = 384
 DEFAULT_MAX_TOKENS = 256  # all-MiniLM-L6-v2 was trained with 256 word pieces at most
 DEFAULT_BATCH_SIZE = 16
 TOKENIZER_REL = ("embeddings", "data", "all-MiniLM-L6-v2-onnx-int8", "tokenizer.json")
+COMPUTE_MODES = ("int8", "float")
+DEFAULT_COMPUTE = "int8"
+
+log = logging.getLogger(__name__)
 
 
 class EmbeddingModelError(RuntimeError):
@@ -38,7 +53,7 @@ class EmbeddingModelError(RuntimeError):
 
 
 def default_threads() -> int:
-    """onnxruntime intra-op threads: the cores available to this process, at most 2.
+    """Embedding threads: the cores available to this process, at most 2.
 
     Why at most 2: the target machine has 2 cores, and in the enrich stage the spaCy workers share
     them; more threads than cores only adds contention."""
@@ -79,18 +94,90 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def model_cache_dir() -> Path:
+    """Where derived models are kept: ``$PULSE_MODEL_CACHE``, else ``$XDG_CACHE_HOME`` (or
+    ``~/.cache``) ``/liveshop-pulse/models``. Nothing there is downloaded; it only saves rebuilding."""
+    env = os.environ.get("PULSE_MODEL_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "liveshop-pulse" / "models"
+
+
+def _build_int8(source: Path, workdir: Path) -> Path:
+    """Fold the pinned file's dequantisation into float weights (onnxruntime's basic graph
+    optimisations), then quantize every MatMul dynamically: int8 weights per output channel,
+    7-bit range, activations quantized per call."""
+    import onnxruntime as ort
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    folded = workdir / "folded.onnx"
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    options.optimized_model_filepath = str(folded)
+    ort.InferenceSession(str(source), sess_options=options, providers=["CPUExecutionProvider"])
+    out = workdir / "int8.onnx"
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # quantize_dynamic advises "pre-processing" on the root logger
+    try:
+        quantize_dynamic(folded, out, op_types_to_quantize=["MatMul"], per_channel=True,
+                         reduce_range=True, weight_type=QuantType.QInt8)
+    finally:
+        root.setLevel(level)
+    return out
+
+
+def int8_model_bytes(source: Path, source_sha256: str, cache_dir: Path | None = None) -> bytes:
+    """The int8-compute model derived from ``source`` (whose sha256 the caller has checked).
+
+    Cached under ``cache_dir`` (default :func:`model_cache_dir`), named by the source digest and the
+    onnxruntime and onnx versions that derive it, with a ``.sha256`` beside it: a cached file that
+    does not match its digest is rebuilt, not trusted. When the cache cannot be written (a read-only
+    home in a container) the model is derived in a temporary folder for this process only."""
+    import onnx
+    import onnxruntime as ort
+
+    folder = cache_dir or model_cache_dir()
+    name = f"all-MiniLM-L6-v2-{source_sha256[:16]}-int8-ort{ort.__version__}-onnx{onnx.__version__}.onnx"
+    cached, digest_file = folder / name, folder / (name + ".sha256")
+    try:
+        data = cached.read_bytes()
+        if hashlib.sha256(data).hexdigest() == digest_file.read_text(encoding="utf-8").strip():
+            return data
+        log.warning("derived embedding model %s does not match its digest: rebuilding it", cached)
+    except OSError:
+        pass
+    log.info("deriving the int8 embedding model from %s (once per machine, a few seconds)", source)
+    with tempfile.TemporaryDirectory(prefix="pulse-minilm-") as tmp:
+        data = _build_int8(source, Path(tmp)).read_bytes()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".tmp-", delete=False) as fh:
+            fh.write(data)
+        os.chmod(fh.name, 0o644)  # a cache other users of the machine may share
+        os.replace(fh.name, cached)
+        digest_file.write_text(hashlib.sha256(data).hexdigest() + "\n", encoding="utf-8")
+        log.info("derived embedding model cached at %s", cached)
+    except OSError as exc:
+        log.info("derived embedding model not cached (%s): it is rebuilt by each process", exc)
+    return data
+
+
 class MiniLMEmbedder:
     """Mean-pooled (attention-mask-weighted) all-MiniLM-L6-v2 embeddings, L2-normalised.
 
     ``embed(texts)`` returns a float32 array [len(texts), 384] in input order. An empty or
     whitespace-only text gets a zero vector (there is nothing to embed, and a zero vector makes a
-    linear model fall back to its other features). Thread-safe loading; the session itself is
-    safe to call from one thread at a time per instance.
+    linear model fall back to its other features). Thread-safe loading; call ``embed`` from one
+    thread at a time per instance (with ``compute="int8"`` it spreads its texts over ``threads``
+    threads itself). ``batch_size`` applies to the float compute only.
     """
 
     def __init__(self, model_path: Path | str | None = None, sha256: str | None = None,
                  tokenizer_path: Path | str | None = None, threads: int | None = None,
-                 max_tokens: int = DEFAULT_MAX_TOKENS, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+                 max_tokens: int = DEFAULT_MAX_TOKENS, batch_size: int = DEFAULT_BATCH_SIZE,
+                 compute: str = DEFAULT_COMPUTE, cache_dir: Path | str | None = None) -> None:
         if model_path is None:
             default_path, default_sha = default_model_file()
             model_path = default_path
@@ -99,12 +186,16 @@ class MiniLMEmbedder:
             raise EmbeddingModelError("an expected sha256 is required for a custom model path")
         if max_tokens < 3 or batch_size < 1:
             raise ValueError("max_tokens must be >= 3 and batch_size >= 1")
+        if compute not in COMPUTE_MODES:
+            raise ValueError(f"compute must be one of {COMPUTE_MODES}, got {compute!r}")
         self.model_path = Path(model_path)
         self.sha256 = sha256.lower()
         self.tokenizer_path = Path(tokenizer_path) if tokenizer_path else None
         self.threads = threads or default_threads()
         self.max_tokens = max_tokens
         self.batch_size = batch_size
+        self.compute = compute
+        self.cache_dir = Path(cache_dir) if cache_dir else None
         self._session: Any = None
         self._tokenizer: Any = None
         self._input_names: tuple[str, ...] = ()
@@ -138,11 +229,14 @@ class MiniLMEmbedder:
             tokenizer.no_padding()
             tokenizer.enable_truncation(max_length=self.max_tokens)
             options = ort.SessionOptions()
-            options.intra_op_num_threads = self.threads
+            # int8: parallel over texts (see embed), so each call has one thread.
+            options.intra_op_num_threads = 1 if self.compute == "int8" else self.threads
             options.inter_op_num_threads = 1
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            session = ort.InferenceSession(str(self.model_path), sess_options=options,
-                                           providers=["CPUExecutionProvider"])
+            model: str | bytes = str(self.model_path)
+            if self.compute == "int8":
+                model = int8_model_bytes(self.model_path, self.sha256, self.cache_dir)
+            session = ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
             self._input_names = tuple(i.name for i in session.get_inputs())
             self._tokenizer = tokenizer
             self._session = session
@@ -157,10 +251,18 @@ class MiniLMEmbedder:
             return out
         self._load()
         encodings = self._tokenizer.encode_batch([texts[i] for i in todo])
-        # Longest first within sorted order: batches hold texts of similar length (little padding).
+        # Sorted by length: batches hold texts of similar length (little padding).
         order = sorted(range(len(todo)), key=lambda k: len(encodings[k].ids))
-        for start in range(0, len(order), self.batch_size):
-            chunk = order[start:start + self.batch_size]
+        if self.compute == "int8":
+            # Dynamic quantization scales activations per call, so a text's vector would depend on
+            # the texts batched with it: one text per call keeps it a function of the text alone
+            # (a re-run scores a document the same whatever else that night holds). The calls run
+            # on ``threads`` Python threads (onnxruntime releases the GIL), one core each.
+            chunks = [[k] for k in order]
+        else:
+            chunks = [order[start:start + self.batch_size] for start in range(0, len(order), self.batch_size)]
+
+        def run(chunk: list[int]) -> None:
             width = max(len(encodings[k].ids) for k in chunk)
             ids = np.zeros((len(chunk), width), dtype=np.int64)
             mask = np.zeros((len(chunk), width), dtype=np.int64)
@@ -176,6 +278,15 @@ class MiniLMEmbedder:
             pooled = pooled / np.maximum(norms, 1e-12)
             for row, k in enumerate(chunk):
                 out[todo[k]] = pooled[row]
+
+        if self.compute == "int8" and self.threads > 1 and len(chunks) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(self.threads, thread_name_prefix="minilm") as pool:
+                list(pool.map(run, chunks))
+        else:
+            for chunk in chunks:
+                run(chunk)
         return out
 
 

@@ -18,7 +18,7 @@ from common.config import read_toml
 from transforms.canonical import canonical_key
 
 KINDS = frozenset(
-    {"platform", "company", "person", "place", "brand", "regulator", "product", "organization"}
+    {"platform", "company", "person", "place", "brand", "regulator", "product", "organization", "media"}
 )
 _ID = re.compile(r"^[a-z]+/[a-z0-9][a-z0-9\-]*$")
 _ACRONYM = re.compile(r"^[A-Z0-9.&\-]+$")

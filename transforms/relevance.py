@@ -32,8 +32,9 @@ from typing import Any
 STRONG = 0.5
 WEAK = 0.1
 WEAK_CAP = 0.4
-#: Entity kinds that say nothing about the topic (a city is named in any story).
-NEUTRAL_KINDS = frozenset({"place"})
+#: Entity kinds that say nothing about the topic (a city is named in any story, and a news outlet is
+#: cited in any story).
+NEUTRAL_KINDS = frozenset({"place", "media"})
 
 
 @dataclass(frozen=True)

@@ -231,7 +231,7 @@ class RoutingConfig:
     article is embedded on its first ``max_tokens`` word pieces (0: the cap the model was trained
     with, 256; a lower cap is faster on long articles but is not what the test-half figure
     measured). ``min_words`` can additionally require a minimum length (0: any length).
-    ``threads`` is onnxruntime's intra-op thread count (0: the available cores, at most 2).
+    ``threads``: embedding threads (0: the available cores, at most 2).
     ``sources=()`` turns the embedding model off.
     """
 
@@ -313,7 +313,7 @@ class DocumentSentimentRouter:
     def embed(self, texts: Sequence[str], threads: int | None = None) -> Any:
         """The MiniLM embeddings of ``texts`` ([n, 384]). Needs only the texts, not spaCy's
         analysis, so the enrich stage can run it beside spaCy (transforms.enrich.BesideSpacy).
-        ``threads``: onnxruntime threads for this call's embedder (default: the configured ones)."""
+        ``threads``: embedding threads for this call's embedder (default: the configured ones)."""
         if threads is None or self._embedder is not None:  # an injected embedder is used as given
             return self.embedder.embed(list(texts))
         from transforms.embeddings import shared_embedder
