@@ -85,7 +85,8 @@ lock:
 	  cp requirements.lock requirements.lock.new \
 	  && $$UV pip compile pyproject.toml --extra dev --extra demo --python-version 3.11 --no-header -o requirements.lock.new \
 	  && { head -2 requirements.lock; cat requirements.lock.new; } > requirements.lock.tmp \
-	  && rm requirements.lock.new && mv requirements.lock.tmp requirements.lock
+	  && rm requirements.lock.new && mv requirements.lock.tmp requirements.lock \
+	  || { rm -f requirements.lock.new requirements.lock.tmp; exit 1; }
 
 clean:
 	rm -rf data/ .pytest_cache

@@ -8,6 +8,7 @@ change to the replay server's start/stop contract is made once.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,12 @@ import pytest
 for _name in ("PULSE_STORAGE_URL", "PULSE_STORAGE_CONN_ID", "PULSE_LOCAL_DIR", "PULSE_WAREHOUSE_QUEUE",
               "PULSE_POOL_REDDIT", "PULSE_POOL_NEWS", "PULSE_ENRICH_PARALLEL"):
     os.environ.pop(_name, None)
+
+# The int8 embedding model derived for the tests (transforms/embeddings.py) goes to a folder of the
+# machine's temp directory, not the user's ~/.cache; one folder for all test processes (the xdist
+# workers and the Airflow/demo subprocesses inherit it), which build it once under a file lock.
+os.environ.setdefault("PULSE_MODEL_CACHE",
+                      os.path.join(tempfile.gettempdir(), f"liveshop-pulse-test-models-{os.getuid()}"))
 
 
 @pytest.fixture()

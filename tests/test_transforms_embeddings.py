@@ -16,6 +16,7 @@ import pytest
 
 from transforms.embeddings import (
     DIM,
+    INT8_RECIPE,
     EmbeddingModelError,
     MiniLMEmbedder,
     default_model_file,
@@ -60,8 +61,13 @@ def embedder() -> MiniLMEmbedder:
     return MiniLMEmbedder(batch_size=2, threads=1)
 
 
-def test_batches_keep_input_order_and_match_one_by_one(embedder: MiniLMEmbedder) -> None:
-    batched = embedder.embed(TEXTS)  # sorted by length inside, batches of 2
+@pytest.mark.parametrize(("compute", "threads"), [("int8", 1), ("int8", 2), ("float", 1), ("float", 2)])
+def test_batches_keep_input_order_and_match_one_by_one(compute: str, threads: int) -> None:
+    """Float: sorted batches of 2 (padding inside a batch must not change a vector). Int8: one text
+    per call, spread over ``threads`` threads (results must land in input order, and must be the
+    same as embedding each text alone: a vector depends on its text only)."""
+    embedder = MiniLMEmbedder(batch_size=2, threads=threads, compute=compute)
+    batched = embedder.embed(TEXTS)
     assert embedder.loaded
     single = np.stack([embedder.embed([t])[0] for t in TEXTS])
     assert batched.shape == (len(TEXTS), DIM)
@@ -94,14 +100,20 @@ def test_threads_default_is_sensible() -> None:
 # ------------------------------------------------------------------ the int8-compute model
 def test_int8_compute_stays_close_to_the_pinned_float_compute(tmp_path: Path) -> None:
     """The derived model is what the product runs: it must embed (almost) as the pinned file does,
-    and it must really be a different model (so the default does not silently fall back)."""
+    and it must really be a different model (so the default does not silently fall back). The
+    build must leave the root logger as it found it (onnxruntime's quantizer logs through it)."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, filters, level = list(root.handlers), list(root.filters), root.level
     texts = [t for t in TEXTS if t.strip()]
     fast = MiniLMEmbedder(threads=1, cache_dir=tmp_path).embed(texts)
+    assert (root.handlers, root.filters, root.level) == (handlers, filters, level)
     exact = MiniLMEmbedder(threads=1, compute="float").embed(texts)
     cosines = (fast * exact).sum(axis=1)
     assert cosines.min() > 0.95 and cosines.mean() > 0.97
     assert cosines.max() < 0.99999
-    assert len(list(tmp_path.glob("*-int8-*.onnx"))) == 1
+    assert len(list(tmp_path.glob(f"*-{INT8_RECIPE}-*.onnx"))) == 1
 
 
 @pytest.fixture
@@ -146,6 +158,31 @@ def test_int8_model_without_a_writable_cache_is_built_per_process(
     assert int8_model_bytes(source, "ab" * 32, not_a_dir / "cache") == b"derived from weights"
     assert int8_model_bytes(source, "ab" * 32, not_a_dir / "cache") == b"derived from weights"
     assert len(calls) == 2
+
+
+def test_a_cached_model_that_does_not_load_is_derived_again_then_a_clear_error(
+        tmp_path: Path, fake_build: tuple[Path, list[Path]]) -> None:
+    """The stand-in build writes bytes onnxruntime cannot read, with a matching digest: the
+    embedder derives once more (bypassing the cache), then gives up with a clear error."""
+    _, calls = fake_build
+    model, sha = default_model_file()
+    embedder = MiniLMEmbedder(model_path=model, sha256=sha, threads=1, cache_dir=tmp_path / "cache")
+    with pytest.raises(EmbeddingModelError, match="does not load.*compute='float'"):
+        embedder.embed(["some text"])
+    assert len(calls) == 2 and not embedder.loaded
+
+
+def test_a_failed_derivation_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import transforms.embeddings as emb
+
+    def broken(source: Path, workdir: Path) -> Path:
+        raise RuntimeError("quantizer exploded")
+
+    monkeypatch.setattr(emb, "_build_int8", broken)
+    source = tmp_path / "model.onnx"
+    source.write_bytes(b"weights")
+    with pytest.raises(EmbeddingModelError, match="could not derive.*quantizer exploded"):
+        int8_model_bytes(source, "ab" * 32, tmp_path / "cache")
 
 
 def test_model_cache_dir_follows_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -403,10 +403,43 @@ def test_gold_ids_follow_the_gazetteer_the_product_runs_with(tmp_path: Path) -> 
     gold.write_text(json.dumps({"id": "g1", "text": "Whalar and Obscura Labs signed creators.", "entities": [
         {"id": "ner/org/whalar", "label": "ORG", "surface": "Whalar"},
         {"id": "ner/org/obscura-labs", "label": "ORG", "surface": "Obscura Labs"},
-        {"id": "ner/person/whalar-x", "label": "PERSON"}]}) + "\n", encoding="utf-8")
+        {"id": "ner/person/whalar-x", "label": "PERSON"},
+        {"id": "ner/person/bloomberg", "label": "PERSON", "surface": "Bloomberg"}]}) + "\n", encoding="utf-8")
     gazetteer = load_gazetteer(REPO / "config" / "gazetteer.toml")
     (row,) = load_gold(gold, gazetteer)
     assert row.entities == {("company/whalar", "ORG"), ("ner/org/obscura-labs", "ORG"),
-                            ("ner/person/whalar-x", "PERSON")}
+                            ("ner/person/whalar-x", "PERSON"),
+                            ("ner/person/bloomberg", "PERSON")}  # the list's Bloomberg is the outlet
     (as_written,) = load_gold(gold)
     assert ("ner/org/whalar", "ORG") in as_written.entities
+
+
+@pytest.mark.parametrize(("text", "absent"), [
+    ("Firework displays lit up the harbor on Sunday.", "platform/firework"),
+    ("The Little Red Book of Chairman Mao sold millions.", "company/xiaohongshu"),
+    ("Fans in the upper deck cheered.", "brand/upper-deck"),
+    ("She is a rare beauty with glossier hair.", "brand/rare-beauty"),
+    ("She is a rare beauty with glossier hair.", "brand/glossier"),
+    ("We bought a new Oriental rug.", "company/new-oriental"),
+    ("Rep. MTG said no.", "product/magic-the-gathering"),
+    ("The Toyota Sequoia is a big car.", "company/sequoia-capital"),
+    ("Michael Bloomberg donated to the campaign.", "media/bloomberg"),
+])
+def test_industry_names_that_are_also_common_words_stay_out_of_ordinary_text(
+        nlp: Any, text: str, absent: str) -> None:
+    """The live-commerce industry entries (gazetteer 2026.12.1) against a review's counterexamples."""
+    assert absent not in {m["entity_id"] for m in mentions(nlp, text)}
+
+
+def test_a_social_app_in_general_news_does_not_make_a_document_live_commerce(nlp: Any) -> None:
+    """Weibo, WeChat, Xiaohongshu carry far more than live selling: a weak signal, not a platform."""
+    from common.config import RelevanceSettings
+    from transforms.relevance import RelevanceRules, score_relevance
+
+    text = "A post on Weibo drew millions of views, state media said; WeChat and Xiaohongshu users shared it."
+    found = {(m["entity_id"], m["kind"]) for m in mentions(nlp, text) if m["origin"] == "gazetteer"}
+    assert {"company/weibo", "company/wechat", "company/xiaohongshu"} <= {e for e, _ in found}
+    rules = RelevanceRules(min_score=0.5, channels=(), terms=RelevanceSettings().terms)
+    rel = score_relevance(rules, text=text, channel="example.com", entities=sorted(found), themes=())
+    assert not rel.on_topic
+    assert "person/michael-bloomberg" in {m["entity_id"] for m in mentions(nlp, "Michael Bloomberg spoke.")}

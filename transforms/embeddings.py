@@ -12,7 +12,8 @@ model file's sha256 is checked once, at that load, against the digest the packag
 corrupted or swapped file fails loudly instead of producing silently different scores. Nothing is
 downloaded: both files come from installed wheels.
 
-Speed notes (2-core machine): texts are sorted by length and run in batches of 16, so padding
+Speed notes (2-core machine): texts are sorted by length; with the int8 compute each runs in its
+own call (see :meth:`MiniLMEmbedder.embed`), with the float compute in batches of 16, so padding
 stays small; each text is capped at ``max_tokens`` word pieces (the tail of a long article is not
 embedded, which is what keeps the cost bounded per document).
 
@@ -28,6 +29,7 @@ file is cached per machine (:func:`model_cache_dir`); ``compute="float"`` runs t
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import logging
@@ -94,9 +96,16 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+#: Names the derivation in the cache file name: change it whenever :func:`_build_int8` changes, so
+#: a model cached by another recipe is never taken for this one.
+INT8_RECIPE = "matmul-perchannel-7bit-v1"
+_BUILD_LOCK = threading.Lock()
+
+
 def model_cache_dir() -> Path:
     """Where derived models are kept: ``$PULSE_MODEL_CACHE``, else ``$XDG_CACHE_HOME`` (or
-    ``~/.cache``) ``/liveshop-pulse/models``. Nothing there is downloaded; it only saves rebuilding."""
+    ``~/.cache``) ``/liveshop-pulse/models``. Nothing there is downloaded; it only saves rebuilding.
+    Trust it as you trust the virtualenv: a model there is loaded as it is."""
     env = os.environ.get("PULSE_MODEL_CACHE")
     if env:
         return Path(env)
@@ -104,64 +113,112 @@ def model_cache_dir() -> Path:
     return Path(base) / "liveshop-pulse" / "models"
 
 
+class _QuietQuantizer(logging.Filter):
+    """onnxruntime's quantizer logs through the root logger (``logging.warning``), which would
+    install a stderr handler on a root logger that has none and print advice nobody can act on.
+    For the build only: a filter that drops its records, and a NullHandler so nothing is installed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "onnxruntime/quantization/" not in record.pathname.replace("\\", "/")
+
+
 def _build_int8(source: Path, workdir: Path) -> Path:
     """Fold the pinned file's dequantisation into float weights (onnxruntime's basic graph
     optimisations), then quantize every MatMul dynamically: int8 weights per output channel,
-    7-bit range, activations quantized per call."""
+    7-bit range (the same sums with and without VNNI), activations quantized per call."""
+    import onnx
     import onnxruntime as ort
     from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization.quant_utils import add_pre_process_metadata
 
     folded = workdir / "folded.onnx"
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
     options.optimized_model_filepath = str(folded)
     ort.InferenceSession(str(source), sess_options=options, providers=["CPUExecutionProvider"])
+    model = onnx.load(str(folded))
+    add_pre_process_metadata(model)  # the folding above is the pre-processing it would advise
     out = workdir / "int8.onnx"
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)  # quantize_dynamic advises "pre-processing" on the root logger
+    root, quiet, null = logging.getLogger(), _QuietQuantizer(), logging.NullHandler()
+    root.addFilter(quiet)
+    root.addHandler(null)
     try:
-        quantize_dynamic(folded, out, op_types_to_quantize=["MatMul"], per_channel=True,
+        quantize_dynamic(model, out, op_types_to_quantize=["MatMul"], per_channel=True,
                          reduce_range=True, weight_type=QuantType.QInt8)
     finally:
-        root.setLevel(level)
+        root.removeHandler(null)
+        root.removeFilter(quiet)
     return out
 
 
-def int8_model_bytes(source: Path, source_sha256: str, cache_dir: Path | None = None) -> bytes:
+def _write_atomically(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def int8_model_bytes(source: Path, source_sha256: str, cache_dir: Path | None = None,
+                     refresh: bool = False) -> bytes:
     """The int8-compute model derived from ``source`` (whose sha256 the caller has checked).
 
-    Cached under ``cache_dir`` (default :func:`model_cache_dir`), named by the source digest and the
-    onnxruntime and onnx versions that derive it, with a ``.sha256`` beside it: a cached file that
-    does not match its digest is rebuilt, not trusted. When the cache cannot be written (a read-only
-    home in a container) the model is derived in a temporary folder for this process only."""
+    Cached under ``cache_dir`` (default :func:`model_cache_dir`), named by the source digest, the
+    recipe and the onnxruntime and onnx versions that derive it, with a ``.sha256`` beside it: a
+    cached file that does not match its digest is rebuilt, not trusted; ``refresh`` rebuilds
+    anyway. Builds are serialised (a lock file, so two enrich shards starting together build once).
+    When the cache cannot be written (a read-only home in a container) the model is derived in a
+    temporary folder for this process only. A failed derivation is an :class:`EmbeddingModelError`."""
     import onnx
     import onnxruntime as ort
 
-    folder = cache_dir or model_cache_dir()
-    name = f"all-MiniLM-L6-v2-{source_sha256[:16]}-int8-ort{ort.__version__}-onnx{onnx.__version__}.onnx"
-    cached, digest_file = folder / name, folder / (name + ".sha256")
+    name = (f"all-MiniLM-L6-v2-{source_sha256[:16]}-{INT8_RECIPE}"
+            f"-ort{ort.__version__}-onnx{onnx.__version__}.onnx")
     try:
-        data = cached.read_bytes()
-        if hashlib.sha256(data).hexdigest() == digest_file.read_text(encoding="utf-8").strip():
-            return data
-        log.warning("derived embedding model %s does not match its digest: rebuilding it", cached)
-    except OSError:
-        pass
-    log.info("deriving the int8 embedding model from %s (once per machine, a few seconds)", source)
-    with tempfile.TemporaryDirectory(prefix="pulse-minilm-") as tmp:
-        data = _build_int8(source, Path(tmp)).read_bytes()
-    try:
+        folder = cache_dir or model_cache_dir()
         folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".tmp-", delete=False) as fh:
-            fh.write(data)
-        os.chmod(fh.name, 0o644)  # a cache other users of the machine may share
-        os.replace(fh.name, cached)
-        digest_file.write_text(hashlib.sha256(data).hexdigest() + "\n", encoding="utf-8")
-        log.info("derived embedding model cached at %s", cached)
-    except OSError as exc:
-        log.info("derived embedding model not cached (%s): it is rebuilt by each process", exc)
-    return data
+        lock_file: Any = open(folder / (name + ".lock"), "a+b")  # noqa: SIM115 - held across the build
+    except (OSError, RuntimeError) as exc:  # RuntimeError: Path.home() with no home at all
+        log.info("embedding model cache unavailable (%s): deriving the int8 model for this process", exc)
+        return _derive(source)
+    cached, digest_file = folder / name, folder / (name + ".sha256")
+    with _BUILD_LOCK, lock_file:
+        with contextlib.suppress(OSError, ImportError):
+            import fcntl
+
+            fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX)
+        if not refresh:
+            try:
+                data = cached.read_bytes()
+                if hashlib.sha256(data).hexdigest().encode() == digest_file.read_bytes().strip():
+                    return data
+                log.warning("derived embedding model %s does not match its digest: rebuilding it", cached)
+            except OSError:
+                pass
+        data = _derive(source)
+        try:
+            _write_atomically(cached, data)
+            _write_atomically(digest_file, hashlib.sha256(data).hexdigest().encode() + b"\n")
+            log.info("derived embedding model cached at %s", cached)
+        except OSError as exc:
+            log.info("derived embedding model not cached (%s): it is rebuilt by each process", exc)
+        return data
+
+
+def _derive(source: Path) -> bytes:
+    log.info("deriving the int8 embedding model from %s (once per machine, a few seconds)", source)
+    try:
+        with tempfile.TemporaryDirectory(prefix="pulse-minilm-") as tmp:
+            return _build_int8(source, Path(tmp)).read_bytes()
+    except EmbeddingModelError:
+        raise
+    except Exception as exc:  # onnx / onnxruntime raise their own types; one clear error instead
+        raise EmbeddingModelError(f"could not derive the int8 embedding model from {source}: {exc!r}; "
+                                  "set compute='float' to run the pinned file as it is") from exc
 
 
 class MiniLMEmbedder:
@@ -233,13 +290,28 @@ class MiniLMEmbedder:
             options.intra_op_num_threads = 1 if self.compute == "int8" else self.threads
             options.inter_op_num_threads = 1
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            model: str | bytes = str(self.model_path)
-            if self.compute == "int8":
-                model = int8_model_bytes(self.model_path, self.sha256, self.cache_dir)
-            session = ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
+            if self.compute == "float":
+                session = ort.InferenceSession(str(self.model_path), sess_options=options,
+                                               providers=["CPUExecutionProvider"])
+            else:
+                session = self._int8_session(ort, options)
             self._input_names = tuple(i.name for i in session.get_inputs())
             self._tokenizer = tokenizer
             self._session = session
+
+    def _int8_session(self, ort: Any, options: Any) -> Any:
+        """A session on the derived model; a cached model onnxruntime cannot read (its digest
+        matched, so it was written that way) is derived again once, then it is a clear error."""
+        for refresh in (False, True):
+            model = int8_model_bytes(self.model_path, self.sha256, self.cache_dir, refresh=refresh)
+            try:
+                return ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
+            except Exception as exc:  # onnxruntime raises its own exception types
+                if refresh:
+                    raise EmbeddingModelError(f"the derived int8 embedding model does not load: {exc!r}; "
+                                              "set compute='float' to run the pinned file") from exc
+                log.warning("cached int8 embedding model does not load (%s): deriving it again", exc)
+        raise AssertionError("unreachable")
 
     def embed(self, texts: Sequence[str]) -> Any:
         """[n, 384] float32 embeddings of ``texts``, in input order (see class docstring)."""

@@ -103,12 +103,16 @@ def resolved_id(entity: dict[str, Any], gazetteer: Any = None) -> str:
     A gold row records what the span *is* ("Whalar", an organisation); its id is how the product
     spells that. When a later gazetteer lists the name, the product files it under the list's id
     (company/whalar, not ner/org/whalar), so an entity written as "ner/..." whose ``surface`` the
-    gazetteer now knows takes the list's id. The label stays the annotator's: if the list's label
-    disagrees, that is an error the scores should show."""
+    gazetteer now knows takes the list's id, but only when the annotator's type agrees with the
+    list's (places folded together): "Bloomberg" annotated as a PERSON is not the news outlet the
+    list means, and stays the annotator's, so a list entry that swallows a person is scored as the
+    error it is. The label stays the annotator's."""
     entity_id = str(entity["id"])
     if gazetteer is not None and entity_id.startswith("ner/") and entity.get("surface"):
         entry = gazetteer.lookup(str(entity["surface"]))
-        if entry is not None:
+        fold = dict(REAL_SCOPE.fold)
+        if entry is not None and fold.get(entry.label, entry.label) == fold.get(str(entity["label"]),
+                                                                                 str(entity["label"])):
             return entry.id
     return entity_id
 

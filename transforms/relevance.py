@@ -12,7 +12,8 @@ The rule is additive and readable, so an analyst can re-derive any score from th
   *platform* from the gazetteer that the document mentions, each configured live-commerce term
   ("live shopping", "livestream shopping", ...) found in the text;
 * **weak signals**, each distinct one worth :data:`WEAK` (0.1), capped at :data:`WEAK_CAP` (0.4):
-  a live-commerce theme tag, a non-place gazetteer entity (a brand, a company, a person).
+  a live-commerce theme tag, a gazetteer entity other than a place or a news outlet (a brand, a
+  company, a person).
 
 The score is ``min(1, strong + weak)``; a document is on topic when ``score >= min_score``
 (default 0.5). Because the weak signals are capped below 0.5, generic retail vocabulary ("price",
