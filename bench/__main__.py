@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import sys
 import time
+import traceback
 
 from bench import summary
 
@@ -39,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
             code = importlib.import_module(f"bench.{name}").main([])
         except SystemExit as exc:  # a bench that exits with a message (e.g. data absent)
             code = exc.code
+        except Exception:  # a crashed bench fails the run, but the others still run and report
+            traceback.print_exc()
+            code = "crashed"
         if code not in (0, None):
             failed.append(name)
         elapsed = time.monotonic() - started
