@@ -40,6 +40,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from common.files import write_atomic
+
 DIM = 384
 DEFAULT_MAX_TOKENS = 256  # all-MiniLM-L6-v2 was trained with 256 word pieces at most
 DEFAULT_BATCH_SIZE = 16
@@ -151,18 +153,6 @@ def _build_int8(source: Path, workdir: Path) -> Path:
     return out
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def int8_model_bytes(source: Path, source_sha256: str, cache_dir: Path | None = None,
                      refresh: bool = False) -> bytes:
     """The int8-compute model derived from ``source`` (whose sha256 the caller has checked).
@@ -201,8 +191,8 @@ def int8_model_bytes(source: Path, source_sha256: str, cache_dir: Path | None = 
                 pass
         data = _derive(source)
         try:
-            _write_atomically(cached, data)
-            _write_atomically(digest_file, hashlib.sha256(data).hexdigest().encode() + b"\n")
+            write_atomic(cached, data)
+            write_atomic(digest_file, hashlib.sha256(data).hexdigest() + "\n")
             log.info("derived embedding model cached at %s", cached)
         except OSError as exc:
             log.info("derived embedding model not cached (%s): it is rebuilt by each process", exc)
@@ -214,8 +204,6 @@ def _derive(source: Path) -> bytes:
     try:
         with tempfile.TemporaryDirectory(prefix="pulse-minilm-") as tmp:
             return _build_int8(source, Path(tmp)).read_bytes()
-    except EmbeddingModelError:
-        raise
     except Exception as exc:  # onnx / onnxruntime raise their own types; one clear error instead
         raise EmbeddingModelError(f"could not derive the int8 embedding model from {source}: {exc!r}; "
                                   "set compute='float' to run the pinned file as it is") from exc

@@ -54,15 +54,17 @@ class Scope:
     labels: frozenset[str] | None = None
     fold: tuple[tuple[str, str], ...] = ()
 
+    def folded(self, label: str) -> str:
+        return dict(self.fold).get(label, label)
+
     def key(self, entity_id: str, label: str) -> tuple[str, str]:
-        fold = dict(self.fold)
-        new = fold.get(label, label)
+        new = self.folded(label)
         if new != label and entity_id.startswith(f"ner/{label.lower()}/"):
             entity_id = f"ner/{new.lower()}/" + entity_id[len(label) + 5:]
         return entity_id, new
 
     def judged(self, label: str) -> bool:
-        return self.labels is None or dict(self.fold).get(label, label) in self.labels
+        return self.labels is None or self.folded(label) in self.labels
 
 
 STRICT = Scope()
@@ -110,9 +112,7 @@ def resolved_id(entity: dict[str, Any], gazetteer: Any = None) -> str:
     entity_id = str(entity["id"])
     if gazetteer is not None and entity_id.startswith("ner/") and entity.get("surface"):
         entry = gazetteer.lookup(str(entity["surface"]))
-        fold = dict(REAL_SCOPE.fold)
-        if entry is not None and fold.get(entry.label, entry.label) == fold.get(str(entity["label"]),
-                                                                                 str(entity["label"])):
+        if entry is not None and REAL_SCOPE.folded(entry.label) == REAL_SCOPE.folded(str(entity["label"])):
             return entry.id
     return entity_id
 
