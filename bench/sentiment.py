@@ -16,6 +16,9 @@ same rows is the anchor printed beside every figure. The sets are split once by 
   by us, not an unseen evaluation), questions excluded by the file's documented rule; also for
   the held-out batches alone (HELD_OUT_BATCHES: written before the changes they could have driven),
   whose wrong rows are never printed.
+- sign accuracy on the independent probes (PROBES: synthetic texts by helpers that saw neither
+  the project nor the rules): the first probe's tune and held-out halves, the second probe's rows
+  (all held out). Only held-out figures are summary rows.
 
 Exits 1 when a target is missed or the shipped models are stale, 2 when the data is absent.
 Run: .venv/bin/python -m bench.sentiment [--limit N] [--cache /tmp/pulse-sentiment]
@@ -39,6 +42,12 @@ CONTRASTIVE = REPO / "tests" / "fixtures" / "sentiment_contrastive.tsv"
 #: rules (tests/fixtures/README.md): ids "st.." are the tune half (rules in news_lexicon.py were
 #: written from their errors), ids "sh.." are held out and only scored.
 PROBE = REPO / "tests" / "fixtures" / "sentiment_probe_live_commerce.tsv"
+#: A second SYNTHETIC probe by another independent helper (2026-12-02, session 9), written before
+#: that session's changes were scored. Every row (ids "p2h..") is held out.
+PROBE2 = REPO / "tests" / "fixtures" / "sentiment_probe2_live_commerce.tsv"
+#: (label, file, {half: id prefix}) of the independent probes; only "held-out" halves are summary rows.
+PROBES = (("independent live-commerce probe", PROBE, {"tune": "st", "held-out": "sh"}),
+          ("second independent probe", PROBE2, {"held-out": "p2h"}))
 TARGETS = {"tweets": 0.88, "nyt": 0.60, "contrastive": 0.90}
 #: Contrastive batches written before the changes they could have driven and never tuned on (the
 #: file's header): their figure is the closest to an unseen estimate, and their wrong rows are not
@@ -161,15 +170,17 @@ def evaluate(limit: int | None = None, cache: Path | None = None) -> dict[str, A
     rows = load_contrastive()
     scores = contrastive_scores([r.text for r in rows])
     result["contrastive"] = {k: sign_accuracy(rows, v) for k, v in scores.items()}
-    probe = load_contrastive(PROBE)
-    probe_scores = contrastive_scores([r.text for r in probe])
-    result["probe"] = {}
-    for half, prefix in (("tune", "st"), ("held-out", "sh")):
-        keep = [i for i, r in enumerate(probe) if r.id.startswith(prefix)]
-        result["probe"][half] = {
-            k: _sign_accuracy([probe[i] for i in keep], [v[i] for i in keep])["accuracy"]
-            for k, v in probe_scores.items()}
-        result["probe"][half]["n"] = len(keep)
+    result["probes"] = {}
+    for label, path, prefixes in PROBES:
+        probe = load_contrastive(path)
+        probe_scores = contrastive_scores([r.text for r in probe])
+        result["probes"][label] = {}
+        for half, prefix in prefixes.items():
+            keep = [i for i, r in enumerate(probe) if r.id.startswith(prefix)]
+            result["probes"][label][half] = {
+                k: _sign_accuracy([probe[i] for i in keep], [v[i] for i in keep])["accuracy"]
+                for k, v in probe_scores.items()}
+            result["probes"][label][half]["n"] = len(keep)
     return result
 
 
@@ -203,11 +214,12 @@ def summary_rows(result: dict[str, Any] | None = None, limit: int | None = None,
                                   f"{batches}, n={held['n']})", TARGETS["contrastive"], held["accuracy"],
                                   anchor["accuracy"] if anchor else None,
                                   held["accuracy"] >= TARGETS["contrastive"]))
-    held = result["probe"]["held-out"]
-    for model in ("lexicon", "embedding"):
-        out.append(SummaryRow(f"sentiment sign accuracy ({model} model, independent live-commerce probe, "
-                              f"held-out, n={held['n']})", TARGETS["contrastive"], held[model], held["vader"],
-                              held[model] >= TARGETS["contrastive"]))
+    for label, probe in result["probes"].items():
+        held = probe["held-out"]
+        for model in ("lexicon", "embedding"):
+            name = f"sentiment sign accuracy ({model} model, {label}, held-out, n={held['n']})"
+            out.append(SummaryRow(name, TARGETS["contrastive"], held[model], held["vader"],
+                                  held[model] >= TARGETS["contrastive"]))
     return out
 
 
@@ -248,9 +260,10 @@ def main(argv: list[str] | None = None) -> int:
                   f"{c['held_out']['n']} (their wrong rows are not printed)")
         for w in c["wrong"] if name != "vader" else ():
             print(f"    wrong: {w}")
-    for half, res in result["probe"].items():
-        print(f"independent live-commerce probe, {half} (n={res['n']}): lexicon {res['lexicon']:.3f}  "
-              f"embedding {res['embedding']:.3f}  VADER {res['vader']:.3f}")
+    for label, probe in result["probes"].items():
+        for half, res in probe.items():
+            print(f"{label}, {half} (n={res['n']}): lexicon {res['lexicon']:.3f}  "
+                  f"embedding {res['embedding']:.3f}  VADER {res['vader']:.3f}")
     for stale in result["stale"]:
         print(f"STALE MODEL: {stale} (retrain: python -m bench.train_sentiment --write)")
     rows = summary_rows(result)
