@@ -459,3 +459,28 @@ def test_kill_9_mid_load_leaves_previous_state_and_rerun_completes(
     con = db.connect(night1.settings.warehouse_path, read_only=True)
     assert con.execute("SELECT doc_id FROM core.documents").fetchall() == [("t3_z",)]
     con.close()
+
+
+def test_a_news_outlet_named_in_the_text_is_a_source_not_a_subject(tmp_path: Path) -> None:
+    """Kind `media` (warehouse.load.SOURCE_KINDS): the mention is kept, but no entity_sentiment row,
+    so no trend figure (mart, alert, newsletter) counts the outlet; the platform beside it counts."""
+    outlet = {"entity_id": "media/reuters", "name": "Reuters", "label": "ORG", "kind": "media",
+              "aliases": [], "origin": "gazetteer"}
+    ctx = make_night(tmp_path, N1, [doc("t3_a", "2026-11-02T10:00:00+00:00", "2026-11-02T11:00:00+00:00")],
+                     [mention("t3_a", "media/reuters", 0), mention("t3_a", "platform/whatnot", 20)],
+                     entities=[*ENTITIES, outlet])
+    summary = load_night(ctx)
+    assert summary["mentions"] == 2 and summary["entity_sentiment"] == 1
+    from warehouse.marts import refresh_marts
+
+    con = db.connect(ctx.settings.warehouse_path)
+    try:
+        refresh_marts(con)
+        assert con.execute("SELECT entity_id FROM core.mentions ORDER BY 1").fetchall() == [
+            ("media/reuters",), ("platform/whatnot",)]
+        rows = con.execute("SELECT entity_id FROM core.entity_sentiment").fetchall()
+        assert rows == [("platform/whatnot",)]
+        assert con.execute("SELECT DISTINCT entity_id FROM marts.daily_entity_stats").fetchall() == [
+            ("platform/whatnot",)]
+    finally:
+        con.close()

@@ -55,6 +55,10 @@ ENRICHED_FILES = REQUIRED
 # The column specs (DOC_COLUMNS, ...) live in warehouse.lake: the Parquet schemas derive from them.
 # Enrichment outputs: core.documents has them, raw.documents (the extract as landed) does not.
 ENRICHED_DOC_COLUMNS = ("sentiment", "themes", "relevance", "on_topic")
+#: Entity kinds that are sources rather than subjects (a news outlet named in the text): their
+#: mentions are kept in core.mentions, but they get no core.entity_sentiment row, which every
+#: trend figure counts (marts, alerts, newsletter). Migration 011 applied this to rows loaded before.
+SOURCE_KINDS = ("media",)
 # ISO-8601 with an explicit offset: naive timestamps are refused, never guessed (documents.utc_iso).
 _TZ_RE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$"
 
@@ -325,15 +329,21 @@ def _load(con: duckdb.DuckDBPyConnection, ctx: RunContext, runs: list[SourceRun]
             INSERT INTO core.mentions
             SELECT doc_id, entity_id, sentence_idx, start_char, end_char, surface, sentence, sentiment, ?
             FROM b_mentions WHERE doc_id IN (SELECT doc_id FROM b_win)""", [night])
+        # A news outlet named in the text ("Reuters reported", kind `media`) is a source, not a
+        # subject: its mentions stay in core.mentions, but it gets no entity_sentiment row, so no
+        # trend figure, mart, alert or newsletter counts it (migration 011).
         con.execute("""
             INSERT INTO core.entity_sentiment
             SELECT m.doc_id, m.entity_id, m.n, s.sentiment, ?
             FROM (SELECT doc_id, entity_id, count(*) AS n FROM core.mentions WHERE night = ?
+                    AND entity_id NOT IN (SELECT entity_id FROM core.entities
+                                          WHERE list_contains(?, kind))
                   GROUP BY ALL) m
             LEFT JOIN (SELECT doc_id, entity_id, avg(sentiment) AS sentiment
                        FROM (SELECT DISTINCT doc_id, entity_id, sentence_idx, sentiment
                              FROM core.mentions WHERE night = ?)
-                       GROUP BY ALL) s USING (doc_id, entity_id)""", [night, night, night])
+                       GROUP BY ALL) s USING (doc_id, entity_id)""",
+                    [night, night, list(SOURCE_KINDS), night])
 
         con.execute("""
             INSERT INTO core.document_topics
