@@ -209,13 +209,15 @@ def explain_markdown(rows: list[dict]) -> str:
 def _explain(settings, entity: str, end: date, days: int, markdown: bool = False, where: str = "",
              topic: str | None = None) -> int:
     from reports.newsletter import configured_topics, explain_entity, open_warehouse
-    from reports.queries import ReportError
+    from reports.queries import ReportError, resolve_entity
+    from warehouse.load import SOURCE_KINDS
 
     topics = configured_topics(settings) if topic else None
     con = open_warehouse(settings.warehouse_path)
     try:
         rows = explain_entity(con, entity, end, days, settings.relevance.exclude_off_topic,
                               topic=topic, topics=topics)
+        matches = resolve_entity(con, entity.strip())
     except ReportError as exc:
         if "no entity matches" not in str(exc):
             raise
@@ -230,6 +232,11 @@ def _explain(settings, entity: str, end: date, days: int, markdown: bool = False
         within = f" within topic {topic}" if topic else ""
         message = (f"no documents{within} mention {entity!r} in {start}..{end} or the previous {days} days "
                    f"({previous}..{start - timedelta(days=1)}); {where}")
+        if matches and all(m["kind"] in SOURCE_KINDS for m in matches):
+            ids = ", ".join(f"'{m['entity_id']}'" for m in matches)
+            message = (f"{entity!r} is a news outlet (kind {matches[0]['kind']}): a source, not a subject, "
+                       "so no trend figure counts it; its mentions are in core.mentions: pulse sql "
+                       f"\"SELECT doc_id, sentence FROM core.mentions WHERE entity_id IN ({ids})\"")
         print(f"_{message}_" if markdown else message)
         return 0
     if markdown:

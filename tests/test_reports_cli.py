@@ -218,3 +218,20 @@ def test_broken_topics_file_fails_a_topic_report_only(data_dir: Path, capsys: py
     assert main(argv) == 0
     rows = json.loads((data_dir / "b" / "newsletter.json").read_text())["topics"]["rows"]
     assert {r["topic"] for r in rows} == {"payout-complaints", "tiktok-shop-affiliates"}
+
+
+def test_explaining_a_news_outlet_says_it_is_a_source_not_a_subject(
+        data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An outlet (kind media) has mentions but no counted documents: the answer says why, instead of
+    a false "no documents mention it"."""
+    from warehouse import db
+
+    con = db.connect(data_dir / "warehouse.duckdb")
+    con.execute("INSERT INTO core.entities (entity_id, name, label, kind, aliases, origin) VALUES "
+                "('media/reuters', 'Reuters', 'ORG', 'media', [], 'gazetteer')")
+    con.close()
+    assert main(["--explain", "Reuters", "--to", "2026-11-09"]) == 0
+    out = capsys.readouterr().out
+    assert "is a news outlet (kind media): a source, not a subject" in out
+    assert "core.mentions WHERE entity_id IN ('media/reuters')" in out
+    assert "no documents mention" not in out
