@@ -484,3 +484,38 @@ def test_a_news_outlet_named_in_the_text_is_a_source_not_a_subject(tmp_path: Pat
             ("platform/whatnot",)]
     finally:
         con.close()
+
+
+def test_migration_011_removes_outlet_rows_a_version_10_warehouse_already_holds(tmp_path: Path) -> None:
+    """Nights loaded before the rule: their outlet rows leave core.entity_sentiment and the mart;
+    the mentions and every other entity's rows stay."""
+    import shutil
+
+    import duckdb
+
+    old = tmp_path / "migs"
+    old.mkdir()
+    for f in sorted(db.MIGRATIONS_DIR.glob("*.sql")):
+        if int(f.name[:3]) <= 10:
+            shutil.copy(f, old / f.name)
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        db.migrate(con, old)
+        con.execute("INSERT INTO core.entities VALUES "
+                    "('media/reuters', 'Reuters', 'ORG', 'media', [], 'gazetteer'), "
+                    "('platform/whatnot', 'Whatnot', 'ORG', 'platform', [], 'gazetteer')")
+        con.execute("INSERT INTO core.entity_sentiment VALUES "
+                    "('d1', 'media/reuters', 1, 0.1, DATE '2026-11-03'), "
+                    "('d1', 'platform/whatnot', 2, -0.2, DATE '2026-11-03')")
+        con.execute("INSERT INTO marts.daily_entity_stats VALUES "
+                    "(DATE '2026-11-02', 'media/reuters', 'Reuters', 'ORG', 'media', 'news', 1, 1, 0.1, "
+                    "1, 0), "
+                    "(DATE '2026-11-02', 'platform/whatnot', 'Whatnot', 'ORG', 'platform', 'news', 2, 1, "
+                    "-0.2, 0, 1)")
+        assert db.migrate(con) == [11]
+        whatnot = [("platform/whatnot",)]
+        assert con.execute("SELECT entity_id FROM core.entity_sentiment").fetchall() == whatnot
+        assert con.execute("SELECT entity_id FROM marts.daily_entity_stats").fetchall() == whatnot
+        assert con.execute("SELECT count(*) FROM core.entities").fetchone()[0] == 2
+    finally:
+        con.close()
