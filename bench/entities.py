@@ -85,11 +85,13 @@ def _raw_spacy_predictions(nlp_model: str, texts: list[str]) -> list[set[tuple[s
     return out
 
 
-def run(with_anchor: bool = True) -> EntityBench:
+def run(with_anchor: bool = True, nlp: Any = None) -> EntityBench:
     """Score the production spaCy pipeline on both halves and on the synthetic set.
 
     The pipeline is built from the project's settings (model, gazetteer, themes) exactly as the
     Enricher builds it; see entity_eval.predict_pipeline for why not through the Enricher.
+    ``nlp``: an already built pipeline to score instead (bench.train_ner scores its candidate
+    weights through one pipeline rather than building one per epoch).
     """
     _check_data()
     from common.config import Settings
@@ -105,8 +107,9 @@ def run(with_anchor: bool = True) -> EntityBench:
     probes = {label: (load_gold(path, gazetteer), prefixes) for label, path, prefixes in PROBES}
     probe = [row for rows, _ in probes.values() for row in rows]
     model = settings.nlp.spacy_model
-    nlp = build_pipeline(model, settings.config_file(settings.nlp.gazetteer),
-                         settings.config_file(settings.nlp.themes))
+    if nlp is None:
+        nlp = build_pipeline(model, settings.config_file(settings.nlp.gazetteer),
+                             settings.config_file(settings.nlp.themes))
     preds = predict_pipeline(nlp, [*real, *synthetic, *probe])
     real_preds, synth_preds = preds[: len(real)], preds[len(real): len(real) + len(synthetic)]
     probe_preds = preds[len(real) + len(synthetic):]

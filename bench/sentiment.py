@@ -168,12 +168,17 @@ def evaluate(limit: int | None = None, cache: Path | None = None) -> dict[str, A
                                        f"{result['models'][name]['r'][f'test/{s}']:.4f}")
     del refit, router
     rows = load_contrastive()
-    scores = contrastive_scores([r.text for r in rows])
-    result["contrastive"] = {k: sign_accuracy(rows, v) for k, v in scores.items()}
+    probes = [(label, load_contrastive(path), prefixes) for label, path, prefixes in PROBES]
+    # One scoring pass over the contrastive set and every probe (it builds the spaCy pipeline and
+    # embeds; each text's scores depend on that text alone).
+    texts = [r.text for r in rows] + [r.text for _, probe, _ in probes for r in probe]
+    everything = contrastive_scores(texts)
+    result["contrastive"] = {k: sign_accuracy(rows, v[:len(rows)]) for k, v in everything.items()}
     result["probes"] = {}
-    for label, path, prefixes in PROBES:
-        probe = load_contrastive(path)
-        probe_scores = contrastive_scores([r.text for r in probe])
+    start = len(rows)
+    for label, probe, prefixes in probes:
+        probe_scores = {k: v[start:start + len(probe)] for k, v in everything.items()}
+        start += len(probe)
         result["probes"][label] = {}
         for half, prefix in prefixes.items():
             keep = [i for i, r in enumerate(probe) if r.id.startswith(prefix)]

@@ -120,7 +120,7 @@ def _examples(nlp: Any, rows: list[tuple[str, list[tuple[int, int, str]] | None]
     return out
 
 
-def load_training(path: Path = TRAIN) -> list[tuple[str, list[tuple[int, int, str]] | None]]:
+def load_training(path: Path = TRAIN) -> list[tuple[str, list[tuple[int, int, str]]]]:
     rows = []
     skipped = examples = 0
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -175,32 +175,29 @@ def rehearsal_texts(limit: int) -> list[str]:
     return out[:limit]
 
 
-def evaluate(ner_bytes: bytes | None) -> dict[str, Any]:
-    """bench.entities' scores (real halves, probes) with the given NER weights in the pipeline."""
-    from bench.entities import PROBES, REAL_GOLD
-    from bench.split import half_of
-    from common.config import Settings
-    from transforms.entity_eval import REAL_SCOPE, load_gold, predict_pipeline, score
-    from transforms.gazetteer import load_gazetteer
-    from transforms.nlp import build_pipeline
+class Evaluator:
+    """bench.entities' scores (real halves, probes) with given NER weights, through one product
+    pipeline built once; ``None`` scores the model's own weights."""
 
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp), config_dir=REPO / "config")
-    gazetteer = load_gazetteer(settings.config_file(settings.nlp.gazetteer))
-    nlp = build_pipeline(_model(), settings.config_file(settings.nlp.gazetteer),
-                         settings.config_file(settings.nlp.themes))
-    if ner_bytes is not None:
-        nlp.get_pipe("ner").from_bytes(ner_bytes, exclude=["vocab"])
-    real = load_gold(REAL_GOLD, gazetteer)
-    sets: dict[str, list[Any]] = {
-        "real tune": [r for r in real if half_of(r.source) == "tune"],
-        "real test": [r for r in real if half_of(r.source) == "test"],
-    }
-    for label, path, prefixes in PROBES:
-        rows = load_gold(path, gazetteer)
-        for half, prefix in prefixes.items():
-            sets[f"{label} {half}"] = [r for r in rows if r.id.startswith(prefix)]
-    return {name: score(rows, predict_pipeline(nlp, rows), REAL_SCOPE)["all"] for name, rows in sets.items()}
+    def __init__(self) -> None:
+        from common.config import Settings
+        from transforms.nlp import build_pipeline
+
+        with tempfile.TemporaryDirectory() as tmp:
+            settings = Settings(data_dir=Path(tmp), config_dir=REPO / "config")
+        self.nlp = build_pipeline(_model(), settings.config_file(settings.nlp.gazetteer),
+                                  settings.config_file(settings.nlp.themes))
+        self.own = self.nlp.get_pipe("ner").to_bytes(exclude=["vocab"])
+
+    def __call__(self, ner_bytes: bytes | None) -> dict[str, Any]:
+        from bench.entities import run
+
+        self.nlp.get_pipe("ner").from_bytes(self.own if ner_bytes is None else ner_bytes, exclude=["vocab"])
+        result = run(with_anchor=False, nlp=self.nlp)
+        sets = {f"real {half}": scores["all"] for half, scores in result.halves.items()}
+        for label, halves in result.probes.items():
+            sets.update({f"{label} {half}": scores["all"] for half, scores in halves.items()})
+        return sets
 
 
 TUNE_SETS = ("real tune", "live-commerce probe tune")
@@ -231,7 +228,7 @@ def train(epochs: int, rehearsal: int, drop: float = 0.3, log: Any = print) -> l
     model = _model()
     base = spacy.load(model)
     nlp = spacy.load(model)
-    rows = load_training()
+    rows: list[tuple[str, list[tuple[int, int, str]] | None]] = [*load_training()]
     n_annotated = len(rows)
     rows += [(t, None) for t in rehearsal_texts(rehearsal)]
     examples = _examples(nlp, rows, base)
@@ -270,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ERROR: {DATA.resolve()} is absent (rehearsal text and the real gold set quote it)")
         return 2
     started = time.perf_counter()
+    evaluate = Evaluator()
     base = evaluate(None)
     print(f"original model: tune-side F1 {tune_f1(base):.3f}")
     best = (tune_f1(base), 0, None)
