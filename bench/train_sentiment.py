@@ -1,15 +1,18 @@
-"""Train the two sentiment models on the *tune* half of the human-rated sets; measure on the *test* half.
+"""Train the lexicon sentiment model on the *tune* half of the human-rated sets; measure on the *test* half.
 
-The models (transforms/sentiment_model.py):
+The product has two sentiment models (transforms/sentiment_model.py):
 - ``lexicon``: ridge over VADER-derived sentence features + 4,096 hashed words
-  (transforms/sentiment_model.json). Cheap; scores every sentence and every document not routed.
-- ``embedding``: the same features plus a 384-d all-MiniLM-L6-v2 embedding of the text
-  (transforms/sentiment_embed_model.json). Costs a transformer pass, so only documents routed to
-  it get it (transforms.sentiment.DocumentSentimentRouter: news articles by default).
+  (transforms/sentiment_model.json), fitted here. Cheap; scores every sentence, every mention and
+  every document not routed to the other model.
+- ``embedding``: all-MiniLM-L6-v2 fine-tuned for sentiment (transforms/sentiment_embed_model.json
+  and transforms/models/minilm-sentiment.onnx). It needs torch to train, so
+  bench/finetune_sentiment.py trains it, in its own virtualenv; documents routed to it
+  (transforms.sentiment.DocumentSentimentRouter) get it. Until 2026-12-02 it was a ridge over the
+  same features plus the *frozen* MiniLM vector, fitted here (docs/sentiment-experiments.md).
 
 Protocol (issue 11, ../shared/README.md):
 - Split once by bench/split.py ``half_of(row id)``. Everything fitted or chosen (coefficients,
-  ridge penalties) sees the tune half only; the test half is scored once, by the shipped models.
+  ridge penalties) sees the tune half only; the test half is scored once, by the shipped model.
 - Penalties are chosen by grouped k-fold CV inside the tune half. The tune-half figure we print
   is *nested*: for each outer fold, penalties are re-chosen by an inner CV on the outer training
   part only, so the figure does not flatter the selection.
@@ -20,8 +23,8 @@ Protocol (issue 11, ../shared/README.md):
 - Both sets train one model (the pipeline cannot tell a "tweet" from a "snippet"); r is
   reported per set, on predictions passed through the product's -1..1 scale.
 
-Run: .venv/bin/python -m bench.train_sentiment [--write] [--limit N] [--cache DIR]
-     (--write rewrites both model JSON files; exits 2 when the data is absent)
+Run: .venv/bin/python -m bench.train_sentiment [--write] [--limit N]
+     (--write rewrites transforms/sentiment_model.json; exits 2 when the data is absent)
 """
 
 from __future__ import annotations
@@ -43,10 +46,7 @@ FOLDS = 5
 INNER_FOLDS = 3
 # Penalty grids searched by CV on the tune half. Lexicon model: lam on the dense block, lam *
 # bow_penalty on the hashed words (kernel solves cost seconds each, so the grid is small).
-# Embedding model: lam on the dense block, lam * emb_penalty on the embedding (cheap primal solves).
-GRID_LEXICON = tuple((lam, bow, 1.0) for lam in (0.3, 1.0, 3.0) for bow in (1.0, 3.0, 10.0))
-GRID_EMBEDDING = tuple((lam, 1.0, emb) for lam in (1.0, 3.0, 10.0, 30.0, 100.0)
-                       for emb in (0.01, 0.03, 0.1, 0.3, 1.0, 3.0))
+GRID_LEXICON = tuple((lam, bow) for lam in (0.3, 1.0, 3.0) for bow in (1.0, 3.0, 10.0))
 
 
 @dataclass
@@ -181,8 +181,8 @@ class _Grams:
         self.dense = dense
         self.gb = bow @ bow.T
 
-    def predict_grid(self, tr: Any, ev: Any, y: Any, grid: list[tuple[float, float, float]]) -> list[Any]:
-        """For each (lam, bow_penalty, _) in ``grid``: ridge fitted on rows ``tr`` (penalties as
+    def predict_grid(self, tr: Any, ev: Any, y: Any, grid: list[tuple[float, float]]) -> list[Any]:
+        """For each (lam, bow_penalty) in ``grid``: ridge fitted on rows ``tr`` (penalties as
         transforms.sentiment_model.fit), predicted ratings on rows ``ev``. Centering and the dense
         z-scoring use ``tr`` only."""
         import numpy as np
@@ -196,35 +196,10 @@ class _Grams:
         kz = zc[idx] @ zc[tr].T
         ym = y[tr].mean()
         out = []
-        for lam, bow_penalty, _ in grid:
+        for lam, bow_penalty in grid:
             k = kz + kb / bow_penalty
             alpha = np.linalg.solve(k[:n] + lam * np.eye(n), y[tr] - ym)
             out.append(ym + k[n:] @ alpha)
-        return out
-
-
-class _Primal:
-    """The embedding model's CV in primal form: 16 dense + 384 embedding features, so each fold
-    and penalty is a 400 x 400 solve."""
-
-    def __init__(self, dense: Any, emb: Any) -> None:
-        self.dense = dense
-        self.emb = emb
-
-    def predict_grid(self, tr: Any, ev: Any, y: Any, grid: list[tuple[float, float, float]]) -> list[Any]:
-        import numpy as np
-
-        zc = _zscored(self.dense, tr)
-        e = self.emb - self.emb[tr].mean(0)
-        x = np.hstack([zc, e])
-        xtx = x[tr].T @ x[tr]
-        xty = x[tr].T @ (y[tr] - y[tr].mean())
-        d = zc.shape[1]
-        out = []
-        for lam, _, emb_penalty in grid:
-            pen = np.r_[np.full(d, lam), np.full(e.shape[1], lam * emb_penalty)]
-            w = np.linalg.solve(xtx + np.diag(pen), xty)
-            out.append(y[tr].mean() + x[ev] @ w)
         return out
 
 
@@ -234,10 +209,6 @@ def _zscored(dense: Any, tr: Any) -> Any:
     scale[scale < 1e-9] = 1.0
     z = (dense - mean) / scale
     return z - z[tr].mean(0)
-
-
-def _grid(with_emb: bool) -> list[tuple[float, float, float]]:
-    return list(GRID_EMBEDDING if with_emb else GRID_LEXICON)
 
 
 def _clip(r: Any) -> Any:
@@ -258,12 +229,11 @@ def _folds(rows: Any, groups: list[str], k: int, salt: str) -> Any:
     return folds
 
 
-def _cv_choose(grams: _Grams | _Primal, rows: Any, groups: list[str], y: Any, k: int, salt: str,
-               with_emb: bool) -> tuple[float, float, float]:
+def _cv_choose(grams: _Grams, rows: Any, groups: list[str], y: Any, k: int, salt: str) -> tuple[float, float]:
     """Penalties with the best grouped k-fold CV r (product -1..1 scale) over ``rows``."""
     import numpy as np
 
-    grid = _grid(with_emb)
+    grid = list(GRID_LEXICON)
     folds = _folds(rows, groups, k, salt)
     preds = np.zeros((len(grid), len(rows)))
     for f in range(k):
@@ -274,8 +244,8 @@ def _cv_choose(grams: _Grams | _Primal, rows: Any, groups: list[str], y: Any, k:
     return grid[int(np.argmax(scores))]
 
 
-def nested_cv(grams: _Grams | _Primal, rows: Any, groups: list[str], y: Any, with_emb: bool,
-              k: int = FOLDS, inner: int = INNER_FOLDS) -> tuple[Any, list[tuple[float, float, float]]]:
+def nested_cv(grams: _Grams, rows: Any, groups: list[str], y: Any,
+              k: int = FOLDS, inner: int = INNER_FOLDS) -> tuple[Any, list[tuple[float, float]]]:
     """Out-of-fold predictions over ``rows`` where each outer fold's penalties were chosen by an
     inner grouped CV on that fold's training rows only; also the penalties each fold chose."""
     import numpy as np
@@ -285,7 +255,7 @@ def nested_cv(grams: _Grams | _Primal, rows: Any, groups: list[str], y: Any, wit
     chosen = []
     for f in range(k):
         ev = folds == f
-        params = _cv_choose(grams, rows[~ev], groups, y, inner, f"inner{f}-", with_emb)
+        params = _cv_choose(grams, rows[~ev], groups, y, inner, f"inner{f}-")
         chosen.append(params)
         pred[ev] = grams.predict_grid(rows[~ev], rows[ev], y, [params])[0]
     return _clip(pred), chosen
@@ -297,20 +267,19 @@ class Features:
     parts: list[list[Any]]
     dense: Any
     bow: Any
-    emb: Any
 
 
-def features_for(data: RatedSet, max_tokens: int, cache: Path | None = None) -> Features:
+def features_for(data: RatedSet) -> Features:
     from transforms.sentiment_model import design_matrix
 
     parts = sentence_parts_for(data.texts)
     dense, bow = design_matrix(parts)
-    return Features(parts, dense, bow, embeddings_for(data.texts, max_tokens, cache))
+    return Features(parts, dense, bow)
 
 
-def run_protocol(data: RatedSet, feats: Features, max_tokens: int) -> dict[str, Any]:
-    """Nested CV on the tune half, penalties chosen by CV on the whole tune half, both models
-    fitted on the tune half and scored once on the test half. Returns figures and the models."""
+def run_protocol(data: RatedSet, feats: Features) -> dict[str, Any]:
+    """Nested CV on the tune half, penalties chosen by CV on the whole tune half, the lexicon model
+    fitted on the tune half and scored once on the test half. Returns figures and the model."""
     import numpy as np
 
     from transforms.sentiment import vader_compound
@@ -330,32 +299,24 @@ def run_protocol(data: RatedSet, feats: Features, max_tokens: int) -> dict[str, 
             m = rows[sets[rows] == name]
             out["n"][f"{half}/{name}"] = int(len(m))
             out["vader"][f"{half}/{name}"] = round(pearson(vader[m], y[m]), 4) if len(m) > 2 else None
-    shipped = {}
-    for model_name, with_emb in (("lexicon", False), ("embedding", True)):
-        grams = _Primal(feats.dense[tune], feats.emb[tune]) if with_emb else _Grams(feats.dense[tune],
-                                                                                       feats.bow[tune])
-        local = np.arange(len(tune))
-        y_t = y[tune]
-        nested_pred, per_fold = nested_cv(grams, local, [data.groups[i] for i in tune], y_t, with_emb)
-        params = _cv_choose(grams, local, [data.groups[i] for i in tune], y_t, FOLDS, "", with_emb)
-        lam, bow_pen, emb_pen = params
-        res: dict[str, Any] = {"lambda": lam, "bow_penalty": None if with_emb else bow_pen,
-                               "emb_penalty": emb_pen if with_emb else None,
-                               "nested_fold_choices": per_fold, "r": {}}
-        for name in SETS:
-            m = sets[tune] == name
-            res["r"][f"tune_cv/{name}"] = round(pearson(nested_pred[m], y_t[m]), 4) if m.sum() > 2 else None
-        model = fit(feats.dense[tune], None if with_emb else feats.bow[tune], y_t, lam, bow_pen,
-                    emb=feats.emb[tune] if with_emb else None, emb_penalty=emb_pen,
-                    max_tokens=max_tokens if with_emb else 0)
-        # Test half: through the shipped model's own predict (the product path), once.
-        pred = np.array([model.predict(feats.parts[i], feats.emb[i] if with_emb else None) for i in test])
-        for name in SETS:
-            m = sets[test] == name
-            res["r"][f"test/{name}"] = round(pearson(pred[m], y[test][m]), 4) if m.sum() > 2 else None
-        out["models"][model_name] = res
-        shipped[model_name] = model
-    out["_shipped"] = shipped
+    grams = _Grams(feats.dense[tune], feats.bow[tune])
+    local = np.arange(len(tune))
+    y_t = y[tune]
+    groups = [data.groups[i] for i in tune]
+    nested_pred, per_fold = nested_cv(grams, local, groups, y_t)
+    lam, bow_pen = _cv_choose(grams, local, groups, y_t, FOLDS, "")
+    res: dict[str, Any] = {"lambda": lam, "bow_penalty": bow_pen, "nested_fold_choices": per_fold, "r": {}}
+    for name in SETS:
+        m = sets[tune] == name
+        res["r"][f"tune_cv/{name}"] = round(pearson(nested_pred[m], y_t[m]), 4) if m.sum() > 2 else None
+    model = fit(feats.dense[tune], feats.bow[tune], y_t, lam, bow_pen)
+    # Test half: through the shipped model's own predict (the product path), once.
+    pred = np.array([model.predict(feats.parts[i]) for i in test])
+    for name in SETS:
+        m = sets[test] == name
+        res["r"][f"test/{name}"] = round(pearson(pred[m], y[test][m]), 4) if m.sum() > 2 else None
+    out["models"]["lexicon"] = res
+    out["_shipped"] = {"lexicon": model}
     return out
 
 
@@ -365,39 +326,32 @@ def provenance(result: dict[str, Any], model_name: str) -> dict[str, Any]:
     res = result["models"][model_name]
     return {"trained_on": "tune half of ../shared/data/sentiment (bench/split.py)",
             "n": result["n"], "lambda": res["lambda"], "bow_penalty": res["bow_penalty"],
-            "emb_penalty": res["emb_penalty"], "r": res["r"], "vader": result["vader"]}
+            "r": res["r"], "vader": result["vader"]}
 
 
 def main(argv: list[str] | None = None) -> int:
-    from transforms.embeddings import DEFAULT_MAX_TOKENS
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None, help="rows per set (default: all)")
-    parser.add_argument("--write", action="store_true", help="write both model JSON files")
-    parser.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS)
-    parser.add_argument("--cache", type=Path, default=None,
-                        help="directory to cache embeddings in (e.g. /tmp)")
+    parser.add_argument("--write", action="store_true", help="write the lexicon model's JSON file")
     args = parser.parse_args(argv)
     if not DATA.is_dir():
         print(f"ERROR: {DATA.resolve()} not present (third-party sentiment sets live in ../shared)")
         return 2
-    from transforms.sentiment_model import DEFAULT_EMBED_MODEL, DEFAULT_MODEL
+    from transforms.sentiment_model import DEFAULT_MODEL
 
     started = time.perf_counter()
     data = load_rated(DATA, args.limit)
-    print(f"{len(data.texts)} rated texts; sentence-splitting and embedding...", flush=True)
-    feats = features_for(data, args.max_tokens, args.cache)
-    result = run_protocol(data, feats, args.max_tokens)
+    print(f"{len(data.texts)} rated texts; sentence-splitting...", flush=True)
+    result = run_protocol(data, features_for(data))
     for name, res in result["models"].items():
-        print(f"{name:9s} lam={res['lambda']} bow={res['bow_penalty']} emb={res['emb_penalty']}  " +
+        print(f"{name:9s} lam={res['lambda']} bow={res['bow_penalty']}  " +
               "  ".join(f"{k}={v:.3f}" for k, v in res["r"].items()))
     print("vader     " + "  ".join(f"{k}={v:.3f}" for k, v in result["vader"].items()))
     if args.write:
-        for name, path in (("lexicon", DEFAULT_MODEL), ("embedding", DEFAULT_EMBED_MODEL)):
-            model = result["_shipped"][name]
-            model = type(model)(**{**model.__dict__, "meta": provenance(result, name)})
-            path.write_text(json.dumps(model.to_json(), separators=(",", ":")) + "\n", encoding="utf-8")
-            print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KB)")
+        model = result["_shipped"]["lexicon"]
+        model = type(model)(**{**model.__dict__, "meta": provenance(result, "lexicon")})
+        DEFAULT_MODEL.write_text(json.dumps(model.to_json(), separators=(",", ":")) + "\n", encoding="utf-8")
+        print(f"wrote {DEFAULT_MODEL} ({DEFAULT_MODEL.stat().st_size / 1024:.0f} KB)")
     print(f"done in {time.perf_counter() - started:.0f}s")
     print(json.dumps({k: v for k, v in result.items() if k != "_shipped"}))
     return 0

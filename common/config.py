@@ -132,7 +132,7 @@ class NlpSettings:
     max_text_chars: int = 100_000
     # Document sentiment from MiniLM embeddings (transforms/embeddings.py) for these sources; the
     # cheap lexicon model scores everything else, and every sentence and mention. () turns it off.
-    sentiment_embed_sources: tuple[str, ...] = ("news",)
+    sentiment_embed_sources: tuple[str, ...] = ("news", "reddit")
     sentiment_embed_min_words: int = 0       # shorter documents stay on the lexicon model
     sentiment_embed_max_tokens: int = 0      # word pieces embedded per document; 0 = the model's 256
     sentiment_embed_threads: int = 0         # embedding threads; 0 = min(2, cores)

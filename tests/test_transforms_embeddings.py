@@ -44,7 +44,7 @@ def test_sha_mismatch_is_a_clear_error_and_nothing_loads_before_use() -> None:
     assert not bad.loaded  # construction is free
     assert bad.embed(["", "  "]).shape == (2, DIM)  # nothing to embed: still not loaded
     assert not bad.loaded
-    with pytest.raises(EmbeddingModelError, match="sha256 .* expected 0{64}.*reinstall"):
+    with pytest.raises(EmbeddingModelError, match="sha256 .* expected 0{64}.*restore it"):
         bad.embed(["some text"])
     assert not bad.loaded
 
@@ -262,9 +262,13 @@ def test_shipped_embedding_model_scores_the_issue_sentence_negative() -> None:
     assert neg < 0 < pos
 
 
-def test_enrich_stage_routes_news_document_sentiment_to_the_embedding_model(tmp_path: Path) -> None:
-    """Same text, two sources: the news document's score is the embedding model's, the Reddit
-    document's stays the lexicon model's; sentence scores are the lexicon model's for both."""
+def test_enrich_stage_routes_document_sentiment_by_source(tmp_path: Path) -> None:
+    """Same text, two sources. By default (config/pipeline.toml) both news and Reddit documents
+    get the embedding model. With only news routed, the news document's score is the embedding
+    model's and the Reddit document's stays the lexicon model's; sentence scores are the lexicon
+    model's either way."""
+    import dataclasses
+
     from common.config import Settings
     from common.documents import Document
     from transforms.enrich import Enricher
@@ -276,8 +280,14 @@ def test_enrich_stage_routes_news_document_sentiment_to_the_embedding_model(tmp_
                         fetched_at="2026-11-04T01:00:00+00:00", logical_date="2026-11-03", run_id="r1",
                         raw_ref="raw:1")
 
-    enricher = Enricher(Settings(data_dir=tmp_path, config_dir=REPO / "config"))
-    result = enricher.enrich_documents([doc("n1", "news", "article"), doc("r1", "reddit", "post")])
+    docs = [doc("n1", "news", "article"), doc("r1", "reddit", "post")]
+    settings = Settings(data_dir=tmp_path, config_dir=REPO / "config")
+    default = {r["doc_id"]: r for r in Enricher(settings).enrich_documents(docs).documents}
+    assert default["n1"]["sentiment"] == pytest.approx(default["r1"]["sentiment"], abs=1e-6)
+    news_only = dataclasses.replace(settings, nlp=dataclasses.replace(settings.nlp,
+                                                                      sentiment_embed_sources=("news",)))
+    enricher = Enricher(news_only)
+    result = enricher.enrich_documents(docs)
     rows = {r["doc_id"]: r for r in result.documents}
     assert result.stats["sentiment_embedded"] == 1
     text = rows["n1"]["title"] + "\n\n" + rows["n1"]["body"]
@@ -318,7 +328,7 @@ def test_the_embedding_runs_beside_spacy_and_scores_as_after_it(tmp_path: Path) 
     after_settings = dataclasses.replace(base, nlp=dataclasses.replace(base.nlp, n_process=2))
     enricher = Enricher(after_settings)
     after = enricher.enrich_documents(docs)
-    assert beside.stats["sentiment_embedded"] == after.stats["sentiment_embedded"] == 3
+    assert beside.stats["sentiment_embedded"] == after.stats["sentiment_embedded"] == 4  # not the German one
     got = {r["doc_id"]: r["sentiment"] for r in beside.documents}
     want = {r["doc_id"]: r["sentiment"] for r in after.documents}
     assert got.keys() == want.keys()

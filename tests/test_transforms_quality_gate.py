@@ -6,19 +6,20 @@ never skips. Measured 2026-11-25: F1 0.988 overall (gazetteer 1.000, statistical
 Floors sit a little below so one new honest miss does not block, but a broken ruler, alias or
 junk filter does.
 
-Sentiment part: Pearson r of the *shipped* model files on the *test* half of the shared rated
-sets (bench/split.py; the models were fitted on the tune half only), each set scored by the model
-the product uses for that kind of text: tweets (social text, Reddit's route) by the lexicon model,
-NYT snippets (news, the embedding route) by the MiniLM embedding model (int8 compute, refitted
-2026-12-02). Measured 2026-12-02: tweets 0.890 (VADER 0.881), NYT 0.647 (VADER 0.540); both issue
-targets (0.88, 0.60) met.
-Floors sit just under the measured figures. Also checked: the shipped files are
-what the current code fits on the tune half (so the floors test the code, not a stale file). Skips
-when ../shared/data/sentiment is absent. The contrastive sign accuracy gate (our hand-written
-acceptance set, not an unseen evaluation) never skips: measured 0.861 (lexicon) and 0.880
-(embedding) on all 317 rows, 0.744 and 0.821 on the held-out batches, against the issue's 0.90, so
-the target is NOT met; floors pin the measured figures and a strict xfail holds the 0.90 target
-until it is met.
+Sentiment part: Pearson r of the *shipped* models on the *test* half of the shared rated sets
+(bench/split.py; the models were fitted on the tune side only). Document sentiment of news and
+Reddit comes from the fine-tuned MiniLM ("embedding", int8 compute; bench/finetune_sentiment.py,
+2026-12-02); the lexicon model scores every sentence and mention. Measured 2026-12-02: tweets 0.914
+(embedding) and 0.890 (lexicon), VADER 0.881; NYT 0.732 (embedding), VADER 0.540; both issue
+targets (0.88, 0.60) met. Floors sit just under the measured figures. Also checked: the lexicon
+file is what the current code fits on the tune half, and the fine-tuned head belongs to the pinned
+encoder and scores what its torch original scored (so the floors test the code, not a stale
+file). Skips when ../shared/data/sentiment is absent.
+
+The contrastive sign accuracy gate (live-commerce sentences we wrote; batches c, d, f were trained
+on, e, g, h never) never skips. Measured 2026-12-02 on the held-out batches e+g+h: embedding 0.942
+(target 0.90 met; it is the document route of news and Reddit), lexicon 0.744 (NOT met; it scores
+sentences and mentions), so a strict xfail holds the lexicon's target until it is met.
 """
 
 from __future__ import annotations
@@ -34,11 +35,12 @@ REPO = Path(__file__).resolve().parents[1]
 GOLD = REPO / "tests" / "fixtures" / "entities_gold.jsonl"
 SENTIMENT = REPO / ".." / "shared" / "data" / "sentiment"
 ENTITY_FLOORS = {"all": 0.95, "gazetteer": 0.97, "ner": 0.80}
-SENTIMENT_FLOORS = {"tweets": 0.885, "nyt": 0.64}
-CONTRASTIVE_TARGET = 0.90  # the issue's target: NOT met yet (see test_contrastive_sign_accuracy_target)
-# Regression floors just under the measured sign accuracy (317 judged rows, batches c-h, 2026-12-02:
-# lexicon 0.861, embedding 0.880; the held-out batches e+g+h alone: 0.744 and 0.821).
-CONTRASTIVE_FLOORS = {"lexicon": 0.84, "embedding": 0.87}
+SENTIMENT_FLOORS = {("tweets", "lexicon"): 0.885, ("tweets", "embedding"): 0.905, ("nyt", "embedding"): 0.72}
+CONTRASTIVE_TARGET = 0.90  # met by the embedding model, not by the lexicon model (the xfail below)
+# Regression floors just under the measured sign accuracy, 2026-12-02: all 317 judged rows (batches
+# c-h) lexicon 0.861, embedding 0.972 (trained on c, d, f); held-out batches e+g+h 0.744 and 0.942.
+CONTRASTIVE_FLOORS = {"lexicon": 0.84, "embedding": 0.96}
+CONTRASTIVE_HELD_OUT_FLOORS = {"lexicon": 0.73, "embedding": 0.93}
 ISSUE_SENTENCE = "Honestly Whatnot customer support is terrible."
 
 needs_shared = pytest.mark.skipif(not SENTIMENT.is_dir(),
@@ -83,14 +85,16 @@ def test_gold_loader_rejects_bad_rows(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def sentiment_test_half() -> dict:
-    """Features of every rated row (spaCy split + MiniLM embedding) and the halves."""
-    from bench.train_sentiment import DATA, features_for, halves, load_rated
+    """Features of every rated row (spaCy split), MiniLM embeddings of the test half, the halves."""
+    from bench.train_sentiment import DATA, embeddings_for, features_for, halves, load_rated
     from transforms.sentiment_model import DEFAULT_EMBED_MODEL, load_model
 
     data = load_rated(DATA)
     embed = load_model(DEFAULT_EMBED_MODEL)
-    feats = features_for(data, embed.max_tokens)
-    return {"data": data, "feats": feats, "halves": halves(data), "embed": embed}
+    split = halves(data)
+    vectors = embeddings_for([data.texts[i] for i in split["test"]], embed.max_tokens)
+    return {"data": data, "feats": features_for(data), "halves": split, "embed": embed,
+            "emb": dict(zip(split["test"], vectors, strict=True))}
 
 
 def _test_r(ctx: dict, model_name: str, set_name: str, model: object | None = None) -> tuple[float, float]:
@@ -105,29 +109,30 @@ def _test_r(ctx: dict, model_name: str, set_name: str, model: object | None = No
     rows = [i for i in ctx["halves"]["test"] if data.sets[i] == set_name]
     if model is None:
         model = ctx["embed"] if model_name == "embedding" else load_model()
-    pred = [model.predict(feats.parts[i], feats.emb[i] if model_name == "embedding" else None) for i in rows]
+    pred = [model.predict(feats.parts[i], ctx["emb"][i] if model_name == "embedding" else None) for i in rows]
     y = np.array([data.ratings[i] for i in rows])
     return pearson(pred, y), pearson([vader_compound(data.texts[i]) for i in rows], y)
 
 
 @pytest.mark.shared
 @needs_shared
-@pytest.mark.parametrize(("set_name", "model_name"), [("tweets", "lexicon"), ("nyt", "embedding")])
+@pytest.mark.parametrize(("set_name", "model_name"), [("tweets", "lexicon"), ("nyt", "embedding"),
+                                                      ("tweets", "embedding")])
 def test_sentiment_test_half_r_floor_and_beats_vader(sentiment_test_half: dict, set_name: str,
                                                      model_name: str) -> None:
     r, vader = _test_r(sentiment_test_half, model_name, set_name)
     print(f"{set_name} test half: {model_name} r={r:.4f}, VADER r={vader:.4f}")
-    floor = SENTIMENT_FLOORS[set_name]
+    floor = SENTIMENT_FLOORS[(set_name, model_name)]
     assert r >= floor, f"{set_name}: test-half r={r:.4f} < floor {floor} ({model_name} model)"
     assert r > vader, f"{set_name}: test-half r={r:.4f} <= VADER {vader:.4f}"
 
 
 @pytest.mark.shared
 @needs_shared
-def test_shipped_models_are_what_the_code_fits_on_the_tune_half(sentiment_test_half: dict) -> None:
-    """Refit both models on the tune half with the penalties recorded in the files: the test-half
-    predictions must match the shipped files'. A stale file (features or code changed without
-    retraining), or a file fitted on more than the tune half, fails here."""
+def test_shipped_lexicon_model_is_what_the_code_fits_on_the_tune_half(sentiment_test_half: dict) -> None:
+    """Refit the lexicon model on the tune half with the penalties recorded in its file: the
+    test-half predictions must match the shipped file's. A stale file (features or code changed
+    without retraining), or a file fitted on more than the tune half, fails here."""
     import numpy as np
 
     from transforms.sentiment_model import fit, load_model
@@ -136,17 +141,36 @@ def test_shipped_models_are_what_the_code_fits_on_the_tune_half(sentiment_test_h
     data, feats = ctx["data"], ctx["feats"]
     tune = np.array(ctx["halves"]["tune"])
     y = np.asarray(data.ratings, float)[tune]
-    for name, shipped in (("lexicon", load_model()), ("embedding", ctx["embed"])):
-        meta = shipped.meta
-        with_emb = name == "embedding"
-        refit = fit(feats.dense[tune], None if with_emb else feats.bow[tune], y, meta["lambda"],
-                    meta["bow_penalty"] or 1.0, emb=feats.emb[tune] if with_emb else None,
-                    emb_penalty=meta["emb_penalty"] or 1.0, max_tokens=shipped.max_tokens)
-        for s in ("tweets", "nyt"):
-            r_shipped, _ = _test_r(ctx, name, s, shipped)
-            r_refit, _ = _test_r(ctx, name, s, refit)
-            assert r_shipped == pytest.approx(r_refit, abs=0.002), \
-                f"{name}/{s}: shipped file is stale, retrain with bench.train_sentiment --write"
+    shipped = load_model()
+    refit = fit(feats.dense[tune], feats.bow[tune], y, shipped.meta["lambda"], shipped.meta["bow_penalty"])
+    for s in ("tweets", "nyt"):
+        r_shipped, _ = _test_r(ctx, "lexicon", s, shipped)
+        r_refit, _ = _test_r(ctx, "lexicon", s, refit)
+        assert r_shipped == pytest.approx(r_refit, abs=0.002), \
+            f"lexicon/{s}: shipped file is stale, retrain with bench.train_sentiment --write"
+
+
+def test_shipped_sentiment_head_belongs_to_the_shipped_encoder() -> None:
+    """The fine-tuned head (sentiment_embed_model.json) is only valid on the encoder it was trained
+    with: its recorded digest must be the one transforms.embeddings pins and the file must match."""
+    from transforms.embeddings import MODEL_FILE, MODEL_SHA256, file_sha256
+    from transforms.sentiment_model import DEFAULT_EMBED_MODEL, load_model
+
+    meta = load_model(DEFAULT_EMBED_MODEL).meta
+    assert meta["encoder"]["sha256"] == MODEL_SHA256 == file_sha256(MODEL_FILE)
+    assert meta["trained_by"] == "bench/finetune_sentiment.py"
+
+
+@pytest.mark.shared
+@needs_shared
+@pytest.mark.parametrize("set_name", ["tweets", "nyt"])
+def test_onnx_int8_product_scores_like_the_torch_model_it_was_exported_from(sentiment_test_half: dict,
+                                                                            set_name: str) -> None:
+    """The export (ONNX, int8 weight storage) and the product's int8 compute must keep the
+    figures the torch model had on the test half when it was written (recorded in its meta)."""
+    r, _ = _test_r(sentiment_test_half, "embedding", set_name)
+    recorded = sentiment_test_half["embed"].meta["torch_float32"][set_name]
+    assert r == pytest.approx(recorded, abs=0.01), f"{set_name}: product int8 r {r:.4f} vs torch {recorded}"
 
 
 @pytest.fixture(scope="module")
@@ -173,26 +197,44 @@ def test_contrastive_sign_accuracy_floor(contrastive: tuple[list, dict], name: s
     assert scores[name][issue] < 0, f"{name}: {ISSUE_SENTENCE!r} scored {scores[name][issue]:+.3f}"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 target 0.90 not met (2026-12-02): all 317 rows lexicon "
-                                       "0.861, embedding 0.880; held-out batches e+g+h 0.744 and 0.821; "
-                                       "remove this mark when it passes")
-def test_contrastive_sign_accuracy_target(contrastive: tuple[list, dict]) -> None:
-    """The target holds on the whole set and on the held-out batches (never tuned on) alone."""
+@pytest.mark.parametrize("name", ["lexicon", "embedding"])
+def test_contrastive_sign_accuracy_floor_on_the_held_out_batches(contrastive: tuple[list, dict],
+                                                                  name: str) -> None:
     from bench.sentiment import sign_accuracy
 
     rows, scores = contrastive
-    for name in ("lexicon", "embedding"):
-        acc = sign_accuracy(rows, scores[name])
-        assert acc["accuracy"] >= CONTRASTIVE_TARGET, name
-        assert acc["held_out"]["accuracy"] >= CONTRASTIVE_TARGET, name
+    held = sign_accuracy(rows, scores[name])["held_out"]
+    assert held["n"] == 156
+    assert held["accuracy"] >= CONTRASTIVE_HELD_OUT_FLOORS[name], f"{name}: {held}"
+
+
+def test_contrastive_sign_accuracy_target_for_the_document_route(contrastive: tuple[list, dict]) -> None:
+    """Issue 11's 0.90 on the held-out batches (never trained or tuned on), for the model that
+    scores news and Reddit documents."""
+    from bench.sentiment import sign_accuracy
+
+    rows, scores = contrastive
+    assert sign_accuracy(rows, scores["embedding"])["held_out"]["accuracy"] >= CONTRASTIVE_TARGET
+
+
+@pytest.mark.xfail(strict=True, reason="issue 11 target 0.90 not met by the lexicon model (2026-12-02): "
+                                       "all 317 rows 0.861, held-out batches e+g+h 0.744; it scores "
+                                       "sentences and mentions; remove this mark when it passes")
+def test_contrastive_sign_accuracy_target_for_the_lexicon_model(contrastive: tuple[list, dict]) -> None:
+    from bench.sentiment import sign_accuracy
+
+    rows, scores = contrastive
+    acc = sign_accuracy(rows, scores["lexicon"])
+    assert acc["accuracy"] >= CONTRASTIVE_TARGET
+    assert acc["held_out"]["accuracy"] >= CONTRASTIVE_TARGET
 
 
 # The independent probes (SYNTHETIC, each written by a helper that had seen neither the project nor
 # the rules): floors on their held-out rows, just under what was measured. First probe
 # (sentiment_probe_live_commerce.tsv, 80 held-out rows, ids sh..), 2026-12-02: lexicon 0.838,
-# embedding 0.812, VADER 0.613. Second probe (sentiment_probe2_live_commerce.tsv, 120 rows, ids
-# p2h.., all held out), scored once on arrival, 2026-12-02: lexicon 0.717, embedding 0.733, VADER 0.542.
-PROBE_FLOORS = {"sh": {"lexicon": 0.82, "embedding": 0.80}, "p2h": {"lexicon": 0.70, "embedding": 0.71}}
+# fine-tuned embedding 0.900, VADER 0.613. Second probe (sentiment_probe2_live_commerce.tsv, 120
+# rows, ids p2h.., all held out): lexicon 0.717, fine-tuned embedding 0.775, VADER 0.542.
+PROBE_FLOORS = {"sh": {"lexicon": 0.82, "embedding": 0.88}, "p2h": {"lexicon": 0.70, "embedding": 0.76}}
 
 
 @pytest.mark.parametrize(("prefix", "n"), [("sh", 80), ("p2h", 120)])
@@ -206,3 +248,14 @@ def test_sign_accuracy_floor_on_the_independent_probes_held_out(name: str, prefi
     acc = _sign_accuracy(rows, scores[name])["accuracy"]
     assert acc >= PROBE_FLOORS[prefix][name], f"{name} on {prefix}: {acc:.3f}"
     assert acc > _sign_accuracy(rows, scores["vader"])["accuracy"]  # beats the anchor
+
+
+def test_the_bench_checks_each_target_on_the_model_the_default_config_routes_to() -> None:
+    """bench.sentiment.ROUTE says which model's figure is the product's: it must follow the
+    default routing (tweets stand for Reddit text, NYT snippets for news)."""
+    from bench.sentiment import ROUTE
+    from common.config import NlpSettings
+
+    sources = NlpSettings().sentiment_embed_sources
+    assert {"tweets": "embedding" if "reddit" in sources else "lexicon",
+                     "nyt": "embedding" if "news" in sources else "lexicon"} == ROUTE

