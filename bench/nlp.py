@@ -18,8 +18,8 @@ Texts: article bodies (../shared/data/articles/ground-truth.json) and the tweets
 
 Issue 11 adds a third timing, "with embedding sentiment": the stage itself
 (``Enricher.enrich_documents``: analysis, rows, and the MiniLM document sentiment of routed
-documents, news by default; here the article bodies and NYT snippets count as news, the tweets as
-social text). With ``n_process`` 1 the embedding runs in a thread beside spaCy; with more processes,
+documents, news and Reddit by default; here the article bodies and NYT snippets count as news,
+the tweets as Reddit). With ``n_process`` 1 the embedding runs in a thread beside spaCy; with more processes,
 after it. The issue allows the stage to drop to 0.6x raw spaCy for that.
 
 Run: .venv/bin/python -m bench.nlp [--limit N] [--processes 1 2] [--repeat 2]

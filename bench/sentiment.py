@@ -31,7 +31,9 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,6 +128,34 @@ def _sign_accuracy(rows: list[ContrastiveRow], scores: list[float]) -> dict[str,
             "questions_mean_abs": round(sum(questions) / len(questions), 4) if questions else None}
 
 
+def mention_sign_accuracy() -> dict[str, Any]:
+    """Entity sentiment as the nightly computes it (the lexicon model on the mention's sentence or
+    clause, transforms.nlp), on the held-out sign texts that are one sentence with no contrast
+    marker, so the text's expected sign is each mention's too: the share of entity scores with
+    that sign (0 counts as wrong). Held-out rows: contrastive batches HELD_OUT_BATCHES and every
+    probe's "held-out" rows. The trend figures are built from these scores."""
+    from common.config import Settings
+    from transforms.enrich import Enricher
+    from transforms.sentiment import _CONTRAST
+
+    rows = [r for r in load_contrastive() if r.id[0] in HELD_OUT_BATCHES]
+    for _, path, prefixes in PROBES:
+        rows += [r for r in load_contrastive(path) if r.id.startswith(prefixes["held-out"])]
+    rows = [r for r in rows if r.expected != "question" and not _CONTRAST.search(r.text)]
+    with tempfile.TemporaryDirectory() as tmp:
+        enricher = Enricher(Settings(data_dir=Path(tmp), config_dir=REPO / "config"))
+        out = enricher.enrich_texts([r.text for r in rows])
+    right = total = texts = 0
+    for r, o in zip(rows, out, strict=True):
+        if len(o.get("sentences", ())) != 1 or not o.get("entities"):
+            continue
+        texts += 1
+        for e in o["entities"]:
+            total += 1
+            right += (e["sentiment"] or 0) > 0 if r.expected == "pos" else (e["sentiment"] or 0) < 0
+    return {"accuracy": round(right / total, 4) if total else float("nan"), "mentions": total, "texts": texts}
+
+
 def contrastive_scores(texts: list[str]) -> dict[str, list[float]]:
     """Scores of the contrastive texts by the shipped lexicon model, the shipped embedding model and
     plain VADER, each on the product's spaCy sentence split."""
@@ -139,13 +169,20 @@ def contrastive_scores(texts: list[str]) -> dict[str, list[float]]:
             "vader": [vader_compound(t) for t in texts]}
 
 
+def _words(text: str) -> str:
+    """A text's lower-cased words: equal for texts that differ only in case and punctuation."""
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
 def evaluate(limit: int | None = None, cache: Path | None = None) -> dict[str, Any]:
     """Every figure this bench prints (see the module docstring), as a dict."""
     import numpy as np
 
+    from bench.finetune_sentiment import EPOCHS, recipe, tune_counts
+    from bench.finetune_sentiment import rows as finetune_rows
     from bench.train_sentiment import embeddings_for, features_for, halves, load_rated, pearson, run_protocol
     from transforms.embeddings import MODEL_SHA256
-    from transforms.sentiment import SentimentScorer
+    from transforms.sentiment import SentimentScorer, vader_compound
     from transforms.sentiment_model import DEFAULT_EMBED_MODEL, load_model
 
     data = load_rated(DATA, limit)
@@ -173,6 +210,11 @@ def evaluate(limit: int | None = None, cache: Path | None = None) -> dict[str, A
     if shipped_embed.meta.get("encoder", {}).get("sha256") != MODEL_SHA256:
         result["stale"].append(f"embedding: {DEFAULT_EMBED_MODEL.name} was trained on another encoder "
                                "than transforms.embeddings pins")
+    meta = shipped_embed.meta
+    if (meta.get("n") != tune_counts(finetune_rows())
+            or {k: v for k, v in meta.get("recipe", {}).items() if k != "torch"} != recipe(EPOCHS)):
+        result["stale"].append("embedding: the training rows or recipe recorded in "
+                               f"{DEFAULT_EMBED_MODEL.name} differ from bench/finetune_sentiment.py's")
     for name, pred in shipped_pred.items():
         result["shipped"][name] = {}
         for s in ROUTE:
@@ -183,6 +225,17 @@ def evaluate(limit: int | None = None, cache: Path | None = None) -> dict[str, A
             if limit is None and (want is None or abs(r - want) > tolerance[name]):
                 result["stale"].append(f"{name}/{s}: shipped {r:.4f} vs {want} "
                                        f"({'refit from code' if name == 'lexicon' else 'torch at export'})")
+    # The split is per row id, so some test rows repeat a tune row up to case and punctuation: the
+    # figures without them, for every model and VADER (a fine-tuned encoder could memorise them).
+    tune_texts = {_words(data.texts[i]) for i in halves(data)["tune"]}
+    fresh = np.array([_words(data.texts[i]) not in tune_texts for i in test])
+    vader = np.array([vader_compound(data.texts[i]) for i in test])
+    result["test_without_near_duplicates"] = {"dropped": int((~fresh).sum())}
+    for s in ROUTE:
+        m = (sets[test] == s) & fresh
+        scored = (*shipped_pred.items(), ("vader", vader))
+        result["test_without_near_duplicates"][s] = {name: round(pearson(pred[m], y[test][m]), 4)
+                                                     for name, pred in scored}
     rows = load_contrastive()
     probes = [(label, load_contrastive(path), prefixes) for label, path, prefixes in PROBES]
     # One scoring pass over the contrastive set and every probe (it builds the spaCy pipeline and
@@ -202,6 +255,7 @@ def evaluate(limit: int | None = None, cache: Path | None = None) -> dict[str, A
                 k: _sign_accuracy([probe[i] for i in keep], [v[i] for i in keep])["accuracy"]
                 for k, v in probe_scores.items()}
             result["probes"][label][half]["n"] = len(keep)
+    result["mentions"] = mention_sign_accuracy()
     return result
 
 
@@ -241,6 +295,11 @@ def summary_rows(result: dict[str, Any] | None = None, limit: int | None = None,
             name = f"sentiment sign accuracy ({model} model, {label}, held-out, n={held['n']})"
             out.append(SummaryRow(name, TARGETS["contrastive"], held[model], held["vader"],
                                   held[model] >= TARGETS["contrastive"]))
+    mentions = result["mentions"]
+    name = ("sentiment sign accuracy of entity mentions (lexicon model, as the nightly; held-out "
+            f"single-sentence texts, n={mentions['mentions']})")
+    out.append(SummaryRow(name, TARGETS["contrastive"], mentions["accuracy"], None,
+                          mentions["accuracy"] >= TARGETS["contrastive"]))
     return out
 
 
@@ -277,6 +336,9 @@ def main(argv: list[str] | None = None) -> int:
     for s in ROUTE:
         print(f"  {s:6s} test r={result['shipped']['embedding'][s]:.3f} (shipped files, int8 compute)"
               f"{'   <- product route' if ROUTE[s] == 'embedding' else ''}")
+    dedup = result["test_without_near_duplicates"]
+    print(f"test half without the {dedup['dropped']} rows that repeat a tune row up to case and punctuation: "
+          + "; ".join(f"{s} " + ", ".join(f"{k} {v:.3f}" for k, v in dedup[s].items()) for s in ROUTE))
     for name, c in result["contrastive"].items():
         batches = ", ".join(f"batch {b} {v['accuracy']:.3f} of {v['n']}" for b, v in c["by_batch"].items())
         print(f"contrastive sign accuracy {name:9s} {c['accuracy']:.3f} of {c['n']} ({batches}; "
@@ -290,6 +352,9 @@ def main(argv: list[str] | None = None) -> int:
         for half, res in probe.items():
             print(f"{label}, {half} (n={res['n']}): lexicon {res['lexicon']:.3f}  "
                   f"embedding {res['embedding']:.3f}  VADER {res['vader']:.3f}")
+    m = result["mentions"]
+    print(f"entity mentions (lexicon model, as the nightly scores them), held-out single-sentence texts: "
+          f"{m['accuracy']:.3f} of {m['mentions']} mentions in {m['texts']} texts")
     for stale in result["stale"]:
         print(f"STALE MODEL: {stale} (retrain: python -m bench.train_sentiment --write, or "
               "bench.finetune_sentiment --write for the embedding model)")

@@ -149,11 +149,11 @@ def embeddings_for(texts: list[str], max_tokens: int, cache: Path | None = None)
 
     import numpy as np
 
-    from transforms.embeddings import DEFAULT_COMPUTE, INT8_RECIPE, MiniLMEmbedder
+    from transforms.embeddings import DEFAULT_COMPUTE, INT8_RECIPE, MODEL_SHA256, MiniLMEmbedder
 
     path = None
-    if cache is not None:
-        tail = f"|{max_tokens}|{DEFAULT_COMPUTE}|{INT8_RECIPE}"
+    if cache is not None:  # keyed by the encoder too: a retrained model must not reuse old vectors
+        tail = f"|{max_tokens}|{DEFAULT_COMPUTE}|{INT8_RECIPE}|{MODEL_SHA256}"
         key = hashlib.sha256(("\x00".join(texts) + tail).encode()).hexdigest()[:16]
         path = Path(cache) / f"minilm-{key}.npy"
         if path.exists():

@@ -101,7 +101,7 @@ def cmd_enrich(args: argparse.Namespace) -> int:
         stream = sys.stdin if args.jsonl == "-" else open(args.jsonl, encoding="utf-8")  # noqa: SIM115
         with stream:
             # Batched (nlp.pipe over up to 64 texts), one model load, ids kept, input order kept.
-            for row in enrich_jsonl_lines(enricher, stream):
+            for row in enrich_jsonl_lines(enricher, stream, source=args.source):
                 print(dumps_line(row), flush=True)  # ASCII escapes if an id holds a lone surrogate
         return 0
     if not args.path:
@@ -109,7 +109,7 @@ def cmd_enrich(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if not path.is_file():
         raise UserError(f"no such file: {path}")
-    print(json.dumps(enricher.enrich_text(text_from_path(path)), ensure_ascii=False, indent=2))
+    print(json.dumps(enricher.enrich_text(text_from_path(path), args.source), ensure_ascii=False, indent=2))
     return 0
 
 
@@ -200,6 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("enrich", help="entities, sentiment, themes for a text/HTML file (JSON out)")
     s.add_argument("path", nargs="?", help="a .txt or .html file")
     s.add_argument("--jsonl", metavar="FILE", help='lines of {"id", "text"}; "-" for stdin')
+    s.add_argument("--source", default="news",
+                   help="score document sentiment as the nightly would for this source (default: news; "
+                   "sources in [nlp] sentiment_embed_sources get the fine-tuned model, others the "
+                   "lexicon model; the output's sentiment_model says which)")
     s.set_defaults(func=cmd_enrich)
 
     s = sub.add_parser("sql", help="read-only SQL against the warehouse")

@@ -111,6 +111,24 @@ def test_sentiment_signs(enricher: Enricher) -> None:
     assert neg["sentiment"] < -0.3
 
 
+def test_source_scores_the_document_as_the_nightly_would(enricher: Enricher) -> None:
+    """`pulse enrich --source`: a routed source's document score is the embedding model's (the
+    nightly's), an unrouted one's or no source's the lexicon model's; sentences and entities are
+    the lexicon model's either way."""
+    text = "Honestly Whatnot customer support is terrible."
+    plain = enricher.enrich_text(text)
+    news = enricher.enrich_text(text, source="news")
+    other = enricher.enrich_text(text, source="forum")
+    assert "sentiment_model" not in plain
+    assert (news["sentiment_model"], other["sentiment_model"]) == ("embedding", "lexicon")
+    assert other["sentiment"] == plain["sentiment"]
+    sentences = next(enricher.analyze_texts([text]))["sentences"]
+    expected = enricher.sentiment_router.score_analyses([text], [sentences])
+    assert news["sentiment"] == pytest.approx(expected[0], abs=1e-4) and news["sentiment"] < 0
+    assert news["sentiment"] != plain["sentiment"]
+    assert news["entities"] == plain["entities"] and news["sentences"] == plain["sentences"]
+
+
 def test_entity_sentiment_differs_in_mixed_text(enricher: Enricher) -> None:
     out = enricher.enrich_text(
         "Whatnot is fantastic and the buyers are great. TikTok Shop is a horrible, broken mess."
@@ -192,10 +210,10 @@ def test_jsonl_lines_batched_in_order_with_ids_and_errors(enricher: Enricher,
     calls: list[int] = []
     real = enricher.enrich_texts
 
-    def counting(texts):  # type: ignore[no-untyped-def]
+    def counting(texts, source=None):  # type: ignore[no-untyped-def]
         texts = list(texts)
         calls.append(len(texts))
-        return real(texts)
+        return real(texts, source)
 
     monkeypatch.setattr(enricher, "enrich_texts", counting)
     lines = ['{"id": "a", "text": "Whatnot is great."}', "", "not json",

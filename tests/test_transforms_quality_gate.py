@@ -12,9 +12,11 @@ Reddit comes from the fine-tuned MiniLM ("embedding", int8 compute; bench/finetu
 2026-12-02); the lexicon model scores every sentence and mention. Measured 2026-12-02: tweets 0.914
 (embedding) and 0.890 (lexicon), VADER 0.881; NYT 0.732 (embedding), VADER 0.540; both issue
 targets (0.88, 0.60) met. Floors sit just under the measured figures. Also checked: the lexicon
-file is what the current code fits on the tune half, and the fine-tuned head belongs to the pinned
-encoder and scores what its torch original scored (so the floors test the code, not a stale
-file). Skips when ../shared/data/sentiment is absent.
+file is what the current code fits on the tune half (so its floors test the code, not a stale
+file). The fine-tuned model needs torch to refit, so for it the gate checks that the head belongs
+to the pinned encoder, records the training rows and recipe the script selects today, and scores
+through the product what its torch original scored at export. Skips when
+../shared/data/sentiment is absent.
 
 The contrastive sign accuracy gate (live-commerce sentences we wrote; batches c, d, f were trained
 on, e, g, h never) never skips. Measured 2026-12-02 on the held-out batches e+g+h: embedding 0.942
@@ -163,6 +165,20 @@ def test_shipped_sentiment_head_belongs_to_the_shipped_encoder() -> None:
 
 @pytest.mark.shared
 @needs_shared
+def test_shipped_sentiment_head_records_the_training_rows_and_recipe_of_the_code() -> None:
+    """The fine-tuned model cannot be refitted here (it needs torch), so the gate checks what it
+    can without it: the rows the head says it was trained on are the tune-side rows the training
+    script selects today, and its recorded recipe is the script's."""
+    from bench.finetune_sentiment import EPOCHS, recipe, rows, tune_counts
+    from transforms.sentiment_model import DEFAULT_EMBED_MODEL, load_model
+
+    meta = load_model(DEFAULT_EMBED_MODEL).meta
+    assert meta["n"] == tune_counts(rows()) == {"tune/rated": 2404, "tune/sign": 241}
+    assert {k: v for k, v in meta["recipe"].items() if k != "torch"} == recipe(EPOCHS)
+
+
+@pytest.mark.shared
+@needs_shared
 @pytest.mark.parametrize("set_name", ["tweets", "nyt"])
 def test_onnx_int8_product_scores_like_the_torch_model_it_was_exported_from(sentiment_test_half: dict,
                                                                             set_name: str) -> None:
@@ -259,3 +275,15 @@ def test_the_bench_checks_each_target_on_the_model_the_default_config_routes_to(
     sources = NlpSettings().sentiment_embed_sources
     assert {"tweets": "embedding" if "reddit" in sources else "lexicon",
                      "nyt": "embedding" if "news" in sources else "lexicon"} == ROUTE
+
+
+def test_entity_mention_sign_accuracy_floor() -> None:
+    """Entity sentiment as the nightly computes it (the lexicon model on the mention's sentence),
+    on held-out single-sentence texts with no contrast marker: measured 2026-12-02 at 0.819 of 105
+    mentions, short of the issue's 0.90 (the trend figures are built from these scores). A floor
+    just under, so a regression shows; the shortfall is reported by bench.sentiment."""
+    from bench.sentiment import mention_sign_accuracy
+
+    got = mention_sign_accuracy()
+    assert got["mentions"] >= 100
+    assert got["accuracy"] >= 0.80, got

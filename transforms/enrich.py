@@ -167,9 +167,9 @@ class Enricher:
         from transforms.sentiment_model import cached_model
 
         self.sentiment_model = cached_model()  # 34 KB of JSON; a missing/stale model fails here, clearly
-        # --- issue 11: document sentiment of routed sources (news by default) comes from the MiniLM
-        # embedding model (transforms.sentiment.DocumentSentimentRouter); its JSON is checked now,
-        # the ONNX session loads on the first routed document.
+        # --- issue 11: document sentiment of routed sources (news and Reddit by default) comes from
+        # the fine-tuned MiniLM (transforms.sentiment.DocumentSentimentRouter); its JSON is checked
+        # now, the ONNX session loads on the first routed document.
         from transforms.sentiment import DocumentSentimentRouter, RoutingConfig
 
         self.sentiment_router = DocumentSentimentRouter(RoutingConfig.from_settings(settings))
@@ -373,8 +373,8 @@ class Enricher:
                     log.info("enrich: %d/%d documents, %.0f words/s", n, len(doc_list),
                              words / (now - started))
                     last_log = now
-            # --- issue 11: re-score the document sentiment of routed documents, batched (sentence and
-            # mention scores stay the lexicon model's).
+            # --- issue 11: re-score the document sentiment of routed documents, batched (sentence
+            # scores stay the lexicon model's).
             if routed:
                 docs_routed = [k for _, k, _ in routed]
                 scores = self.sentiment_router.score_analyses([doc_list[k].text for k in docs_routed],
@@ -398,16 +398,30 @@ class Enricher:
         }
         return result
 
-    def enrich_text(self, text: str) -> dict[str, Any]:
+    def enrich_text(self, text: str, source: str | None = None) -> dict[str, Any]:
         """What `pulse enrich PATH` prints: language, sentiment (document level), themes, entities
         with mentions and entity-level sentiment, and sentences with sentence-level sentiment."""
-        return self.enrich_texts([text])[0]
+        return self.enrich_texts([text], source)[0]
 
-    def enrich_texts(self, texts: Iterable[str]) -> list[dict[str, Any]]:
-        """Batch form of :meth:`enrich_text` (the model loads once for all texts)."""
+    def enrich_texts(self, texts: Iterable[str], source: str | None = None) -> list[dict[str, Any]]:
+        """Batch form of :meth:`enrich_text` (the model loads once for all texts).
+
+        ``source``: score each text's *document* sentiment as the nightly would for a document of
+        that source (the fine-tuned embedding model when ``[nlp] sentiment_embed_sources`` routes
+        it, else the lexicon model) and say which model in ``sentiment_model``. None keeps the
+        lexicon model. Sentences and entities use the lexicon model either way, as in the nightly."""
         out = []
         texts = list(texts)
-        for text, a in zip(texts, self.analyze_texts(texts), strict=True):
+        analyses = list(self.analyze_texts(texts))
+        routed = [k for k, (t, a) in enumerate(zip(texts, analyses, strict=True))
+                  if source is not None and not a.get("error") and a.get("skipped") is None
+                  and self.sentiment_router.routes(source, t)]
+        document_scores: dict[int, float] = {}
+        if routed:
+            sentences = [analyses[k].get("sentences") or [] for k in routed]
+            scores = self.sentiment_router.score_analyses([texts[k] for k in routed], sentences)
+            document_scores = dict(zip(routed, scores, strict=True))
+        for k, (text, a) in enumerate(zip(texts, analyses, strict=True)):
             grouped: dict[str, dict[str, Any]] = {}
             scores: dict[str, list[float]] = {}
             for m in a["mentions"]:
@@ -422,12 +436,15 @@ class Enricher:
             if a.get("error"):  # issue 12: this text alone failed; say why instead of raising
                 out.append({"error": f"enrichment failed: {a['error']}"})
                 continue
-            sentiment = a["sentiment"]
+            sentiment = document_scores.get(k, a["sentiment"])
             capped = {"nlp_capped_from": a["capped_from"]} if a.get("capped_from") else {}
+            model = {} if source is None else {
+                "sentiment_model": "embedding" if k in document_scores else "lexicon"}
             out.append({
                 **capped,
                 "language": a["language"],
                 "sentiment": None if sentiment is None else round(sentiment, 4),
+                **model,
                 "themes": list(a["themes"]),
                 "entities": sorted(grouped.values(), key=lambda e: (-e["mentions"], e["id"])),
                 "sentences": [
@@ -441,8 +458,8 @@ class Enricher:
 JSONL_BATCH = 64  # texts per enrich_texts call in `pulse enrich --jsonl`: nlp.pipe batching, bounded memory
 
 
-def enrich_jsonl_lines(enricher: Enricher, lines: Iterable[str], batch_size: int = JSONL_BATCH
-                       ) -> Iterator[dict[str, Any]]:
+def enrich_jsonl_lines(enricher: Enricher, lines: Iterable[str], batch_size: int = JSONL_BATCH,
+                       source: str | None = None) -> Iterator[dict[str, Any]]:
     """What `pulse enrich --jsonl` writes: one object per non-blank input line, in input order.
 
     Each good line ``{"id", "text"}`` gives ``{"id", language, sentiment, themes, entities}``; a bad
@@ -454,7 +471,7 @@ def enrich_jsonl_lines(enricher: Enricher, lines: Iterable[str], batch_size: int
 
     def flush() -> Iterator[dict[str, Any]]:
         texts = [t for _, _, t, err in pending if err is None]
-        results = iter(enricher.enrich_texts(texts)) if texts else iter(())
+        results = iter(enricher.enrich_texts(texts, source)) if texts else iter(())
         for n, item_id, _, err in pending:
             if err is not None:
                 row: dict[str, Any] = {"line": n, "error": err}

@@ -203,7 +203,8 @@ class SentimentModel:
                 raise SentimentModelError(
                     f"model built for features v{data.get('feature_version')}"
                     f"/{data.get('n_buckets')} buckets,"
-                    f" code expects v{FEATURE_VERSION}/{N_BUCKETS}: retrain with bench/train_sentiment.py")
+                    f" code expects v{FEATURE_VERSION}/{N_BUCKETS}: retrain with bench/train_sentiment.py "
+                    "(lexicon model) or bench/finetune_sentiment.py (embedding model)")
             if list(data["dense_names"]) != list(DENSE_NAMES):
                 raise SentimentModelError("model dense feature names differ from the code's: retrain")
             model = cls(tuple(map(float, data["dense_mean"])), tuple(map(float, data["dense_scale"])),
