@@ -69,6 +69,10 @@ HEAD_LR_FACTOR = 20.0
 BATCH = 16
 MAX_LEN = 128
 SIGN_OVERSAMPLE = 3
+WEIGHT_DECAY = 0.01
+WARMUP = 0.1  # share of the steps with a linear warm-up; linear decay after
+CLIP_NORM = 1.0
+POOLING = "mask-mean-l2"  # what transforms.embeddings.MiniLMEmbedder returns
 #: Contrastive batches trained on (tests/fixtures/sentiment_contrastive.tsv's header); every other
 #: batch must be in bench.sentiment.HELD_OUT_BATCHES.
 TUNE_BATCHES = ("c", "d", "f")
@@ -93,6 +97,9 @@ def rows() -> list[dict[str, Any]]:
     if unassigned:  # a new batch is neither trained on nor held out until someone decides which
         raise SystemExit(f"ERROR: contrastive batches {unassigned} are in neither TUNE_BATCHES nor "
                          "bench.sentiment.HELD_OUT_BATCHES")
+    both = sorted(set(TUNE_BATCHES) & set(HELD_OUT_BATCHES))
+    if both:
+        raise SystemExit(f"ERROR: contrastive batches {both} are both trained on and held out")
     sign_sets = [("contrastive", contrastive, lambda i: i[0] in TUNE_BATCHES)]
     sign_sets += [(label, load_contrastive(path), lambda i, p=prefixes: i.startswith(p.get("tune", "\0")))
                   for label, path, prefixes in PROBES]
@@ -106,7 +113,9 @@ def rows() -> list[dict[str, Any]]:
 def recipe(epochs: int = EPOCHS) -> dict[str, Any]:
     """The training settings, as recorded in the head's meta (bench.sentiment checks them)."""
     return {"epochs": epochs, "lr": LR, "head_lr_factor": HEAD_LR_FACTOR, "batch": BATCH, "max_len": MAX_LEN,
-            "sign_oversample": SIGN_OVERSAMPLE, "sign_target": SIGN_TARGET, "seed": SEED}
+            "sign_oversample": SIGN_OVERSAMPLE, "sign_target": SIGN_TARGET, "seed": SEED,
+            "weight_decay": WEIGHT_DECAY, "warmup": WARMUP, "clip_norm": CLIP_NORM, "pooling": POOLING,
+            "tune_batches": list(TUNE_BATCHES)}
 
 
 def tune_counts(all_rows: list[dict[str, Any]]) -> dict[str, int]:
@@ -188,9 +197,9 @@ class Regressor:
         total = per_epoch * epochs
         opt = torch.optim.AdamW([{"params": self.enc.parameters(), "lr": LR},
                                  {"params": self.head.parameters(), "lr": LR * HEAD_LR_FACTOR}],
-                                weight_decay=0.01)
+                                weight_decay=WEIGHT_DECAY)
         sched = torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda s: min(1.0, (s + 1) / (0.1 * total)) * max(0.0, (total - s) / total))
+            opt, lambda s: min(1.0, (s + 1) / (WARMUP * total)) * max(0.0, (total - s) / total))
         params = list(self.enc.parameters()) + list(self.head.parameters())
         print(f"training on {len(rated)} rated + {len(sign)} sign rows (x{SIGN_OVERSAMPLE}), "
               f"{epochs} epochs, {total} steps", flush=True)
@@ -206,7 +215,7 @@ class Regressor:
                                                     torch.tensor([r["y"] for r in batch]))
                 opt.zero_grad()
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_(params, 1.0)
+                torch.nn.utils.clip_grad_norm_(params, CLIP_NORM)
                 opt.step()
                 sched.step()
             shown = figures(self.predict, evals) if evals else {}

@@ -150,8 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         for _a in enricher.analyze_texts(texts, n_process=n):
             pass
 
-    # Issue 11: the stage itself (Enricher.enrich_documents, rows and all) on documents whose
-    # source routes them: news documents also get the MiniLM document sentiment, embedded beside
+    # Issue 11: the stage itself (Enricher.enrich_documents, rows and all). Documents whose source
+    # is routed (news and Reddit by default) also get the MiniLM document sentiment, embedded beside
     # spaCy with n_process 1 (transforms.enrich.BesideSpacy) and after it with more processes.
     router = enricher.sentiment_router
     routed = [i for i, (source, text) in enumerate(sourced) if router.routes(source, text)]

@@ -95,13 +95,14 @@ def cmd_enrich(args: argparse.Namespace) -> int:
     from transforms.enrich import Enricher, enrich_jsonl_lines
 
     enricher = Enricher(load_settings(args.config))
+    source = None if args.source == "none" else args.source
     if args.jsonl:
         if args.jsonl != "-" and not Path(args.jsonl).is_file():
             raise UserError(f"no such file: {args.jsonl}")
         stream = sys.stdin if args.jsonl == "-" else open(args.jsonl, encoding="utf-8")  # noqa: SIM115
         with stream:
             # Batched (nlp.pipe over up to 64 texts), one model load, ids kept, input order kept.
-            for row in enrich_jsonl_lines(enricher, stream, source=args.source):
+            for row in enrich_jsonl_lines(enricher, stream, source=source):
                 print(dumps_line(row), flush=True)  # ASCII escapes if an id holds a lone surrogate
         return 0
     if not args.path:
@@ -109,7 +110,7 @@ def cmd_enrich(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if not path.is_file():
         raise UserError(f"no such file: {path}")
-    print(json.dumps(enricher.enrich_text(text_from_path(path), args.source), ensure_ascii=False, indent=2))
+    print(json.dumps(enricher.enrich_text(text_from_path(path), source), ensure_ascii=False, indent=2))
     return 0
 
 
@@ -200,10 +201,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("enrich", help="entities, sentiment, themes for a text/HTML file (JSON out)")
     s.add_argument("path", nargs="?", help="a .txt or .html file")
     s.add_argument("--jsonl", metavar="FILE", help='lines of {"id", "text"}; "-" for stdin')
-    s.add_argument("--source", default="news",
-                   help="score document sentiment as the nightly would for this source (default: news; "
-                   "sources in [nlp] sentiment_embed_sources get the fine-tuned model, others the "
-                   "lexicon model; the output's sentiment_model says which)")
+    s.add_argument("--source", default="news", choices=("news", "reddit", "none"),
+                   help="score document sentiment as the nightly would for a document of this source "
+                   "(default: news; sources in [nlp] sentiment_embed_sources get the fine-tuned model, "
+                   "others the lexicon model; the output's sentiment_model says which). none: the "
+                   "lexicon model, without the sentiment_model key")
     s.set_defaults(func=cmd_enrich)
 
     s = sub.add_parser("sql", help="read-only SQL against the warehouse")
@@ -256,6 +258,11 @@ def main(argv: list[str] | None = None) -> None:
         code = USER_ERROR
     except ValueError as exc:
         if type(exc).__name__ not in _CONFIG_FILE_ERRORS:
+            raise
+        print_error(str(exc))
+        code = USER_ERROR
+    except RuntimeError as exc:  # the embedding model file or its tokenizer: say which, no traceback
+        if type(exc).__name__ != "EmbeddingModelError":
             raise
         print_error(str(exc))
         code = USER_ERROR

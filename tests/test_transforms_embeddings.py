@@ -263,10 +263,10 @@ def test_shipped_embedding_model_scores_the_issue_sentence_negative() -> None:
 
 
 def test_enrich_stage_routes_document_sentiment_by_source(tmp_path: Path) -> None:
-    """Same text, two sources. By default (config/pipeline.toml) both news and Reddit documents
-    get the embedding model. With only news routed, the news document's score is the embedding
-    model's and the Reddit document's stays the lexicon model's; sentence scores are the lexicon
-    model's either way."""
+    """Same text, two sources. By default (common.config.NlpSettings, as config/pipeline.toml says
+    too) both news and Reddit documents get the embedding model. With only news routed, the news
+    document's score is the embedding model's and the Reddit document's stays the lexicon model's;
+    sentence scores are the lexicon model's either way."""
     import dataclasses
 
     from common.config import Settings
@@ -282,7 +282,9 @@ def test_enrich_stage_routes_document_sentiment_by_source(tmp_path: Path) -> Non
 
     docs = [doc("n1", "news", "article"), doc("r1", "reddit", "post")]
     settings = Settings(data_dir=tmp_path, config_dir=REPO / "config")
-    default = {r["doc_id"]: r for r in Enricher(settings).enrich_documents(docs).documents}
+    by_default = Enricher(settings).enrich_documents(docs)
+    assert by_default.stats["sentiment_embedded"] == 2
+    default = {r["doc_id"]: r for r in by_default.documents}
     assert default["n1"]["sentiment"] == pytest.approx(default["r1"]["sentiment"], abs=1e-6)
     news_only = dataclasses.replace(settings, nlp=dataclasses.replace(settings.nlp,
                                                                       sentiment_embed_sources=("news",)))

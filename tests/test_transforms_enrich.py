@@ -230,6 +230,15 @@ def test_jsonl_lines_batched_in_order_with_ids_and_errors(enricher: Enricher,
     assert calls == [2, 1]  # two batched calls for three good texts, not one call per line
 
 
+def _cli_env(tmp_path: Path) -> dict[str, str]:
+    """A bare environment for `pulse` subprocesses, keeping the tests' model cache (conftest) so
+    the routed documents' embedding model is not derived into the user's ~/.cache."""
+    import os
+
+    return {"PATH": "/usr/bin:/bin", "PULSE_DATA_DIR": str(tmp_path),
+            "PULSE_MODEL_CACHE": os.environ["PULSE_MODEL_CACHE"]}
+
+
 def test_cli_enrich_jsonl_stdin(tmp_path: Path) -> None:
     import json
     import subprocess
@@ -240,7 +249,7 @@ def test_cli_enrich_jsonl_stdin(tmp_path: Path) -> None:
              '{"id": "x2", "text": "Shopee Live was slow."}\n')
     proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "enrich", "--jsonl", "-"], input=stdin,
                           capture_output=True, text=True, cwd=root, timeout=300,
-                          env={"PATH": "/usr/bin:/bin", "PULSE_DATA_DIR": str(tmp_path)})
+                          env=_cli_env(tmp_path))
     assert proc.returncode == 0, proc.stderr
     rows = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [r["id"] for r in rows] == ["x1", "x2"]
@@ -251,14 +260,19 @@ def test_cli_enrich_jsonl_stdin(tmp_path: Path) -> None:
                     "<p>Whatnot's breaks are wonderful.</p></article></body></html>")
     proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "enrich", str(page)], capture_output=True,
                           text=True, cwd=root, timeout=300,
-                          env={"PATH": "/usr/bin:/bin", "PULSE_DATA_DIR": str(tmp_path)})
+                          env=_cli_env(tmp_path))
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert {"language", "sentiment", "themes", "entities"} <= set(out) and out["language"] == "en"
+    assert out["sentiment_model"] == "embedding"  # --source news, the default: the nightly's news model
+    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "enrich", "--source", "none", str(page)],
+                          capture_output=True, text=True, cwd=root, timeout=300, env=_cli_env(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "sentiment_model" not in json.loads(proc.stdout)
     assert [(e["id"], e["mentions"]) for e in out["entities"]] == [("platform/whatnot", 2)]
     proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "enrich", "--jsonl", str(tmp_path / "nope")],
                           capture_output=True, text=True, cwd=root, timeout=300,
-                          env={"PATH": "/usr/bin:/bin", "PULSE_DATA_DIR": str(tmp_path)})
+                          env=_cli_env(tmp_path))
     assert proc.returncode != 0 and "no such file" in proc.stderr
 
 

@@ -399,8 +399,9 @@ class Enricher:
         return result
 
     def enrich_text(self, text: str, source: str | None = None) -> dict[str, Any]:
-        """What `pulse enrich PATH` prints: language, sentiment (document level), themes, entities
-        with mentions and entity-level sentiment, and sentences with sentence-level sentiment."""
+        """What `pulse enrich PATH` prints: language, sentiment (document level; with ``source``,
+        also ``sentiment_model``, see :meth:`enrich_texts`), themes, entities with mentions and
+        entity-level sentiment, and sentences with sentence-level sentiment."""
         return self.enrich_texts([text], source)[0]
 
     def enrich_texts(self, texts: Iterable[str], source: str | None = None) -> list[dict[str, Any]]:
@@ -438,8 +439,9 @@ class Enricher:
                 continue
             sentiment = document_scores.get(k, a["sentiment"])
             capped = {"nlp_capped_from": a["capped_from"]} if a.get("capped_from") else {}
-            model = {} if source is None else {
-                "sentiment_model": "embedding" if k in document_scores else "lexicon"}
+            model = {} if source is None else {  # None: no model scored it (empty or not English)
+                "sentiment_model": None if sentiment is None else "embedding" if k in document_scores
+                else "lexicon"}
             out.append({
                 **capped,
                 "language": a["language"],
@@ -462,7 +464,8 @@ def enrich_jsonl_lines(enricher: Enricher, lines: Iterable[str], batch_size: int
                        source: str | None = None) -> Iterator[dict[str, Any]]:
     """What `pulse enrich --jsonl` writes: one object per non-blank input line, in input order.
 
-    Each good line ``{"id", "text"}`` gives ``{"id", language, sentiment, themes, entities}``; a bad
+    Each good line ``{"id", "text"}`` gives ``{"id", language, sentiment, themes, entities}`` (and
+    ``sentiment_model`` when ``source`` is given, as `pulse enrich --source` does by default); a bad
     line gives ``{"line", "id" (if any), "error"}`` instead of stopping the run. Texts are enriched
     in batches through one Enricher (model loaded once, ``nlp.pipe`` batching), but results are
     still streamed batch by batch, so a long stdin stream is not held in memory.

@@ -34,6 +34,12 @@ from typing import Any
 _CONTRAST = re.compile(r"\s*(?:,\s*)?\b(?:but|however|whereas|while|although|though|yet)\b\s*|;\s*", re.I)
 
 
+def has_contrast(text: str) -> bool:
+    """True when ``text`` holds a contrast marker, so a mention's score is its clause's, not the
+    sentence's (:meth:`SentimentScorer.mention_score`)."""
+    return _CONTRAST.search(text) is not None
+
+
 @lru_cache(maxsize=2)
 def _vader(extended: bool = False) -> Any:
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
@@ -258,9 +264,9 @@ class DocumentSentimentRouter:
 
     The lexicon model (SentimentScorer) still scores every sentence, mention and unrouted
     document inside the spaCy workers; this re-scores the *document* sentiment of routed documents
-    afterwards, in batches, from the text and the sentence boundaries spaCy found (so the model
-    sees the same sentence features it was trained with). The embeddings themselves need only the
-    text, so the enrich stage may compute them beside spaCy (:meth:`embed`,
+    afterwards, in batches, from the text and the sentence boundaries spaCy found (the model format
+    reads sentence features too; the shipped fine-tuned head weighs them at zero). The embeddings
+    themselves need only the text, so the enrich stage may compute them beside spaCy (:meth:`embed`,
     transforms.enrich.BesideSpacy) and hand them in. The ONNX session loads on the first routed
     batch, never at import or construction.
     """

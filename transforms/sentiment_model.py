@@ -13,10 +13,12 @@ Features take a list of *sentences*: the pipeline passes spaCy's sentences, and 
 (bench/train_sentiment.py) splits its training texts with the same spaCy pipeline, so the features
 the model was validated on are the ones it sees in production.
 
-The same ridge can also take a third block, a 384-d all-MiniLM-L6-v2 embedding of the whole text
-(transforms/embeddings.py): that variant ("ridge-vader-bow-minilm", transforms/sentiment_embed_model.json)
-is what documents routed to the embedding scorer get (see transforms.sentiment.DocumentSentimentRouter),
-because lexicon features alone stop near r 0.59 on news-like text.
+The format can also hold a third block, weights on a 384-d all-MiniLM-L6-v2 embedding of the whole
+text (transforms/embeddings.py): kind "ridge-vader-bow-minilm", transforms/sentiment_embed_model.json,
+what documents routed to the embedding scorer get (transforms.sentiment.DocumentSentimentRouter).
+Since 2026-12-02 that file holds the linear head of the *fine-tuned* encoder
+(bench/finetune_sentiment.py), with the VADER-feature and hashed-word weights at zero; before, it
+was a ridge over those features plus the frozen encoder's vector.
 
 Pure numpy-free scoring for the lexicon model (the model is a dict of floats); numpy is only used to
 fit, and by the embedding variant.
