@@ -232,6 +232,8 @@ class _FakeEmbedder:
 class _FakeModel:
     uses_embedding = True
     max_tokens = 16
+    dense_weights = (1.0,)  # reads sentence features, so the router computes them
+    bow_weights = ()
 
     def predict(self, parts: list, embedding: np.ndarray) -> float:
         return float(embedding[0]) / 100.0
@@ -397,3 +399,23 @@ def test_closing_stops_the_embedding_between_chunks() -> None:
     release.set()
     closer.join(10)
     assert not closer.is_alive() and calls == [BesideSpacy.CHUNK]
+
+
+def test_a_head_that_ignores_sentence_features_is_scored_without_them() -> None:
+    """The shipped fine-tuned head weighs the VADER sentence features at zero, so score_analyses
+    skips computing them; the scores must be those of the full features, and a document with no
+    non-blank sentence still scores 0."""
+    from transforms.sentiment import SentimentScorer
+
+    router = DocumentSentimentRouter(RoutingConfig(threads=1))
+    assert not any(router.model.dense_weights) and not any(router.model.bow_weights)
+    scorer = SentimentScorer(model=None)
+    texts = ["Payouts are late again. Support never answers.", "Great breaks tonight, thanks!", "   "]
+    sentences = [[{"start_char": 0, "end_char": 23}, {"start_char": 24, "end_char": 47}],
+                 [{"start_char": 0, "end_char": 29}], [{"start_char": 0, "end_char": 3}]]
+    full = router.score_parts(texts, [[scorer.parts(t[s["start_char"]:s["end_char"]]) for s in ss
+                                       if t[s["start_char"]:s["end_char"]].strip()]
+                                      for t, ss in zip(texts, sentences, strict=True)])
+    got = router.score_analyses(texts, sentences)
+    assert got == pytest.approx(full, abs=1e-9)
+    assert got[0] < 0 < got[1] and got[2] == 0.0

@@ -332,10 +332,19 @@ class DocumentSentimentRouter:
 
     def score_analyses(self, texts: Sequence[str], sentences: Sequence[Sequence[dict[str, Any]]],
                        vectors: Any = None) -> list[float]:
-        """Scores from texts and the ``sentences`` (start_char/end_char) of their analyses."""
+        """Scores from texts and the ``sentences`` (start_char/end_char) of their analyses.
+
+        A model that weighs the sentence features at zero (the shipped fine-tuned head) reads only
+        the embedding, so its documents skip the second VADER pass over their sentences: each gets
+        one empty sentence's parts instead, which is enough to mark it as having sentences."""
         if self._scorer is None:
             self._scorer = SentimentScorer(model=None)
-        parts = [[self._scorer.parts(text[s["start_char"]:s["end_char"]]) for s in sents
-                  if text[s["start_char"]:s["end_char"]].strip()]
-                 for text, sents in zip(texts, sentences, strict=True)]
+        reads_sentences = any(self.model.dense_weights) or any(self.model.bow_weights)
+        blank = None if reads_sentences else self._scorer.parts("")
+        parts = []
+        for text, sents in zip(texts, sentences, strict=True):
+            spans = [text[s["start_char"]:s["end_char"]] for s in sents]
+            spans = [span for span in spans if span.strip()]
+            parts.append([self._scorer.parts(span) for span in spans] if reads_sentences
+                         else [blank] if spans else [])
         return self.score_parts(texts, parts, vectors)
