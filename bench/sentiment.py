@@ -7,9 +7,10 @@ same rows is the anchor printed beside every figure. The sets are split once by 
 (bench/train_sentiment.py, bench/finetune_sentiment.py), so the test half is unseen. Printed:
 - tune half: nested grouped 5-fold CV r, recomputed from the code;
 - test half: r of the *shipped* models (transforms/sentiment_model.json; the fine-tuned MiniLM,
-  transforms/sentiment_embed_model.json + transforms/models/minilm-sentiment.onnx). Staleness
-  checks: the lexicon file against a refit from the code, the fine-tuned model against the
-  figures its torch original had at export (EXPORT_TOLERANCE) and against the encoder pin;
+  transforms/sentiment_embed_model.json + the adapter transforms/models/minilm-sentiment-adapter.npz
+  merged into the locked base model). Staleness checks: the lexicon file against a refit from the
+  code, the fine-tuned model against the figures its torch original had at export
+  (EXPORT_TOLERANCE) and against the adapter pin;
 - which model the product uses for which text: documents from the routed sources (news and
   Reddit by default, `[nlp] sentiment_embed_sources`) get the embedding model (MiniLM fine-tuned
   for sentiment), sentences and mentions the lexicon model. So both rated targets are checked on
@@ -208,7 +209,7 @@ def evaluate(limit: int | None = None, cache: Path | None = None) -> dict[str, A
     from bench.finetune_sentiment import EPOCHS, recipe, tune_counts
     from bench.finetune_sentiment import rows as finetune_rows
     from bench.train_sentiment import embeddings_for, features_for, halves, load_rated, pearson, run_protocol
-    from transforms.embeddings import MODEL_SHA256
+    from transforms.encoder_adapter import ADAPTER_SHA256
     from transforms.sentiment import SentimentScorer, vader_compound
     from transforms.sentiment_model import DEFAULT_EMBED_MODEL, load_model
 
@@ -234,9 +235,9 @@ def evaluate(limit: int | None = None, cache: Path | None = None) -> dict[str, A
     expected = {"lexicon": {s: result["models"]["lexicon"]["r"][f"test/{s}"] for s in ROUTE},
                 "embedding": dict(shipped_embed.meta.get("torch_float32", {}))}
     tolerance = {"lexicon": STALE_TOLERANCE, "embedding": EXPORT_TOLERANCE}
-    if shipped_embed.meta.get("encoder", {}).get("sha256") != MODEL_SHA256:
-        result["stale"].append(f"embedding: {DEFAULT_EMBED_MODEL.name} was trained on another encoder "
-                               "than transforms.embeddings pins")
+    if shipped_embed.meta.get("encoder", {}).get("sha256") != ADAPTER_SHA256:
+        result["stale"].append(f"embedding: {DEFAULT_EMBED_MODEL.name} was trained with another adapter "
+                               "than transforms.encoder_adapter pins")
     meta = shipped_embed.meta
     if (meta.get("n") != tune_counts(finetune_rows())
             or {k: v for k, v in meta.get("recipe", {}).items() if k != "torch"} != recipe(EPOCHS)):

@@ -5,7 +5,7 @@ The product has two sentiment models (transforms/sentiment_model.py):
   (transforms/sentiment_model.json), fitted here. Cheap; scores every sentence, every mention and
   every document not routed to the other model.
 - ``embedding``: all-MiniLM-L6-v2 fine-tuned for sentiment (transforms/sentiment_embed_model.json
-  and transforms/models/minilm-sentiment.onnx). It needs torch to train, so
+  and the adapter transforms/models/minilm-sentiment-adapter.npz). It needs torch to train, so
   bench/finetune_sentiment.py trains it, in its own virtualenv; documents routed to it
   (transforms.sentiment.DocumentSentimentRouter) get it. Until 2026-12-02 it was a ridge over the
   same features plus the *frozen* MiniLM vector, fitted here (docs/sentiment-experiments.md).
@@ -149,11 +149,11 @@ def embeddings_for(texts: list[str], max_tokens: int, cache: Path | None = None)
 
     import numpy as np
 
-    from transforms.embeddings import DEFAULT_COMPUTE, INT8_RECIPE, MODEL_SHA256, MiniLMEmbedder
+    from transforms.embeddings import DEFAULT_COMPUTE, INT8_RECIPE, MiniLMEmbedder, ModelSource
 
     path = None
     if cache is not None:  # keyed by the encoder too: a retrained model must not reuse old vectors
-        tail = f"|{max_tokens}|{DEFAULT_COMPUTE}|{INT8_RECIPE}|{MODEL_SHA256}"
+        tail = f"|{max_tokens}|{DEFAULT_COMPUTE}|{INT8_RECIPE}|{ModelSource().digest}"
         key = hashlib.sha256(("\x00".join(texts) + tail).encode()).hexdigest()[:16]
         path = Path(cache) / f"minilm-{key}.npy"
         if path.exists():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,7 +20,6 @@ from transforms.embeddings import (
     INT8_RECIPE,
     EmbeddingModelError,
     MiniLMEmbedder,
-    default_model_file,
     default_threads,
     int8_model_bytes,
 )
@@ -39,8 +39,9 @@ def test_importing_does_not_load_onnxruntime() -> None:
 
 
 def test_sha_mismatch_is_a_clear_error_and_nothing_loads_before_use() -> None:
-    path, _ = default_model_file()
-    bad = MiniLMEmbedder(model_path=path, sha256="0" * 64)
+    from transforms.encoder_adapter import base_model_file
+
+    bad = MiniLMEmbedder(model_path=base_model_file(), sha256="0" * 64)
     assert not bad.loaded  # construction is free
     assert bad.embed(["", "  "]).shape == (2, DIM)  # nothing to embed: still not loaded
     assert not bad.loaded
@@ -117,27 +118,25 @@ def test_int8_compute_stays_close_to_the_pinned_float_compute(tmp_path: Path) ->
 
 
 @pytest.fixture
-def fake_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, list[Path]]:
-    """A tiny source file and a stand-in for the real derivation (which takes seconds), recording
-    each build: the cache logic does not depend on what the bytes are."""
+def fake_build(monkeypatch: pytest.MonkeyPatch) -> tuple[Callable[[], bytes], list[bytes]]:
+    """A tiny source and a stand-in for the real derivation (which takes seconds), recording each
+    build: the cache logic does not depend on what the bytes are."""
     import transforms.embeddings as emb
 
-    calls: list[Path] = []
+    calls: list[bytes] = []
 
-    def build(source: Path, workdir: Path) -> Path:
+    def build(source: bytes, workdir: Path) -> Path:
         calls.append(source)
         out = workdir / "int8.onnx"
-        out.write_bytes(b"derived from " + source.read_bytes())
+        out.write_bytes(b"derived from " + source)
         return out
 
     monkeypatch.setattr(emb, "_build_int8", build)
-    source = tmp_path / "model.onnx"
-    source.write_bytes(b"weights")
-    return source, calls
+    return (lambda: b"weights"), calls
 
 
-def test_int8_model_is_cached_reused_and_rebuilt_when_corrupt(tmp_path: Path,
-                                                               fake_build: tuple[Path, list[Path]]) -> None:
+def test_int8_model_is_cached_reused_and_rebuilt_when_corrupt(
+        tmp_path: Path, fake_build: tuple[Callable[[], bytes], list[bytes]]) -> None:
     source, calls = fake_build
     cache = tmp_path / "cache"
     first = int8_model_bytes(source, "ab" * 32, cache)
@@ -151,7 +150,7 @@ def test_int8_model_is_cached_reused_and_rebuilt_when_corrupt(tmp_path: Path,
 
 
 def test_int8_model_without_a_writable_cache_is_built_per_process(
-        tmp_path: Path, fake_build: tuple[Path, list[Path]]) -> None:
+        tmp_path: Path, fake_build: tuple[Callable[[], bytes], list[bytes]]) -> None:
     source, calls = fake_build
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("x")
@@ -161,12 +160,11 @@ def test_int8_model_without_a_writable_cache_is_built_per_process(
 
 
 def test_a_cached_model_that_does_not_load_is_derived_again_then_a_clear_error(
-        tmp_path: Path, fake_build: tuple[Path, list[Path]]) -> None:
+        tmp_path: Path, fake_build: tuple[Callable[[], bytes], list[bytes]]) -> None:
     """The stand-in build writes bytes onnxruntime cannot read, with a matching digest: the
     embedder derives once more (bypassing the cache), then gives up with a clear error."""
     _, calls = fake_build
-    model, sha = default_model_file()
-    embedder = MiniLMEmbedder(model_path=model, sha256=sha, threads=1, cache_dir=tmp_path / "cache")
+    embedder = MiniLMEmbedder(threads=1, cache_dir=tmp_path / "cache")
     with pytest.raises(EmbeddingModelError, match="does not load.*compute='float'"):
         embedder.embed(["some text"])
     assert len(calls) == 2 and not embedder.loaded
@@ -175,14 +173,12 @@ def test_a_cached_model_that_does_not_load_is_derived_again_then_a_clear_error(
 def test_a_failed_derivation_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import transforms.embeddings as emb
 
-    def broken(source: Path, workdir: Path) -> Path:
+    def broken(source: bytes, workdir: Path) -> Path:
         raise RuntimeError("quantizer exploded")
 
     monkeypatch.setattr(emb, "_build_int8", broken)
-    source = tmp_path / "model.onnx"
-    source.write_bytes(b"weights")
     with pytest.raises(EmbeddingModelError, match="could not derive.*quantizer exploded"):
-        int8_model_bytes(source, "ab" * 32, tmp_path / "cache")
+        int8_model_bytes(lambda: b"weights", "ab" * 32, tmp_path / "cache")
 
 
 def test_model_cache_dir_follows_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

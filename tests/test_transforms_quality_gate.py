@@ -8,18 +8,20 @@ junk filter does.
 
 Sentiment part: Pearson r of the *shipped* models on the *test* half of the shared rated sets
 (bench/split.py; the models were fitted on the tune side only). Document sentiment of news and
-Reddit comes from the fine-tuned MiniLM ("embedding", int8 compute; bench/finetune_sentiment.py,
-2026-12-02); the lexicon model scores every sentence and mention. Measured 2026-12-02: tweets 0.914
-(embedding) and 0.890 (lexicon), VADER 0.881; NYT 0.732 (embedding), VADER 0.540; both issue
-targets (0.88, 0.60) met. Floors sit just under the measured figures. Also checked: the lexicon
-file is what the current code fits on the tune half (so its floors test the code, not a stale
-file). The fine-tuned model needs torch to refit, so for it the gate checks that the head belongs
-to the pinned encoder, records the training rows and recipe the script selects today, and scores
-through the product what its torch original scored at export. Skips when
+Reddit comes from the fine-tuned MiniLM ("embedding", int8 compute; since session 11 a LoRA adapter
+on the locked base model, bench/finetune_sentiment.py); the lexicon model scores every sentence and
+mention. Measured 2026-12-02 (session 11): tweets 0.915 (embedding) and 0.890 (lexicon), VADER
+0.881; NYT 0.700 (embedding; the whole-encoder fine-tune it replaced, a 23 MB file, scored 0.732),
+VADER 0.540; both issue targets (0.88, 0.60) met. Floors sit just under the measured figures.
+Also checked: the lexicon file is what the current code fits on the tune half (so its floors test
+the code, not a stale file). The fine-tuned model needs torch to refit, so for it the gate checks
+that the head belongs to the pinned adapter and base model, records the training rows and recipe
+the script selects today, and scores through the product what its torch original scored at
+export. Skips when
 ../shared/data/sentiment is absent.
 
 The contrastive sign accuracy gate (live-commerce sentences we wrote; batches c, d, f were trained
-on, e, g, h never) never skips. Measured 2026-12-02 on the held-out batches e+g+h: embedding 0.942
+on, e, g, h never) never skips. Measured 2026-12-02 on the held-out batches e+g+h: embedding 0.949
 (target 0.90 met; it is the document route of news and Reddit), lexicon 0.744 (NOT met; it scores
 sentences and mentions), so a strict xfail holds the lexicon's target until it is met.
 """
@@ -37,10 +39,10 @@ REPO = Path(__file__).resolve().parents[1]
 GOLD = REPO / "tests" / "fixtures" / "entities_gold.jsonl"
 SENTIMENT = REPO / ".." / "shared" / "data" / "sentiment"
 ENTITY_FLOORS = {"all": 0.95, "gazetteer": 0.97, "ner": 0.80}
-SENTIMENT_FLOORS = {("tweets", "lexicon"): 0.885, ("tweets", "embedding"): 0.905, ("nyt", "embedding"): 0.72}
+SENTIMENT_FLOORS = {("tweets", "lexicon"): 0.885, ("tweets", "embedding"): 0.905, ("nyt", "embedding"): 0.69}
 CONTRASTIVE_TARGET = 0.90  # met by the embedding model, not by the lexicon model (the xfail below)
 # Regression floors just under the measured sign accuracy, 2026-12-02: all 317 judged rows (batches
-# c-h) lexicon 0.861, embedding 0.972 (trained on c, d, f); held-out batches e+g+h 0.744 and 0.942.
+# c-h) lexicon 0.861, embedding 0.975 (trained on c, d, f); held-out batches e+g+h 0.744 and 0.949.
 CONTRASTIVE_FLOORS = {"lexicon": 0.84, "embedding": 0.96}
 CONTRASTIVE_HELD_OUT_FLOORS = {"lexicon": 0.73, "embedding": 0.93}
 ISSUE_SENTENCE = "Honestly Whatnot customer support is terrible."
@@ -154,12 +156,13 @@ def test_shipped_lexicon_model_is_what_the_code_fits_on_the_tune_half(sentiment_
 
 def test_shipped_sentiment_head_belongs_to_the_shipped_encoder() -> None:
     """The fine-tuned head (sentiment_embed_model.json) is only valid on the encoder it was trained
-    with: its recorded digest must be the one transforms.embeddings pins and the file must match."""
-    from transforms.embeddings import MODEL_FILE, MODEL_SHA256, file_sha256
+    with: its recorded adapter and base digests must be the ones transforms.encoder_adapter pins."""
+    from transforms.encoder_adapter import ADAPTER_SHA256, BASE_SHA256
     from transforms.sentiment_model import DEFAULT_EMBED_MODEL, load_model
 
     meta = load_model(DEFAULT_EMBED_MODEL).meta
-    assert meta["encoder"]["sha256"] == MODEL_SHA256 == file_sha256(MODEL_FILE)
+    assert meta["encoder"]["sha256"] == ADAPTER_SHA256
+    assert meta["encoder"]["base_sha256"] == BASE_SHA256
     assert meta["trained_by"] == "bench/finetune_sentiment.py"
 
 
@@ -248,9 +251,10 @@ def test_contrastive_sign_accuracy_target_for_the_lexicon_model(contrastive: tup
 # The independent probes (SYNTHETIC, each written by a helper that had seen neither the project nor
 # the rules): floors on their held-out rows, just under what was measured. First probe
 # (sentiment_probe_live_commerce.tsv, 80 held-out rows, ids sh..), 2026-12-02: lexicon 0.838,
-# fine-tuned embedding 0.900, VADER 0.613. Second probe (sentiment_probe2_live_commerce.tsv, 120
-# rows, ids p2h.., all held out): lexicon 0.717, fine-tuned embedding 0.775, VADER 0.542.
-PROBE_FLOORS = {"sh": {"lexicon": 0.82, "embedding": 0.88}, "p2h": {"lexicon": 0.70, "embedding": 0.76}}
+# fine-tuned embedding (the LoRA adapter, session 11) 0.938, VADER 0.613. Second probe
+# (sentiment_probe2_live_commerce.tsv, 120 rows, ids p2h.., all held out): lexicon 0.717, fine-tuned
+# embedding 0.767, VADER 0.542.
+PROBE_FLOORS = {"sh": {"lexicon": 0.82, "embedding": 0.91}, "p2h": {"lexicon": 0.70, "embedding": 0.75}}
 
 
 @pytest.mark.parametrize(("prefix", "n"), [("sh", 80), ("p2h", 120)])

