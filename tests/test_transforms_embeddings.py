@@ -53,8 +53,10 @@ def test_sha_mismatch_is_a_clear_error_and_nothing_loads_before_use() -> None:
 def test_missing_model_and_missing_sha_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(EmbeddingModelError, match="not found"):
         MiniLMEmbedder(model_path=tmp_path / "nope.onnx", sha256="ab" * 32).embed(["x"])
-    with pytest.raises(EmbeddingModelError, match="sha256 is required"):
+    with pytest.raises(EmbeddingModelError, match="needs both a path and its expected sha256"):
         MiniLMEmbedder(model_path=tmp_path / "nope.onnx")
+    with pytest.raises(EmbeddingModelError, match="needs both a path and its expected sha256"):
+        MiniLMEmbedder(sha256="ab" * 32)  # a digest alone would only rename the cache, checking nothing
 
 
 @pytest.fixture(scope="module")

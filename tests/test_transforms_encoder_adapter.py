@@ -19,7 +19,7 @@ RANK = 4
 
 @pytest.fixture(scope="module")
 def base() -> bytes:
-    return ea.read_pinned(ea.base_model_file(), ea.BASE_SHA256, "base embedding model")
+    return ea.read_pinned(ea.base_model_file(), ea.BASE_SHA256, "base embedding model", fix=ea.REINSTALL_BASE)
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +97,27 @@ def test_the_merged_weight_is_dequantized_base_plus_scaled_low_rank_update(
     assert np.abs(_run(merged_bytes, ids) - _run(base, ids)).max() > 1e-3
 
 
+def test_the_merged_model_computes_what_the_trained_module_computes(
+        tmp_path: Path, base: bytes, graph: Any, weights: dict) -> None:
+    """Independent of the merge's own expression: for a non-square layer (384 -> 1536), x times the
+    merged ONNX weight must equal the torch-side forward of a LoRA linear layer,
+    x @ W.T + scaling * (x @ A.T) @ B.T, with W in torch's [out, in] layout."""
+    import onnx
+    from onnx import numpy_helper
+
+    lora, floats = _adapter(graph, weights, b_scale=0.01, seed=1)
+    path = tmp_path / "a.npz"
+    ea.save_adapter(path, lora, floats, 2.0)
+    merged = onnx.load_from_string(ea.merge(base, path.read_bytes())).graph
+    lin = ea.linear_layers(graph)["encoder.layer.4.intermediate.dense"]
+    onnx_weight = next(numpy_helper.to_array(i) for i in merged.initializer if i.name == lin.weight)
+    a, b = (m.astype(np.float16).astype(np.float64) for m in lora[lin.name])
+    x = np.random.default_rng(2).normal(size=(3, 384))
+    module = x @ weights[lin.name + ".weight"].astype(np.float64).T + 2.0 * (x @ a.T) @ b.T
+    assert onnx_weight.shape == (384, 1536)
+    np.testing.assert_allclose(x @ onnx_weight.astype(np.float64), module, rtol=1e-4, atol=1e-4)
+
+
 def test_saving_is_deterministic(tmp_path: Path, graph: Any, weights: dict) -> None:
     lora, floats = _adapter(graph, weights, b_scale=0.01)
     first = ea.save_adapter(tmp_path / "1.npz", lora, floats, 2.0)
@@ -123,9 +144,18 @@ def test_an_adapter_that_does_not_fit_the_base_is_refused(tmp_path: Path, base: 
         ea.merge(base, path.read_bytes())
 
 
-def test_unreadable_adapters_are_clear_errors(tmp_path: Path, base: bytes) -> None:
+def test_unreadable_adapters_are_clear_errors(tmp_path: Path, base: bytes, graph: Any, weights: dict) -> None:
     with pytest.raises(ea.AdapterError, match="unreadable"):
         ea.merge(base, b"not a zip file")
+    shipped = ea.ADAPTER_FILE.read_bytes()
+    with pytest.raises(ea.AdapterError, match="unreadable"):
+        ea.merge(base, shipped[: len(shipped) // 2])  # truncated
+    lora, floats = _adapter(graph, weights, b_scale=0.0)
+    name = "encoder.layer.0.attention.self.query"
+    lora[name] = (lora[name][0][0], lora[name][1])  # a 1-D factor
+    ea.save_adapter(tmp_path / "flat.npz", lora, floats, 2.0)
+    with pytest.raises(ea.AdapterError, match="do not fit"):
+        ea.merge(base, (tmp_path / "flat.npz").read_bytes())
     path = tmp_path / "other.npz"
     np.savez(path, format=np.array("lora-v0"), scaling=np.array(1.0))
     with pytest.raises(ea.AdapterError, match="format 'lora-v0'"):
@@ -151,3 +181,34 @@ def test_a_tampered_adapter_stops_the_embedder_with_a_clear_error(tmp_path: Path
     monkeypatch.setattr(ea, "ADAPTER_FILE", tampered)
     with pytest.raises(EmbeddingModelError, match="embedding adapter .* expected"):
         MiniLMEmbedder(threads=1, cache_dir=tmp_path / "cache").embed(["payouts are late"])
+
+
+def test_the_cache_key_follows_the_adapter_pin_format_and_merge(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A retrained adapter, a new file format or a changed merge must never reuse a model derived
+    from the old one."""
+    from transforms.embeddings import ModelSource
+
+    shipped = ModelSource().digest
+    monkeypatch.setattr(ea, "ADAPTER_SHA256", "ab" * 32)
+    assert ModelSource().digest != shipped
+    monkeypatch.undo()
+    monkeypatch.setattr(ea, "MERGE_VERSION", "merge-v0")
+    assert ModelSource().digest != shipped
+    monkeypatch.undo()
+    monkeypatch.setattr(ea, "ADAPTER_FORMAT", "lora-v0")
+    assert ModelSource().digest != shipped
+
+
+def test_a_tampered_or_missing_base_model_says_to_reinstall_it(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from transforms.embeddings import EmbeddingModelError, MiniLMEmbedder
+
+    tampered = tmp_path / "model.onnx"
+    tampered.write_bytes(ea.base_model_file().read_bytes()[:-4] + b"\0\0\0\0")
+    monkeypatch.setattr(ea, "base_model_file", lambda: tampered)
+    with pytest.raises(EmbeddingModelError, match="base embedding model .* expected .*pip install"):
+        MiniLMEmbedder(threads=1, cache_dir=tmp_path / "cache").embed(["payouts are late"])
+    monkeypatch.undo()
+    monkeypatch.setattr(ea, "BASE_PACKAGE", "no_such_package_here")
+    with pytest.raises(ea.AdapterError, match="is not installed.*pip install"):
+        ea.base_model_file()

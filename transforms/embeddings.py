@@ -83,13 +83,16 @@ class ModelSource:
     verifies, then returns the model's bytes (for the default, the merge: a few seconds)."""
 
     def __init__(self, path: Path | None = None, sha256: str | None = None) -> None:
-        from transforms import encoder_adapter
+        from transforms import encoder_adapter as ea
 
-        if path is not None and not sha256:
-            raise EmbeddingModelError("an expected sha256 is required for a custom model path")
+        if (path is None) != (sha256 is None):
+            raise EmbeddingModelError("a custom model needs both a path and its expected sha256")
         self.path = path
         self.sha256 = sha256.lower() if sha256 else None
-        self.digest = self.sha256 or encoder_adapter.model_digest()
+        # The pins are read once: the files are checked against, and the derived model is cached
+        # under, the same values.
+        self.adapter_file, self.adapter_sha256 = ea.ADAPTER_FILE, ea.ADAPTER_SHA256
+        self.digest = self.sha256 or ea.model_digest(self.adapter_sha256)
 
     def _inputs(self) -> list[bytes]:
         from transforms import encoder_adapter as ea
@@ -97,8 +100,9 @@ class ModelSource:
         try:
             if self.path is not None:
                 return [ea.read_pinned(self.path, self.sha256 or "", "embedding model")]
-            return [ea.read_pinned(ea.base_model_file(), ea.BASE_SHA256, "base embedding model"),
-                    ea.read_pinned(ea.ADAPTER_FILE, ea.ADAPTER_SHA256, "embedding adapter")]
+            return [ea.read_pinned(ea.base_model_file(), ea.BASE_SHA256, "base embedding model",
+                                   fix=ea.REINSTALL_BASE),
+                    ea.read_pinned(self.adapter_file, self.adapter_sha256, "embedding adapter")]
         except ea.AdapterError as exc:
             raise EmbeddingModelError(str(exc)) from exc
 
@@ -113,8 +117,9 @@ class ModelSource:
             return inputs[0]
         try:
             return ea.merge(*inputs)
-        except ea.AdapterError as exc:
-            raise EmbeddingModelError(str(exc)) from exc
+        except Exception as exc:  # AdapterError, or onnx's own errors on a graph it cannot read
+            raise EmbeddingModelError(f"could not merge the embedding adapter into the base model: {exc}"
+                                      ) from exc
 
 
 def default_tokenizer_file() -> Path:

