@@ -55,9 +55,14 @@ PROBE = REPO / "tests" / "fixtures" / "sentiment_probe_live_commerce.tsv"
 #: A second SYNTHETIC probe by another independent helper (2026-12-02, session 9), written before
 #: that session's changes were scored. Every row (ids "p2h..") is held out.
 PROBE2 = REPO / "tests" / "fixtures" / "sentiment_probe2_live_commerce.tsv"
+#: A third SYNTHETIC probe by another independent helper (2026-12-02, session 11), scored on arrival
+#: with the shipped model before anything was trained on the same session's extra training rows.
+#: Every row (ids "p3h..") is held out.
+PROBE3 = REPO / "tests" / "fixtures" / "sentiment_probe3_live_commerce.tsv"
 #: (label, file, {half: id prefix}) of the independent probes; only "held-out" halves are summary rows.
 PROBES = (("independent live-commerce probe", PROBE, {"tune": "st", "held-out": "sh"}),
-          ("second independent probe", PROBE2, {"held-out": "p2h"}))
+          ("second independent probe", PROBE2, {"held-out": "p2h"}),
+          ("third independent probe", PROBE3, {"held-out": "p3h"}))
 TARGETS = {"tweets": 0.88, "nyt": 0.60, "contrastive": 0.90}
 #: Contrastive batches written before the changes they could have driven and never tuned on (the
 #: file's header): their figure is the closest to an unseen estimate, and their wrong rows are not

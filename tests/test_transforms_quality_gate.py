@@ -253,16 +253,20 @@ def test_contrastive_sign_accuracy_target_for_the_lexicon_model(contrastive: tup
 # (sentiment_probe_live_commerce.tsv, 80 held-out rows, ids sh..), 2026-12-02: lexicon 0.838,
 # fine-tuned embedding (the LoRA adapter, session 11) 0.938, VADER 0.613. Second probe
 # (sentiment_probe2_live_commerce.tsv, 120 rows, ids p2h.., all held out): lexicon 0.717, fine-tuned
-# embedding 0.767, VADER 0.542.
-PROBE_FLOORS = {"sh": {"lexicon": 0.82, "embedding": 0.91}, "p2h": {"lexicon": 0.70, "embedding": 0.75}}
+# embedding 0.767, VADER 0.542. Third probe (sentiment_probe3_live_commerce.tsv, 120 rows, ids p3h..,
+# all held out; session 11, scored on arrival with the adapter model): lexicon 0.792, fine-tuned
+# embedding 0.892, VADER 0.533.
+PROBE_FLOORS = {"sh": {"lexicon": 0.82, "embedding": 0.91}, "p2h": {"lexicon": 0.70, "embedding": 0.75},
+                "p3h": {"lexicon": 0.77, "embedding": 0.87}}
 
 
-@pytest.mark.parametrize(("prefix", "n"), [("sh", 80), ("p2h", 120)])
+@pytest.mark.parametrize(("prefix", "n"), [("sh", 80), ("p2h", 120), ("p3h", 120)])
 @pytest.mark.parametrize("name", ["lexicon", "embedding"])
 def test_sign_accuracy_floor_on_the_independent_probes_held_out(name: str, prefix: str, n: int) -> None:
-    from bench.sentiment import PROBE, PROBE2, _sign_accuracy, contrastive_scores, load_contrastive
+    from bench.sentiment import PROBES, _sign_accuracy, contrastive_scores, load_contrastive
 
-    rows = [r for r in load_contrastive(PROBE if prefix == "sh" else PROBE2) if r.id.startswith(prefix)]
+    (path,) = [path for _, path, halves in PROBES if halves.get("held-out") == prefix]
+    rows = [r for r in load_contrastive(path) if r.id.startswith(prefix)]
     assert len(rows) == n
     scores = contrastive_scores([r.text for r in rows])
     acc = _sign_accuracy(rows, scores[name])["accuracy"]
@@ -288,7 +292,8 @@ def test_the_bench_checks_each_target_on_the_model_the_default_config_routes_to(
 def test_entity_mention_sign_accuracy_floor() -> None:
     """Entity sentiment as the nightly computes it (the lexicon model on the mention's sentence),
     on held-out single-sentence texts with no contrast marker: measured 2026-12-02 at 0.819 of 105
-    entities, short of the issue's 0.90 (the trend figures are built from these scores). A floor
+    entities, and at 0.836 of 171 once the third probe joined the held-out texts (session 11),
+    short of the issue's 0.90 (the trend figures are built from these scores). A floor
     just under, so a regression shows; the shortfall is reported by bench.sentiment."""
     from bench.sentiment import mention_sign_accuracy
 
