@@ -180,6 +180,22 @@ def test_shipped_sentiment_head_records_the_training_rows_and_recipe_of_the_code
     assert {k: v for k, v in meta["recipe"].items() if k != "torch"} == recipe(EPOCHS)
 
 
+def test_the_extra_training_rows_never_repeat_a_held_out_text() -> None:
+    """tests/fixtures/sentiment_train_live_commerce.tsv (training only, used by --extra-rows) must
+    not contain any held-out sign text, up to case and punctuation: training on one would turn a
+    held-out figure into a training figure."""
+    from bench.finetune_sentiment import TRAIN_EXTRA
+    from bench.sentiment import HELD_OUT_BATCHES, PROBES, load_contrastive
+    from bench.sentiment import _words as words
+
+    held = {words(r.text) for r in load_contrastive() if r.id[0] in HELD_OUT_BATCHES}
+    for _, path, prefixes in PROBES:
+        held |= {words(r.text) for r in load_contrastive(path) if r.id.startswith(prefixes["held-out"])}
+    extra = load_contrastive(TRAIN_EXTRA)
+    assert len(extra) == 240 and {r.expected for r in extra} == {"pos", "neg"}
+    assert not {words(r.text) for r in extra} & held
+
+
 @pytest.mark.shared
 @needs_shared
 @pytest.mark.parametrize("set_name", ["tweets", "nyt"])
