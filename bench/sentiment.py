@@ -139,10 +139,18 @@ def _sign_accuracy(rows: list[ContrastiveRow], scores: list[float]) -> dict[str,
             "questions_mean_abs": round(sum(questions) / len(questions), 4) if questions else None}
 
 
-def mention_sign_accuracy() -> dict[str, Any]:
-    """Entity sentiment as the nightly computes it, on held-out sign texts (contrastive batches
-    HELD_OUT_BATCHES and every probe's "held-out" rows) that are one sentence with no contrast
-    marker, so the text's expected sign is each entity's too. There an entity's score is its
+def held_out_sign_rows() -> list[ContrastiveRow]:
+    """Every held-out sign row: contrastive batches HELD_OUT_BATCHES and every probe's "held-out" rows."""
+    rows = [r for r in load_contrastive() if r.id[0] in HELD_OUT_BATCHES]
+    for _, path, prefixes in PROBES:
+        rows += [r for r in load_contrastive(path) if r.id.startswith(prefixes["held-out"])]
+    return rows
+
+
+def mention_sign_accuracy(rows: list[ContrastiveRow] | None = None) -> dict[str, Any]:
+    """Entity sentiment as the nightly computes it, on sign texts (default: the held-out ones,
+    :func:`held_out_sign_rows`) that are one sentence with no contrast marker, so the text's
+    expected sign is each entity's too. There an entity's score is its
     sentence's lexicon score (transforms.nlp), so this measures the lexicon model on sentences that
     name an entity; it does not test how a mixed or contrastive text is attributed to each entity.
 
@@ -154,10 +162,8 @@ def mention_sign_accuracy() -> dict[str, Any]:
     from transforms.enrich import Enricher
     from transforms.sentiment import has_contrast
 
-    rows = [r for r in load_contrastive() if r.id[0] in HELD_OUT_BATCHES]
-    for _, path, prefixes in PROBES:
-        rows += [r for r in load_contrastive(path) if r.id.startswith(prefixes["held-out"])]
-    rows = [r for r in rows if r.expected != "question" and not has_contrast(r.text)]
+    rows = [r for r in (held_out_sign_rows() if rows is None else rows)
+            if r.expected != "question" and not has_contrast(r.text)]
 
     def right(score: float | None, expected: str) -> bool:
         return (score or 0) > 0 if expected == "pos" else (score or 0) < 0

@@ -185,12 +185,10 @@ def test_the_extra_training_rows_never_repeat_a_held_out_text() -> None:
     not contain any held-out sign text, up to case and punctuation: training on one would turn a
     held-out figure into a training figure."""
     from bench.finetune_sentiment import TRAIN_EXTRA
-    from bench.sentiment import HELD_OUT_BATCHES, PROBES, load_contrastive
     from bench.sentiment import _words as words
+    from bench.sentiment import held_out_sign_rows, load_contrastive
 
-    held = {words(r.text) for r in load_contrastive() if r.id[0] in HELD_OUT_BATCHES}
-    for _, path, prefixes in PROBES:
-        held |= {words(r.text) for r in load_contrastive(path) if r.id.startswith(prefixes["held-out"])}
+    held = {words(r.text) for r in held_out_sign_rows()}
     extra = load_contrastive(TRAIN_EXTRA)
     assert len(extra) == 240 and {r.expected for r in extra} == {"pos", "neg"}
     assert not {words(r.text) for r in extra} & held
