@@ -136,6 +136,7 @@ class NlpSettings:
     sentiment_embed_min_words: int = 0       # shorter documents stay on the lexicon model
     sentiment_embed_max_tokens: int = 0      # word pieces embedded per document; 0 = the model's 256
     sentiment_embed_threads: int = 0         # embedding threads; 0 = min(2, cores)
+    sentiment_embed_mentions: bool = True    # routed docs' mentions: embedding model's sentence score
 
     def __post_init__(self) -> None:
         if min(self.sentiment_embed_min_words, self.sentiment_embed_max_tokens,

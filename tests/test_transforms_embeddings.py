@@ -251,6 +251,59 @@ def test_router_scores_in_order_in_one_batch_and_empty_is_zero() -> None:
         router.score_parts(["a"], [])
 
 
+def test_mentions_take_their_sentence_score_once_per_sentence_except_in_contrast() -> None:
+    fake = _FakeEmbedder()
+    router = DocumentSentimentRouter(model=_FakeModel(), embedder=fake)
+    mentions = [{"sentence": "Whatnot paid out fast.", "sentiment": 0.5},
+                {"sentence": "Whatnot paid out fast.", "sentiment": 0.1},  # same sentence: one embedding
+                {"sentence": "Great host, but shipping took weeks.", "sentiment": -0.2},  # contrast: kept
+                {"sentence": "", "sentiment": 0.3}, {"sentiment": 0.4}]
+    assert router.rescore_mentions(mentions) == 2
+    assert fake.calls == [["Whatnot paid out fast."]]
+    assert [m["sentiment"] for m in mentions] == [0.22, 0.22, -0.2, 0.3, 0.4]
+    known = [{"sentence": "Payouts are late.", "sentiment": 0.1},
+             {"sentence": "Fees went up.", "sentiment": 0.1}]
+    # "Payouts are late." is a one-sentence document already scored: its score is reused
+    assert router.rescore_mentions(known, {"Payouts are late.": -0.7}) == 2
+    assert fake.calls[1:] == [["Fees went up."]] and [m["sentiment"] for m in known] == [-0.7, 0.13]
+    off = DocumentSentimentRouter(RoutingConfig(mentions=False), model=_FakeModel(), embedder=_FakeEmbedder())
+    assert off.rescore_mentions([{"sentence": "Payouts are late.", "sentiment": 0.1}]) == 0
+
+
+def test_the_enrich_stage_scores_mentions_of_routed_documents_only(tmp_path: Path) -> None:
+    """Same text as a news document (routed) and as a Reddit document (routing set to news only):
+    the news document's mentions carry the embedding model's score of their sentence, the other's
+    keep the lexicon score; a contrast sentence keeps the lexicon score in both."""
+    import dataclasses
+
+    from common.config import Settings
+    from transforms.enrich import Enricher
+
+    body = "Whatnot payouts are late again. Whatnot hosts are fun, but TikTok Shop support never answers."
+    docs = [_news("n1", body), _news("x1", body, "reddit")]
+    base = Settings(data_dir=tmp_path, config_dir=REPO / "config")
+    settings = dataclasses.replace(base, nlp=dataclasses.replace(base.nlp, sentiment_embed_sources=("news",)))
+    enricher = Enricher(settings)
+    result = enricher.enrich_documents(docs)
+    by_doc: dict[str, list[dict]] = {}
+    for m in result.mentions:
+        by_doc.setdefault(m["doc_id"], []).append(m)
+    assert result.stats["mentions_embedded"] == 1
+    (plain_routed, *contrast_routed) = by_doc["n1"]
+    (plain_other, *contrast_other) = by_doc["x1"]
+    sentence = plain_routed["sentence"]
+    whole = [[{"start_char": 0, "end_char": len(sentence)}]]
+    want = enricher.sentiment_router.score_analyses([sentence], whole)[0]
+    assert plain_routed["sentiment"] == pytest.approx(want, abs=1e-4)
+    assert plain_other["sentiment"] != plain_routed["sentiment"]
+    assert [m["sentiment"] for m in contrast_routed] == [m["sentiment"] for m in contrast_other]
+    off = dataclasses.replace(settings, nlp=dataclasses.replace(settings.nlp, sentiment_embed_mentions=False))
+    again = Enricher(off).enrich_documents(docs)
+    assert again.stats["mentions_embedded"] == 0
+    assert [m["sentiment"] for m in again.mentions if m["doc_id"] == "n1"] == \
+        [m["sentiment"] for m in again.mentions if m["doc_id"] == "x1"]
+
+
 def test_shipped_embedding_model_scores_the_issue_sentence_negative() -> None:
     from transforms.sentiment import SentimentScorer
 

@@ -305,6 +305,7 @@ class Enricher:
                   "nlp_capped": 0}
         rejected = 0
         routed: list[tuple[int, int, list[dict[str, Any]]]] = []  # issue 11: (row, doc, sentences)
+        mentions_embedded = 0
         embedding = BesideSpacy(self.sentiment_router, doc_list,
                                 enabled=self.settings.nlp.n_process == 1)
         try:
@@ -382,6 +383,12 @@ class Enricher:
                                                               embedding.vectors(docs_routed))
                 for (i, _, _), score in zip(routed, scores, strict=True):
                     result.documents[i]["sentiment"] = round(score, 4)
+                routed_ids = {result.documents[i]["doc_id"] for i, _, _ in routed}
+                # A document whose text is its one mention sentence needs no second embedding.
+                known = {doc_list[k].text.strip(): score
+                         for (_, k, _), score in zip(routed, scores, strict=True)}
+                mentions_embedded = self.sentiment_router.rescore_mentions(
+                    [m for m in result.mentions if m["doc_id"] in routed_ids], known)
             # --- end issue 11
         finally:
             embedding.close()
@@ -394,7 +401,7 @@ class Enricher:
             "rejected_spans": rejected, "words": words, "seconds": round(elapsed, 3),
             "words_per_s": round(words / elapsed, 1) if elapsed > 0 else None,
             "quarantined": len(result.quarantined),
-            "sentiment_embedded": len(routed),  # issue 11
+            "sentiment_embedded": len(routed), "mentions_embedded": mentions_embedded,  # issue 11
         }
         return result
 
@@ -409,8 +416,10 @@ class Enricher:
 
         ``source``: score each text's *document* sentiment as the nightly would for a document of
         that source (the fine-tuned embedding model when ``[nlp] sentiment_embed_sources`` routes
-        it, else the lexicon model) and say which model in ``sentiment_model``. None keeps the
-        lexicon model. Sentences and entities use the lexicon model either way, as in the nightly."""
+        it, else the lexicon model) and say which model in ``sentiment_model``; the entities of a
+        routed text get the embedding model's mention scores too, as in the nightly
+        (DocumentSentimentRouter.rescore_mentions). None keeps the lexicon model. Sentences use the
+        lexicon model either way, as in the nightly."""
         out = []
         texts = list(texts)
         analyses = list(self.analyze_texts(texts))
@@ -422,6 +431,9 @@ class Enricher:
             sentences = [analyses[k].get("sentences") or [] for k in routed]
             scores = self.sentiment_router.score_analyses([texts[k] for k in routed], sentences)
             document_scores = dict(zip(routed, scores, strict=True))
+            known = {texts[k].strip(): score for k, score in document_scores.items()}
+            mentions = [m for k in routed for m in analyses[k]["mentions"]]
+            self.sentiment_router.rescore_mentions(mentions, known)
         for k, (text, a) in enumerate(zip(texts, analyses, strict=True)):
             grouped: dict[str, dict[str, Any]] = {}
             scores: dict[str, list[float]] = {}

@@ -15,10 +15,12 @@ Documents from routed sources (news and Reddit by default) get their *document* 
 second model, all-MiniLM-L6-v2 fine-tuned for sentiment (:class:`DocumentSentimentRouter`,
 transforms/embeddings.py, bench/finetune_sentiment.py; issue 11). Lexicon features stop near r
 0.57 on news-like text and at 0.74 sign accuracy on held-out live-commerce sentences (negation,
-contrast, complaints without a sentiment word); the fine-tuned model reaches 0.73 on the unseen NYT
-half and 0.94 on those sentences. It costs a transformer pass per document (the stage stays at
-0.70-0.81x raw spaCy, docs/sentiment-experiments.md), so sentences and mentions, many more calls,
-stay on the lexicon model.
+contrast, complaints without a sentiment word); the fine-tuned model reaches 0.70 on the unseen NYT
+half and 0.95 on those sentences. In routed documents it also scores each distinct sentence that
+mentions an entity, unless the sentence has a contrast marker (there the lexicon model's clause
+scores tell two entities apart): the trend figures are built from mention sentiment
+(:meth:`DocumentSentimentRouter.rescore_mentions`). Sentence scores stay on the lexicon model: a
+transformer pass per sentence of every document would cost more than the stage has to spare.
 """
 
 from __future__ import annotations
@@ -242,6 +244,9 @@ class RoutingConfig:
     faster on long articles but is not what the test-half figure measured). ``min_words``: a
     minimum length in words (0: any length).
     ``threads``: embedding threads (0: the available cores, at most 2).
+    ``mentions``: a routed document's entity mentions take the embedding model's score of their
+    sentence too, where the sentence has no contrast marker (:meth:`DocumentSentimentRouter.
+    rescore_mentions`); False leaves every mention on the lexicon model.
     ``sources=()`` turns the embedding model off.
     """
 
@@ -249,14 +254,16 @@ class RoutingConfig:
     min_words: int = 0
     max_tokens: int = 0
     threads: int = 0
+    mentions: bool = True
 
     @classmethod
     def from_settings(cls, settings: Any) -> RoutingConfig:
-        """Read ``settings.nlp.sentiment_embed_{sources,min_words,max_tokens,threads}``
+        """Read ``settings.nlp.sentiment_embed_{sources,min_words,max_tokens,threads,mentions}``
         (typed and validated in common.config.NlpSettings)."""
         nlp = settings.nlp
         return cls(tuple(nlp.sentiment_embed_sources), nlp.sentiment_embed_min_words,
-                   nlp.sentiment_embed_max_tokens, nlp.sentiment_embed_threads)
+                   nlp.sentiment_embed_max_tokens, nlp.sentiment_embed_threads,
+                   nlp.sentiment_embed_mentions)
 
 
 class DocumentSentimentRouter:
@@ -264,7 +271,8 @@ class DocumentSentimentRouter:
 
     The lexicon model (SentimentScorer) still scores every sentence, mention and unrouted
     document inside the spaCy workers; this re-scores the *document* sentiment of routed documents
-    afterwards, in batches, from the text and the sentence boundaries spaCy found (the model format
+    afterwards, and their mentions (:meth:`rescore_mentions`), in batches, from the text and the
+    sentence boundaries spaCy found (the model format
     reads sentence features too; the shipped fine-tuned head weighs them at zero). The embeddings
     themselves need only the text, so the enrich stage may compute them beside spaCy (:meth:`embed`,
     transforms.enrich.BesideSpacy) and hand them in. The ONNX session loads on the first routed
@@ -348,3 +356,29 @@ class DocumentSentimentRouter:
             parts.append([self._scorer.parts(span) for span in spans] if reads_sentences
                          else [blank] if spans else [])
         return self.score_parts(texts, parts, vectors)
+
+    def rescore_mentions(self, mentions: Sequence[dict[str, Any]],
+                         known: dict[str, float] | None = None) -> int:
+        """Give routed documents' mentions the embedding model's score of their sentence, in place.
+
+        Why: the trend figures are built from mention sentiment, and the lexicon model misses
+        complaints without a sentiment word. Measured on the tune side (240 synthetic sentences the
+        shipped model never trained on; docs/sentiment-experiments.md), entities in one-sentence
+        texts without contrast had the expected sign 0.55 of the time with the lexicon score and
+        0.70 with the embedding model's. A sentence with a contrast marker ("but", ";") keeps the
+        lexicon model's clause-level score, which can tell two entities in it apart; one sentence
+        score cannot. Each distinct sentence is embedded once (its score depends on its text
+        alone); ``known`` maps texts already scored (a one-sentence document's own text) to their
+        score, which is reused instead of embedding them again. Returns how many mentions were
+        re-scored; with ``config.mentions`` False, none."""
+        if not self.config.mentions:
+            return 0
+        todo = [m for m in mentions if (m.get("sentence") or "").strip() and not has_contrast(m["sentence"])]
+        scores = dict(known or {})
+        texts = sorted({m["sentence"] for m in todo} - set(scores))
+        if texts:
+            scores.update(zip(texts, self.score_analyses(texts, [[{"start_char": 0, "end_char": len(t)}]
+                                                                 for t in texts]), strict=True))
+        for m in todo:
+            m["sentiment"] = round(scores[m["sentence"]], 4)
+        return len(todo)
