@@ -130,8 +130,9 @@ class NlpSettings:
     # or word break before the cap; the document keeps its full text and records the cap
     # (extra.nlp_capped_from = the full length).
     max_text_chars: int = 100_000
-    # Document sentiment from MiniLM embeddings (transforms/embeddings.py) for these sources; the
-    # cheap lexicon model scores everything else, and every sentence and mention. () turns it off.
+    # Document sentiment from MiniLM embeddings (transforms/embeddings.py) for these sources, and
+    # (sentiment_embed_mentions) their mentions outside contrast sentences; the cheap lexicon model
+    # scores everything else and every sentence. () turns it off.
     sentiment_embed_sources: tuple[str, ...] = ("news", "reddit")
     sentiment_embed_min_words: int = 0       # shorter documents stay on the lexicon model
     sentiment_embed_max_tokens: int = 0      # word pieces embedded per document; 0 = the model's 256

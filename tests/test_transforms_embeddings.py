@@ -304,6 +304,32 @@ def test_the_enrich_stage_scores_mentions_of_routed_documents_only(tmp_path: Pat
         [m["sentiment"] for m in again.mentions if m["doc_id"] == "x1"]
 
 
+def test_a_one_sentence_document_is_embedded_once_and_a_but_sentence_is_rescored(tmp_path: Path) -> None:
+    """The nightly reuses a one-sentence document's score for its mentions (no second embedding);
+    a sentence that merely starts with "But" is one clause, so its mentions are re-scored too."""
+    from common.config import Settings
+    from transforms.enrich import Enricher
+
+    enricher = Enricher(Settings(data_dir=tmp_path, config_dir=REPO / "config"))
+    real = enricher.sentiment_router.embedder
+    seen: list[str] = []
+
+    class Counting:
+        def embed(self, texts: list[str]) -> np.ndarray:
+            seen.extend(texts)
+            return real.embed(texts)
+
+    enricher.sentiment_router._embedder = Counting()
+    one = "Whatnot payouts are three weeks late again."
+    two = "I sold cards all week. But Whatnot support never answered my ticket."
+    result = enricher.enrich_documents([_news("n1", one), _news("n2", two)])
+    assert sorted(seen) == sorted([one, two, "But Whatnot support never answered my ticket."])
+    scores = {r["doc_id"]: r["sentiment"] for r in result.documents}
+    mentions = {m["doc_id"]: m["sentiment"] for m in result.mentions}
+    assert mentions["n1"] == scores["n1"] < 0
+    assert mentions["n2"] < 0 and result.stats["mentions_embedded"] == 2
+
+
 def test_shipped_embedding_model_scores_the_issue_sentence_negative() -> None:
     from transforms.sentiment import SentimentScorer
 

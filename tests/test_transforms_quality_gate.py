@@ -9,21 +9,22 @@ junk filter does.
 Sentiment part: Pearson r of the *shipped* models on the *test* half of the shared rated sets
 (bench/split.py; the models were fitted on the tune side only). Document sentiment of news and
 Reddit comes from the fine-tuned MiniLM ("embedding", int8 compute; since session 11 a LoRA adapter
-on the locked base model, bench/finetune_sentiment.py); the lexicon model scores every sentence and
-mention. Measured 2026-12-02 (session 11): tweets 0.915 (embedding) and 0.890 (lexicon), VADER
-0.881; NYT 0.700 (embedding; the whole-encoder fine-tune it replaced, a 23 MB file, scored 0.732),
-VADER 0.540; both issue targets (0.88, 0.60) met. Floors sit just under the measured figures.
-Also checked: the lexicon file is what the current code fits on the tune half (so its floors test
-the code, not a stale file). The fine-tuned model needs torch to refit, so for it the gate checks
-that the head belongs to the pinned adapter and base model, records the training rows and recipe
-the script selects today, and scores through the product what its torch original scored at
-export. Skips when
+on the locked base model, bench/finetune_sentiment.py), and so do their mentions outside contrast
+sentences; the lexicon model scores every sentence and the other mentions. Measured 2026-12-02
+(session 11): tweets 0.915 (embedding) and 0.890 (lexicon), VADER 0.881; NYT 0.700 (embedding;
+the whole-encoder fine-tune it replaced, a 23 MB file, scored 0.732), VADER 0.540; both issue
+targets (0.88, 0.60) met. Floors sit just under the measured figures. Also checked: the lexicon
+file is what the current code fits on the tune half (so its floors test the code, not a stale
+file). The fine-tuned model needs torch to refit, so for it the gate checks that the head belongs
+to the pinned adapter and base model, records the training rows and recipe the script selects
+today, and scores through the product what its torch original scored at export. Skips when
 ../shared/data/sentiment is absent.
 
 The contrastive sign accuracy gate (live-commerce sentences we wrote; batches c, d, f were trained
 on, e, g, h never) never skips. Measured 2026-12-02 on the held-out batches e+g+h: embedding 0.949
 (target 0.90 met; it is the document route of news and Reddit), lexicon 0.744 (NOT met; it scores
-sentences and mentions), so a strict xfail holds the lexicon's target until it is met.
+sentences, and mentions in contrast sentences or unrouted documents), so a strict xfail holds the
+lexicon's target until it is met.
 """
 
 from __future__ import annotations

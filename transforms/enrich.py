@@ -384,9 +384,9 @@ class Enricher:
                 for (i, _, _), score in zip(routed, scores, strict=True):
                     result.documents[i]["sentiment"] = round(score, 4)
                 routed_ids = {result.documents[i]["doc_id"] for i, _, _ in routed}
-                # A document whose text is its one mention sentence needs no second embedding.
+                # A one-sentence document's mention sentence is its text: no second embedding.
                 known = {doc_list[k].text.strip(): score
-                         for (_, k, _), score in zip(routed, scores, strict=True)}
+                         for (_, k, sents), score in zip(routed, scores, strict=True) if len(sents) == 1}
                 mentions_embedded = self.sentiment_router.rescore_mentions(
                     [m for m in result.mentions if m["doc_id"] in routed_ids], known)
             # --- end issue 11
@@ -431,7 +431,8 @@ class Enricher:
             sentences = [analyses[k].get("sentences") or [] for k in routed]
             scores = self.sentiment_router.score_analyses([texts[k] for k in routed], sentences)
             document_scores = dict(zip(routed, scores, strict=True))
-            known = {texts[k].strip(): score for k, score in document_scores.items()}
+            known = {texts[k].strip(): score for k, score in document_scores.items()
+                     if len(analyses[k].get("sentences") or ()) == 1}
             mentions = [m for k in routed for m in analyses[k]["mentions"]]
             self.sentiment_router.rescore_mentions(mentions, known)
         for k, (text, a) in enumerate(zip(texts, analyses, strict=True)):

@@ -42,6 +42,23 @@ def has_contrast(text: str) -> bool:
     return _CONTRAST.search(text) is not None
 
 
+def clause_spans(sentence: str) -> list[tuple[int, int]]:
+    """(start, end) of each clause of ``sentence`` split on contrast markers ("but", ";"); a
+    sentence with fewer than two clauses holding a word ("But it works.") is one span, the whole."""
+    if _CONTRAST.search(sentence) is None:
+        return [(0, len(sentence))]
+    parts: list[tuple[int, int]] = []
+    pos = 0
+    for m in _CONTRAST.finditer(sentence):
+        if m.start() > pos:
+            parts.append((pos, m.start()))
+        pos = m.end()
+    if pos < len(sentence):
+        parts.append((pos, len(sentence)))
+    real = [(a, b) for a, b in parts if re.search(r"\w", sentence[a:b])]
+    return real if len(real) > 1 else [(0, len(sentence))]
+
+
 @lru_cache(maxsize=2)
 def _vader(extended: bool = False) -> Any:
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
@@ -175,20 +192,10 @@ class SentimentScorer:
         when known, so it is not scored twice). Offsets are relative to the sentence, so callers
         can place an entity mention in its clause.
         """
-        if _CONTRAST.search(sentence) is None:
+        spans = clause_spans(sentence)
+        if len(spans) == 1:
             return [(0, len(sentence), self.score(sentence) if sentence_score is None else sentence_score)]
-        parts: list[tuple[int, int]] = []
-        pos = 0
-        for m in _CONTRAST.finditer(sentence):
-            if m.start() > pos:
-                parts.append((pos, m.start()))
-            pos = m.end()
-        if pos < len(sentence):
-            parts.append((pos, len(sentence)))
-        real = [(a, b) for a, b in parts if re.search(r"\w", sentence[a:b])]
-        if len(real) <= 1:
-            return [(0, len(sentence), self.score(sentence) if sentence_score is None else sentence_score)]
-        return [(a, b, self.score(sentence[a:b])) for a, b in real]
+        return [(a, b, self.score(sentence[a:b])) for a, b in spans]
 
     def mention_score(self, sentence: str, start: int, end: int, sentence_score: float,
                       clauses: list[tuple[int, int, float]] | None = None) -> float:
@@ -365,15 +372,16 @@ class DocumentSentimentRouter:
         complaints without a sentiment word. Measured on the tune side (240 synthetic sentences the
         shipped model never trained on; docs/sentiment-experiments.md), entities in one-sentence
         texts without contrast had the expected sign 0.55 of the time with the lexicon score and
-        0.70 with the embedding model's. A sentence with a contrast marker ("but", ";") keeps the
-        lexicon model's clause-level score, which can tell two entities in it apart; one sentence
-        score cannot. Each distinct sentence is embedded once (its score depends on its text
-        alone); ``known`` maps texts already scored (a one-sentence document's own text) to their
-        score, which is reused instead of embedding them again. Returns how many mentions were
-        re-scored; with ``config.mentions`` False, none."""
+        0.70 with the embedding model's. A sentence of two or more clauses split by a contrast
+        marker ("but", ";": :func:`clause_spans`) keeps the lexicon model's clause-level score,
+        which can tell two entities in it apart; one sentence score cannot. Each distinct sentence
+        is embedded once (its score depends on its text alone); ``known`` maps texts already scored
+        (a one-sentence document's own text) to their score, which is reused instead of embedding
+        them again. Returns how many mentions were re-scored; with ``config.mentions`` False, none."""
         if not self.config.mentions:
             return 0
-        todo = [m for m in mentions if (m.get("sentence") or "").strip() and not has_contrast(m["sentence"])]
+        todo = [m for m in mentions
+                if (m.get("sentence") or "").strip() and len(clause_spans(m["sentence"])) == 1]
         scores = dict(known or {})
         texts = sorted({m["sentence"] for m in todo} - set(scores))
         if texts:
