@@ -330,6 +330,37 @@ def test_a_one_sentence_document_is_embedded_once_and_a_but_sentence_is_rescored
     assert mentions["n2"] < 0 and result.stats["mentions_embedded"] == 2
 
 
+def test_pulse_enrich_scores_a_routed_texts_sentences_and_reuses_them_for_mentions(tmp_path: Path) -> None:
+    """`pulse enrich --source news`: each sentence is embedded once; the mention outside a contrast
+    sentence takes its sentence's score, the one inside keeps the lexicon clause score."""
+    from common.config import Settings
+    from transforms.enrich import Enricher
+
+    enricher = Enricher(Settings(data_dir=tmp_path, config_dir=REPO / "config"))
+    real = enricher.sentiment_router.embedder
+    seen: list[str] = []
+
+    class Counting:
+        def embed(self, texts: list[str]) -> np.ndarray:
+            seen.extend(texts)
+            return real.embed(texts)
+
+    enricher.sentiment_router._embedder = Counting()
+    first = "Whatnot payouts are three weeks late."
+    second = "The hosts are great, but TikTok Shop fees are brutal."
+    text = f"{first} {second}"
+    out = enricher.enrich_text(text, source="news")
+    lexicon = enricher.enrich_text(text)
+    assert sorted(seen) == sorted([text, first, second])  # the document, then each sentence once
+    assert [s["text"] for s in out["sentences"]] == [first, second]
+    by_sentence = {s["text"]: s["sentiment"] for s in out["sentences"]}
+    assert by_sentence != {s["text"]: s["sentiment"] for s in lexicon["sentences"]}
+    entities = {e["id"]: e["sentiment"] for e in out["entities"]}
+    assert entities["platform/whatnot"] == by_sentence[first] < 0
+    assert entities["platform/tiktok-shop"] == {e["id"]: e["sentiment"] for e in lexicon["entities"]}[
+        "platform/tiktok-shop"]
+
+
 def test_shipped_embedding_model_scores_the_issue_sentence_negative() -> None:
     from transforms.sentiment import SentimentScorer
 

@@ -113,9 +113,9 @@ def test_sentiment_signs(enricher: Enricher) -> None:
 
 def test_source_scores_the_document_as_the_nightly_would(enricher: Enricher) -> None:
     """`pulse enrich --source`: a routed source's document score is the embedding model's (the
-    nightly's), an unrouted one's or no source's the lexicon model's; sentences are the lexicon
-    model's either way; entities of a routed text take the embedding model's score of their
-    sentence (no contrast marker here), as the nightly's mentions do."""
+    nightly's), an unrouted one's or no source's the lexicon model's; a routed text's sentences
+    and entities take the embedding model's score of their sentence (no contrast marker here), as
+    the nightly's mentions do."""
     text = "Honestly Whatnot customer support is terrible."
     plain = enricher.enrich_text(text)
     news = enricher.enrich_text(text, source="news")
@@ -127,7 +127,9 @@ def test_source_scores_the_document_as_the_nightly_would(enricher: Enricher) -> 
     expected = enricher.sentiment_router.score_analyses([text], [sentences])
     assert news["sentiment"] == pytest.approx(expected[0], abs=1e-4) and news["sentiment"] < 0
     assert news["sentiment"] != plain["sentiment"]
-    assert news["sentences"] == plain["sentences"]
+    assert [s["text"] for s in news["sentences"]] == [s["text"] for s in plain["sentences"]] == [text]
+    assert news["sentences"][0]["sentiment"] == pytest.approx(news["sentiment"], abs=1e-4)  # one sentence
+    assert other["sentences"] == plain["sentences"]
     assert [e["id"] for e in news["entities"]] == [e["id"] for e in plain["entities"]] == ["platform/whatnot"]
     assert news["entities"][0]["sentiment"] == pytest.approx(news["sentiment"], abs=1e-4)  # one sentence
     assert other["entities"] == plain["entities"]

@@ -253,7 +253,8 @@ def test_contrastive_sign_accuracy_target_for_the_document_route(contrastive: tu
 
 @pytest.mark.xfail(strict=True, reason="issue 11 target 0.90 not met by the lexicon model (2026-12-02): "
                                        "all 317 rows 0.861, held-out batches e+g+h 0.744; it scores "
-                                       "sentences and mentions; remove this mark when it passes")
+                                       "sentences of unrouted sources and mentions in contrast "
+                                       "sentences; remove this mark when it passes")
 def test_contrastive_sign_accuracy_target_for_the_lexicon_model(contrastive: tuple[list, dict]) -> None:
     from bench.sentiment import sign_accuracy
 

@@ -416,10 +416,10 @@ class Enricher:
 
         ``source``: score each text's *document* sentiment as the nightly would for a document of
         that source (the fine-tuned embedding model when ``[nlp] sentiment_embed_sources`` routes
-        it, else the lexicon model) and say which model in ``sentiment_model``; the entities of a
-        routed text get the embedding model's mention scores too, as in the nightly
-        (DocumentSentimentRouter.rescore_mentions). None keeps the lexicon model. Sentences use the
-        lexicon model either way, as in the nightly."""
+        it, else the lexicon model) and say which model in ``sentiment_model``. A routed text's
+        entities get the embedding model's mention scores too, as in the nightly
+        (DocumentSentimentRouter.rescore_mentions), and its sentences the embedding model's score
+        of each sentence (the nightly stores no sentence scores). None keeps the lexicon model."""
         out = []
         texts = list(texts)
         analyses = list(self.analyze_texts(texts))
@@ -433,6 +433,16 @@ class Enricher:
             document_scores = dict(zip(routed, scores, strict=True))
             known = {texts[k].strip(): score for k, score in document_scores.items()
                      if len(analyses[k].get("sentences") or ()) == 1}
+            # Sentences of a routed text are shown with the embedding model's score too (the
+            # nightly stores no sentence scores); its mentions then reuse those scores.
+            for k in routed:
+                for sent in analyses[k].get("sentences") or ():
+                    sent["text"] = texts[k][sent["start_char"]:sent["end_char"]].strip()
+            known = self.sentiment_router.text_scores(
+                [sent["text"] for k in routed for sent in analyses[k].get("sentences") or ()], known)
+            for k in routed:
+                for sent in analyses[k].get("sentences") or ():
+                    sent["sentiment"] = round(known[sent["text"]], 4)
             mentions = [m for k in routed for m in analyses[k]["mentions"]]
             self.sentiment_router.rescore_mentions(mentions, known)
         for k, (text, a) in enumerate(zip(texts, analyses, strict=True)):

@@ -382,11 +382,17 @@ class DocumentSentimentRouter:
             return 0
         todo = [m for m in mentions
                 if (m.get("sentence") or "").strip() and len(clause_spans(m["sentence"])) == 1]
-        scores = dict(known or {})
-        texts = sorted({m["sentence"] for m in todo} - set(scores))
-        if texts:
-            scores.update(zip(texts, self.score_analyses(texts, [[{"start_char": 0, "end_char": len(t)}]
-                                                                 for t in texts]), strict=True))
+        scores = self.text_scores([m["sentence"] for m in todo], known)
         for m in todo:
             m["sentiment"] = round(scores[m["sentence"]], 4)
         return len(todo)
+
+    def text_scores(self, texts: Iterable[str], known: dict[str, float] | None = None) -> dict[str, float]:
+        """The embedding model's score of each distinct text (a sentence, scored as a one-sentence
+        document), taking the ones in ``known`` from there instead of embedding them again."""
+        scores = dict(known or {})
+        todo = sorted(set(texts) - set(scores))
+        if todo:
+            whole = [[{"start_char": 0, "end_char": len(t)}] for t in todo]
+            scores.update(zip(todo, self.score_analyses(todo, whole), strict=True))
+        return scores
