@@ -304,9 +304,9 @@ def test_the_enrich_stage_scores_mentions_of_routed_documents_only(tmp_path: Pat
         [m["sentiment"] for m in again.mentions if m["doc_id"] == "x1"]
 
 
-def test_a_one_sentence_document_is_embedded_once_and_a_but_sentence_is_rescored(tmp_path: Path) -> None:
-    """The nightly reuses a one-sentence document's score for its mentions (no second embedding);
-    a sentence that merely starts with "But" is one clause, so its mentions are re-scored too."""
+@pytest.fixture
+def counting_enricher(tmp_path: Path) -> tuple[object, list[str]]:
+    """An Enricher whose sentiment router records every text it embeds (with the real model)."""
     from common.config import Settings
     from transforms.enrich import Enricher
 
@@ -320,6 +320,14 @@ def test_a_one_sentence_document_is_embedded_once_and_a_but_sentence_is_rescored
             return real.embed(texts)
 
     enricher.sentiment_router._embedder = Counting()
+    return enricher, seen
+
+
+def test_a_one_sentence_document_is_embedded_once_and_a_but_sentence_is_rescored(
+        counting_enricher: tuple) -> None:
+    """The nightly reuses a one-sentence document's score for its mentions (no second embedding);
+    a sentence that merely starts with "But" is one clause, so its mentions are re-scored too."""
+    enricher, seen = counting_enricher
     one = "Whatnot payouts are three weeks late again."
     two = "I sold cards all week. But Whatnot support never answered my ticket."
     result = enricher.enrich_documents([_news("n1", one), _news("n2", two)])
@@ -330,22 +338,11 @@ def test_a_one_sentence_document_is_embedded_once_and_a_but_sentence_is_rescored
     assert mentions["n2"] < 0 and result.stats["mentions_embedded"] == 2
 
 
-def test_pulse_enrich_scores_a_routed_texts_sentences_and_reuses_them_for_mentions(tmp_path: Path) -> None:
+def test_pulse_enrich_scores_a_routed_texts_sentences_and_reuses_them_for_mentions(
+        counting_enricher: tuple) -> None:
     """`pulse enrich --source news`: each sentence is embedded once; the mention outside a contrast
     sentence takes its sentence's score, the one inside keeps the lexicon clause score."""
-    from common.config import Settings
-    from transforms.enrich import Enricher
-
-    enricher = Enricher(Settings(data_dir=tmp_path, config_dir=REPO / "config"))
-    real = enricher.sentiment_router.embedder
-    seen: list[str] = []
-
-    class Counting:
-        def embed(self, texts: list[str]) -> np.ndarray:
-            seen.extend(texts)
-            return real.embed(texts)
-
-    enricher.sentiment_router._embedder = Counting()
+    enricher, seen = counting_enricher
     first = "Whatnot payouts are three weeks late."
     second = "The hosts are great, but TikTok Shop fees are brutal."
     text = f"{first} {second}"
