@@ -17,10 +17,11 @@ transforms/embeddings.py, bench/finetune_sentiment.py; issue 11). Lexicon featur
 0.57 on news-like text and at 0.74 sign accuracy on held-out live-commerce sentences (negation,
 contrast, complaints without a sentiment word); the fine-tuned model reaches 0.70 on the unseen NYT
 half and 0.95 on those sentences. In routed documents it also scores each distinct sentence that
-mentions an entity, unless the sentence has a contrast marker (there the lexicon model's clause
-scores tell two entities apart): the trend figures are built from mention sentiment
-(:meth:`DocumentSentimentRouter.rescore_mentions`). Sentence scores stay on the lexicon model: a
-transformer pass per sentence of every document would cost more than the stage has to spare.
+mentions an entity, unless the sentence has two contrast-split clauses (there the lexicon model's
+clause scores tell two entities apart): the trend figures are built from mention sentiment
+(:meth:`DocumentSentimentRouter.rescore_mentions`). The nightly stores no sentence scores, so it
+embeds no other sentence; `pulse enrich` shows each sentence of a routed text with the fine-tuned
+model's score (:meth:`DocumentSentimentRouter.text_scores`).
 """
 
 from __future__ import annotations
