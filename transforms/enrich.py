@@ -305,6 +305,7 @@ class Enricher:
                   "nlp_capped": 0}
         rejected = 0
         routed: list[tuple[int, int, list[dict[str, Any]]]] = []  # issue 11: (row, doc, sentences)
+        routed_mentions: list[int] = []  # issue 11: indices into result.mentions of routed documents
         mentions_embedded = 0
         embedding = BesideSpacy(self.sentiment_router, doc_list,
                                 enabled=self.settings.nlp.n_process == 1)
@@ -369,13 +370,14 @@ class Enricher:
                 # --- end issue 12 -------------------------------------------------------------------
                 if a["skipped"] is None and self.sentiment_router.routes(doc.source, doc.text):  # issue 11
                     routed.append((len(result.documents) - 1, n - 1, a.get("sentences") or []))
+                    routed_mentions.extend(range(marks[1], len(result.mentions)))
                 now = time.perf_counter()
                 if now - last_log >= PROGRESS_EVERY_S:
                     log.info("enrich: %d/%d documents, %.0f words/s", n, len(doc_list),
                              words / (now - started))
                     last_log = now
-            # --- issue 11: re-score the document sentiment of routed documents, batched (sentence
-            # scores stay the lexicon model's).
+            # --- issue 11: re-score the document sentiment of routed documents, batched, then their
+            # mentions (DocumentSentimentRouter.rescore_mentions).
             if routed:
                 docs_routed = [k for _, k, _ in routed]
                 scores = self.sentiment_router.score_analyses([doc_list[k].text for k in docs_routed],
@@ -383,12 +385,11 @@ class Enricher:
                                                               embedding.vectors(docs_routed))
                 for (i, _, _), score in zip(routed, scores, strict=True):
                     result.documents[i]["sentiment"] = round(score, 4)
-                routed_ids = {result.documents[i]["doc_id"] for i, _, _ in routed}
                 # A one-sentence document's mention sentence is its text: no second embedding.
                 known = {doc_list[k].text.strip(): score
                          for (_, k, sents), score in zip(routed, scores, strict=True) if len(sents) == 1}
                 mentions_embedded = self.sentiment_router.rescore_mentions(
-                    [m for m in result.mentions if m["doc_id"] in routed_ids], known)
+                    [result.mentions[j] for j in routed_mentions], known)
             # --- end issue 11
         finally:
             embedding.close()
