@@ -14,8 +14,9 @@ same rows is the anchor printed beside every figure. The sets are split once by 
 - which model the product uses for which text: documents from the routed sources (news and
   Reddit by default, `[nlp] sentiment_embed_sources`) get the embedding model (MiniLM fine-tuned
   for sentiment), sentences the lexicon model; mentions in routed documents the embedding model
-  where their sentence has no contrast marker, else the lexicon model. So both rated targets are checked on
-  the embedding model; the lexicon model's figures are printed beside it.
+  unless a contrast marker splits their sentence into clauses, else the lexicon model. So both
+  rated targets are checked on the embedding model; the lexicon model's figures are printed
+  beside it.
 - contrastive sign accuracy (tests/fixtures/sentiment_contrastive.tsv, an acceptance set written
   by us, not an unseen evaluation), questions excluded by the file's documented rule; also for
   the held-out batches alone (HELD_OUT_BATCHES: written before the changes they could have driven),

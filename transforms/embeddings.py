@@ -25,8 +25,8 @@ embedded, which is what keeps the cost bounded per document).
 
 Why the MatMuls run in int8 (``compute="int8"``, the default): the merged model computes in
 float32, so onnxruntime gets no int8 speed from it. :func:`int8_model_bytes` derives from it,
-offline, a model whose MatMuls run in int8 (onnxruntime's dynamic quantization, per output channel, 7-bit
-weights so that CPUs with and without VNNI compute the same sums). Measured (2026-12-02, on the
+offline, a model whose MatMuls run in int8 (onnxruntime's dynamic quantization, per output
+channel, 7-bit weights so that CPUs with and without VNNI compute the same sums). Measured (2026-12-02, on the
 base model's file): about half the CPU time, embeddings at cosine 0.99 to the float ones, and the
 same NYT test-half r (0.647 against 0.648); the fine-tuned model's int8 and float figures are in
 docs/sentiment-experiments.md. The derived

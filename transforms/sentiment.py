@@ -253,7 +253,7 @@ class RoutingConfig:
     minimum length in words (0: any length).
     ``threads``: embedding threads (0: the available cores, at most 2).
     ``mentions``: a routed document's entity mentions take the embedding model's score of their
-    sentence too, where the sentence has no contrast marker (:meth:`DocumentSentimentRouter.
+    sentence too, unless a contrast marker splits it into clauses (:meth:`DocumentSentimentRouter.
     rescore_mentions`); False leaves every mention on the lexicon model.
     ``sources=()`` turns the embedding model off.
     """
