@@ -6,6 +6,7 @@ each row's source decides the half. Rules were tuned on the tune half only.
 
 Measured 2026-12-01 on the test half (67 paragraphs, 202 gold entities), scope REAL_SCOPE:
 precision 0.760, recall 0.738 (gazetteer P 0.862 / R 1.000, statistical NER P 0.743 / R 0.701);
+2026-12-02 (session 12, place list and name-shape rules): P 0.764, R 0.738 (NER P 0.747);
 raw en_core_web_sm NER alone gets P 0.626 / R 0.639 on the same texts.
 The issue's target (P >= 0.95, R >= 0.90) is NOT met: the floors below pin what was measured,
 a little under it, so a regression fails while the honest shortfall stays visible in bench.entities.
@@ -89,11 +90,12 @@ def test_bench_refuses_without_the_shared_data(tmp_path: Path, monkeypatch: pyte
 # measured. First probe (entities_probe_live_commerce.jsonl, ids lch..), 2026-12-02 with the
 # gazetteer's live-commerce industry entries: P 0.854, R 0.807; gazetteer P 0.925 R 1.000 (before
 # them P 0.827, R 0.772). Second probe (entities_probe2_live_commerce.jsonl, ids lc2h.., all held
-# out), scored once on arrival, 2026-12-02: P 0.789, R 0.748; gazetteer P 0.886 R 0.989. Needs no
-# shared data, so it runs in every clone.
+# out), scored once on arrival, 2026-12-02: P 0.789, R 0.748; gazetteer P 0.886 R 0.989. After
+# session 12's rules (from a third probe's tune rows): first probe P 0.873 R 0.825, second probe
+# P 0.806 R 0.764. Needs no shared data, so it runs in every clone.
 PROBE_FLOORS = {
-    "lch": {("all", "precision"): 0.84, ("all", "recall"): 0.79, ("gazetteer", "recall"): 0.99},
-    "lc2h": {("all", "precision"): 0.77, ("all", "recall"): 0.73, ("gazetteer", "recall"): 0.98},
+    "lch": {("all", "precision"): 0.86, ("all", "recall"): 0.81, ("gazetteer", "recall"): 0.99},
+    "lc2h": {("all", "precision"): 0.79, ("all", "recall"): 0.75, ("gazetteer", "recall"): 0.98},
 }
 
 

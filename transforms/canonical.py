@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
+from pathlib import Path
 
 # Labels that are quantities or times, never "who/what is being talked about".
 DROP_LABELS = frozenset({"DATE", "CARDINAL", "MONEY", "PERCENT", "TIME", "ORDINAL", "QUANTITY"})
@@ -54,7 +56,7 @@ FORUM_WORDS = frozenset(
         "seller", "sellers", "buyer", "buyers", "vendor", "vendors", "customer", "customers",
         "host", "hosts", "streamer", "streamers", "viewer", "viewers", "bidder", "bidders",
         "op", "ops", "based", "edit", "edits", "edited", "update", "updates", "updated", "eta",
-        "tl;dr", "tldr", "lol", "lmao", "lmfao", "rofl", "imo", "imho", "fyi", "psa", "ama", "fwiw",
+        "tl;dr", "tldr", "til", "lol", "lmao", "lmfao", "rofl", "imo", "imho", "fyi", "psa", "ama", "fwiw",
         "afaik", "iirc", "nsfw", "nsfl", "smh", "tbh", "ngl", "dm", "dms", "pm", "pms", "wtb", "wts",
         "wtt", "iso", "bump", "post", "posts", "thread", "threads", "reply", "replies", "comment",
         "comments", "upvote", "upvotes", "downvote", "downvotes", "karma", "flair", "sub",
@@ -73,7 +75,7 @@ COMMERCE_TERMS = frozenset(
     {
         "gmv", "aov", "roas", "kpi", "kpis", "sku", "skus", "ltv", "arpu", "mau", "maus", "dau",
         "daus", "yoy", "qoq", "b2b", "b2c", "d2c", "dtc", "ugc", "ebitda", "capex", "opex", "bnpl",
-        "moq",
+        "moq", "ctr", "cvr", "cpm", "mcn", "mcns", "vod", "vods",
     }
 )
 # Last words that make a capitalised name an organisation ("Tessellate Insights", "Kestrel Labs",
@@ -92,6 +94,8 @@ ORG_SUFFIXES = frozenset(
         "brands", "industries", "enterprises", "pharmaceuticals", "therapeutics", "motors",
         "airlines", "airways", "communications", "telecom", "research", "publishing", "press",
         "magazine", "newspaper", "network", "commerce", "marketplace", "collective", "cooperative",
+        "talent", "provisions", "kitchen", "chamber", "digital", "cosmetics", "beauty", "crafts",
+        "roastery", "outdoor", "mcn", "store", "live",
     }
 )
 # Job titles: "Advocacy Director" or "Chief Marketing Officer" is a role, not a person, even when
@@ -116,6 +120,8 @@ TITLE_WORDS = frozenset(
         "secretary", "chancellor", "ambassador", "judge", "justice", "attorney", "coach", "king",
         "queen", "prince", "princess", "pope", "rev", "reverend", "father", "saint", "st", "ceo",
         "founder", "chairman", "chairwoman", "director", "officer", "chief", "host", "sheriff",
+        "creator", "streamer", "seller", "songwriter", "singer", "designer", "artist", "chef",
+        "owner", "influencer", "vlogger", "blogger",
     }
 )
 
@@ -137,6 +143,9 @@ _WS = re.compile(r"\s+")
 _EDGE_PUNCT = "\"'\u2019\u2018\u201c\u201d`()[]{}<>,;:!?*_-|/\\#~"
 _CONTRACTION = re.compile(rf"^(?:n[{_APOS}]t|[{_APOS}](?:s|re|ve|ll|d|m|t)|[{_APOS}])$", re.IGNORECASE)
 _RUN_TOGETHER = re.compile(r"\s(?:and|or|vs\.?|versus)\s|,\s|\s/\s", re.IGNORECASE)
+# An amount after a currency code ("MXN 310", "USD 1.2m"): money the small model took for a name.
+_CURRENCY_AMOUNT = re.compile(r"^(?:USD|EUR|GBP|MXN|BRL|IDR|PHP|THB|VND|MYR|SGD|INR|CNY|RMB|JPY|KRW|AUD|"
+                              r"CAD|HKD|TWD|NZD|CHF|ZAR|NGN|KES)\s?[\d.,]+\s?[kmb]?n?$", re.IGNORECASE)
 _NUMERIC = re.compile(r"^[\d\s.,:%$€£¥+\-/#]+$")
 _URLISH = re.compile(r"(?:https?://|www\.|@\w|\.(?:com|net|org|io)\b/)", re.IGNORECASE)
 _WORDS = re.compile(r"[\w;']+")  # "about: mod" -> about, mod; "tl;dr" stays one word
@@ -199,6 +208,59 @@ def product_suffix(name: str) -> bool:
     return len(words) >= 2 and words[-1] in PRODUCT_SUFFIXES
 
 
+# A trailing model number makes a name of two or more words a product ("Glowwave Serum 2",
+# "Zesto Air Fryer X2", "Galaxy S24") unless the first word says it is a numbered something else
+# ("Channel 4", "Formula 1", "Area 51", "Season 2").
+_MODEL_NUMBER = re.compile(r"[a-z]{0,2}\d{1,4}[a-z]{0,2}")
+_NUMBERED_NOT_PRODUCT = frozenset({
+    "channel", "formula", "covid", "area", "top", "fortune", "section", "article", "title", "chapter",
+    "season", "episode", "volume", "vol", "issue", "part", "phase", "level", "day", "week", "q", "no",
+    "number", "route", "highway", "interstate", "gate", "terminal", "pier", "platform", "studio",
+    "room", "suite", "unit", "building", "floor", "class", "grade", "group", "stage", "round", "game",
+    "world", "web", "industry", "g", "covid-19", "lot", "booth", "hall",
+})
+
+
+def model_number_name(name: str) -> bool:
+    """True when a name of two or more words ends in a model number (see _MODEL_NUMBER)."""
+    words = canonical_key(name).split()
+    return (len(words) >= 2 and _MODEL_NUMBER.fullmatch(words[-1]) is not None
+            and words[0] not in _NUMBERED_NOT_PRODUCT and not words[0].isdigit())
+
+
+# Last words of a named street, venue or building ("Abbot Kinney Boulevard", "Johari Bazaar",
+# "Los Angeles Convention Center"): the small model files them as people or organisations.
+FAC_SUFFIXES = frozenset({
+    "street", "avenue", "ave", "boulevard", "blvd", "road", "lane", "drive", "highway", "plaza",
+    "square", "bazaar", "mall", "stadium", "arena", "airport", "bridge",
+})
+_FAC_TAILS = (("convention", "center"), ("convention", "centre"), ("exhibition", "center"),
+              ("exhibition", "centre"), ("shopping", "center"), ("shopping", "centre"))
+
+
+# First words of a street or square in the languages live sellers write addresses in
+# ("Via della Spiga", "Calle Florida", "Plaza Mayor", "Jalan Alor").
+FAC_PREFIXES = frozenset({"via", "calle", "rue", "avenida", "plaza", "piazza", "carrera", "jalan", "rua"})
+
+
+def facility_suffix(name: str) -> bool:
+    """True when a name of two or more words is a street or venue: it ends in a street or venue
+    word (see FAC_SUFFIXES) or starts with a foreign street word (FAC_PREFIXES)."""
+    words = canonical_key(name).split()
+    return len(words) >= 2 and (words[-1] in FAC_SUFFIXES or tuple(words[-2:]) in _FAC_TAILS
+                                or words[0] in FAC_PREFIXES)
+
+
+@lru_cache(maxsize=1)
+def place_names() -> frozenset[str]:
+    """Countries, US states, continents and cities of 100,000+ people, as written (transforms/
+    places.txt, generated from GeoNames by tools/make_places.py). Why: the small model files
+    "Shenzhen", "Curitiba" or "Ukraine" as organisations; the list lets a span that *is* exactly
+    a place name be filed as one. Case-sensitive: it is matched against capitalised spans only."""
+    text = (Path(__file__).with_name("places.txt")).read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
 def event_suffix(name: str) -> bool:
     """True when a name of two or more words ends in an event word ("Milan Design Week")."""
     words = canonical_key(name).split()
@@ -228,7 +290,7 @@ def junk_reason(surface: str, label: str) -> str | None:
         return "too short"
     if "\n" in raw:
         return "spans a line break"
-    if _NUMERIC.match(name):
+    if _NUMERIC.match(name) or _CURRENCY_AMOUNT.match(name):
         return "numeric"
     if not any(ch.isalpha() for ch in name):
         return "no letters"

@@ -30,10 +30,13 @@ from transforms.canonical import (
     TITLE_WORDS,
     canonical_key,
     event_suffix,
+    facility_suffix,
     junk_reason,
+    model_number_name,
     ner_entity_id,
     normalize_surface,
     org_suffix,
+    place_names,
     product_suffix,
 )
 from transforms.gazetteer import Gazetteer, load_gazetteer
@@ -209,6 +212,9 @@ _PROPER_TAGS = frozenset({"NNP", "NNPS"})
 # NER labels a person's name is often misfiled under by the small model.
 _MISFILED_PERSON = frozenset({"ORG", "GPE", "LOC", "FAC", "PRODUCT", "NORP", "WORK_OF_ART", "EVENT"})
 _NAME_LABELS = _MISFILED_PERSON | {"PERSON"}
+# Types a span that is exactly a place name is taken out of (a one-word PERSON stays: "Dayton" or
+# "Lincoln" alone is as often a surname).
+_RETYPED_AS_PLACE = frozenset({"ORG", "PERSON", "PRODUCT", "NORP", "WORK_OF_ART"})
 _COORD = frozenset({"and", "&", ",", "or"})
 _HEADER_LEADS = frozenset({"", "The", "the", "#", "##", "###", "**", "*", "-", "|"})
 _NEWSLETTER_CUES = ("subscribe", "sign up", "signup", "unsubscribe", "newsletter")
@@ -261,7 +267,8 @@ def trim_function_words(doc: Doc, ents: list[Span]) -> list[Span]:
 
 
 def extend_compound_places(doc: Doc, ents: list[Span]) -> list[Span]:
-    """A gazetteer place right after a compass word or "New" is part of a longer place name.
+    """A gazetteer place right after a compass word or "New", or right before "City", is part of
+    a longer place name.
 
     Why: the ruler runs before NER and takes "Mexico" out of "New Mexico" (and "America" out of
     "North America"), so the report counted a US state as the country. The longer name becomes a
@@ -270,10 +277,14 @@ def extend_compound_places(doc: Doc, ents: list[Span]) -> list[Span]:
     out = []
     for ent in ents:
         prev = doc[ent.start - 1] if ent.start > 0 else None
+        nxt = doc[ent.end] if ent.end < len(doc) else None
         if (ent.id_ and ent.label_ in ("GPE", "LOC") and prev is not None
                 and prev.text in _PLACE_PREFIXES and not prev.ent_type_
                 and (not out or out[-1].end <= prev.i)):
             out.append(Span(doc, prev.i, ent.end, label=ent.label_))
+        elif (ent.id_ and ent.label_ == "GPE" and nxt is not None and nxt.text == "City"
+              and not nxt.ent_type_ and doc[ent.end - 1].whitespace_):
+            out.append(Span(doc, ent.start, ent.end + 1, label="GPE"))  # "Mexico City", not Mexico
         else:
             out.append(ent)
     return out
@@ -381,8 +392,9 @@ def merge_adjacent_names(doc: Doc, ents: list[Span], given_names: AbstractSet[st
 
 def grow_people(doc: Doc, ents: list[Span], given_names: AbstractSet[str]) -> list[Span]:
     """Each statistical PERSON span without leading titles and extended by :func:`_grow_person`."""
-    return [_grow_person(doc, _drop_titles(doc, e), given_names) if e.label_ == "PERSON" and not e.id_ else e
-            for e in ents]
+    # Titles are dropped again after growing: a lone "Seller" grows over the name after it.
+    return [_drop_titles(doc, _grow_person(doc, _drop_titles(doc, e), given_names))
+            if e.label_ == "PERSON" and not e.id_ else e for e in ents]
 
 
 def _drop_titles(doc: Doc, ent: Span) -> Span:
@@ -464,11 +476,16 @@ def relabel_names(doc: Doc, ents: list[Span], given_names: AbstractSet[str]) -> 
             continue
         words = _name_words(ent)
         names = bool(words) and all(_is_name_token(w) for w in words)
-        if len(words) >= 2 and event_suffix(" ".join(words)):
+        name = " ".join(words)
+        if label in _RETYPED_AS_PLACE and (len(words) >= 2 or label != "PERSON") and name in place_names():
+            label = "GPE"
+        elif len(words) >= 2 and event_suffix(name):
             label = "EVENT"
-        elif len(words) >= 2 and org_suffix(" ".join(words)):
+        elif len(words) >= 2 and org_suffix(name):
             label = "ORG"
-        elif len(words) >= 2 and product_suffix(" ".join(words)):
+        elif len(words) >= 2 and facility_suffix(name):
+            label = "FAC"
+        elif len(words) >= 2 and (product_suffix(name) or model_number_name(name)):
             label = "PRODUCT"
         elif label == "PERSON" and len(ent) == 1 and ent[0].tag_ == "NNPS":
             label = "ORG"  # a plural proper noun ("Steelers", "Wildcats") is a team or a group
@@ -618,6 +635,8 @@ def consolidate_mentions(mentions: list[dict[str, Any]]) -> None:
 
     - A lone surname ("Garrett", "Mr. Rudolph", "Trump's") that ends exactly one full person's name
       mentioned in the same document takes that person's id, so one person is counted once.
+    - A one-word "person" that is no full name's surname here but is a place name
+      (:func:`transforms.canonical.place_names`: "Manchester") is the place.
     - The same name filed under several types in one document ("Stadia" as ORG and as a place)
       takes its most frequent type (the first one on a tie), so it is not counted twice.
     Why per document: across documents the same surname can be different people; within one
@@ -638,6 +657,11 @@ def consolidate_mentions(mentions: list[dict[str, Any]]) -> None:
             for key in ("entity_id", "name", "label", "kind", "origin"):
                 m[key] = full[0][key]
             continue
+        if m["label"] == "PERSON" and " " not in m["name"] and m["name"] in place_names():
+            # "Manchester" alone as a person: no one named in full here ends with it, so it is
+            # the place (a one-word PERSON is kept out of relabel_names for this check).
+            m["label"], m["kind"] = "GPE", KIND_BY_LABEL["GPE"]
+            m["entity_id"] = ner_entity_id("GPE", m["name"])
         tally = votes.setdefault(canonical_key(m["name"]), {})
         tally[m["label"]] = tally.get(m["label"], 0) + 1
     for m in mentions:
