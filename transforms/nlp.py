@@ -23,10 +23,12 @@ from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 
 from transforms.canonical import (
+    CREATOR_ROLE_WORDS,
     EVENT_SUFFIXES,
     KIND_BY_LABEL,
     ORG_SUFFIXES,
     ROLE_WORDS,
+    SHOP_ORG_SUFFIXES,
     TITLE_WORDS,
     canonical_key,
     event_suffix,
@@ -212,9 +214,25 @@ _PROPER_TAGS = frozenset({"NNP", "NNPS"})
 # NER labels a person's name is often misfiled under by the small model.
 _MISFILED_PERSON = frozenset({"ORG", "GPE", "LOC", "FAC", "PRODUCT", "NORP", "WORK_OF_ART", "EVENT"})
 _NAME_LABELS = _MISFILED_PERSON | {"PERSON"}
-# Types a span that is exactly a place name is taken out of (a one-word PERSON stays: "Dayton" or
-# "Lincoln" alone is as often a surname).
-_RETYPED_AS_PLACE = frozenset({"ORG", "PERSON", "PRODUCT", "NORP", "WORK_OF_ART"})
+# Words right before a place ("based in Curitiba", "couriers from Tema"); an organisation or
+# product that is exactly a place name becomes the place only after one of them, because many
+# companies and clubs carry a city's name ("Shares of Delta fell", "Toyota recalled").
+_LOCATIVE = frozenset({"in", "from", "at", "near", "across", "outside", "around", "throughout", "into",
+                       "to", "towards", "via"})
+# Labels a "... Live" name is an organisation from (not a show: "Saturday Night Live").
+_LIVE_SERVICE_LABELS = frozenset({"ORG", "PERSON", "PRODUCT", "GPE"})
+
+
+def _misfiled_place(doc: Doc, ent: Span, label: str, words: list[str], name: str) -> bool:
+    """A span the model filed as a person (two or more words: "São Paulo"), or as an organisation
+    or product right after a locative word ("in Shenzhen"), that is exactly a place name
+    (:func:`transforms.canonical.place_names`). A one-word person is left alone: "Dayton" or
+    "Paris" alone is as often a person."""
+    if name not in place_names():
+        return False
+    if label == "PERSON":
+        return len(words) >= 2
+    return label in ("ORG", "PRODUCT") and ent.start > 0 and doc[ent.start - 1].lower_ in _LOCATIVE
 _COORD = frozenset({"and", "&", ",", "or"})
 _HEADER_LEADS = frozenset({"", "The", "the", "#", "##", "###", "**", "*", "-", "|"})
 _NEWSLETTER_CUES = ("subscribe", "sign up", "signup", "unsubscribe", "newsletter")
@@ -290,8 +308,9 @@ def extend_compound_places(doc: Doc, ents: list[Span]) -> list[Span]:
     return out
 
 
-_NOT_MODEL_WORDS = ORG_SUFFIXES | ROLE_WORDS | TITLE_WORDS | EVENT_SUFFIXES | {
-    "platforms", "store", "stores", "services", "web", "stock", "stocks", "shares", "profit", "sales"}
+_NOT_MODEL_WORDS = ((ORG_SUFFIXES - SHOP_ORG_SUFFIXES) | ROLE_WORDS | (TITLE_WORDS - CREATOR_ROLE_WORDS)
+                    | EVENT_SUFFIXES | {
+    "platforms", "store", "stores", "services", "web", "stock", "stocks", "shares", "profit", "sales"})
 BRAND_PRODUCT = "brand-product"  # Span.kb_id_ of a span made by brand_product_names
 
 
@@ -477,15 +496,17 @@ def relabel_names(doc: Doc, ents: list[Span], given_names: AbstractSet[str]) -> 
         words = _name_words(ent)
         names = bool(words) and all(_is_name_token(w) for w in words)
         name = " ".join(words)
-        if label in _RETYPED_AS_PLACE and (len(words) >= 2 or label != "PERSON") and name in place_names():
+        if _misfiled_place(doc, ent, label, words, name):
             label = "GPE"
         elif len(words) >= 2 and event_suffix(name):
             label = "EVENT"
-        elif len(words) >= 2 and org_suffix(name):
-            label = "ORG"
-        elif len(words) >= 2 and facility_suffix(name):
+        elif len(words) >= 2 and (org_suffix(name)
+                                  or (words[-1] == "Live" and label in _LIVE_SERVICE_LABELS)):
+            label = "ORG"  # "Flode Live", "Huanyu Live": a live-shopping service, not a show
+        elif len(words) >= 2 and facility_suffix(name, person=label == "PERSON"):
             label = "FAC"
-        elif len(words) >= 2 and (product_suffix(name) or model_number_name(name)):
+        elif len(words) >= 2 and (product_suffix(name) or (
+                label not in ("EVENT", "WORK_OF_ART") and model_number_name(name))):
             label = "PRODUCT"
         elif label == "PERSON" and len(ent) == 1 and ent[0].tag_ == "NNPS":
             label = "ORG"  # a plural proper noun ("Steelers", "Wildcats") is a team or a group
@@ -635,8 +656,6 @@ def consolidate_mentions(mentions: list[dict[str, Any]]) -> None:
 
     - A lone surname ("Garrett", "Mr. Rudolph", "Trump's") that ends exactly one full person's name
       mentioned in the same document takes that person's id, so one person is counted once.
-    - A one-word "person" that is no full name's surname here but is a place name
-      (:func:`transforms.canonical.place_names`: "Manchester") is the place.
     - The same name filed under several types in one document ("Stadia" as ORG and as a place)
       takes its most frequent type (the first one on a tie), so it is not counted twice.
     Why per document: across documents the same surname can be different people; within one
@@ -657,11 +676,6 @@ def consolidate_mentions(mentions: list[dict[str, Any]]) -> None:
             for key in ("entity_id", "name", "label", "kind", "origin"):
                 m[key] = full[0][key]
             continue
-        if m["label"] == "PERSON" and " " not in m["name"] and m["name"] in place_names():
-            # "Manchester" alone as a person: no one named in full here ends with it, so it is
-            # the place (a one-word PERSON is kept out of relabel_names for this check).
-            m["label"], m["kind"] = "GPE", KIND_BY_LABEL["GPE"]
-            m["entity_id"] = ner_entity_id("GPE", m["name"])
         tally = votes.setdefault(canonical_key(m["name"]), {})
         tally[m["label"]] = tally.get(m["label"], 0) + 1
     for m in mentions:
