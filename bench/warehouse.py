@@ -111,7 +111,8 @@ def build_history(con, first: date, nights: int, docs_per_night: int) -> None:
                CAST(DATE '{first}' + CAST(n AS INTEGER) AS TIMESTAMPTZ) + to_seconds((i * 37) % 86400),
                CAST(DATE '{first}' + CAST(n AS INTEGER) AS TIMESTAMPTZ) + INTERVAL 23 HOUR,
                CAST(i % 50 AS INTEGER), 0, 'en', NULL, false, 0.1, [], NULL, 'hist',
-               DATE '{first}' + CAST(n AS INTEGER), 1.0, true  -- relevance, on_topic (migration 004)
+               DATE '{first}' + CAST(n AS INTEGER), 1.0, true,  -- relevance, on_topic (migration 004)
+               NULL  -- sentiment_model (migration 012)
         FROM range({nights}) a(n), range({docs_per_night}) b(i) ORDER BY n""")
     con.execute(f"""
         INSERT INTO core.entity_sentiment

@@ -81,6 +81,19 @@ def off_topic_note(report: dict[str, Any]) -> str | None:
             .format("was" if n == 1 else "were"))
 
 
+def sentiment_models_note(report: dict[str, Any]) -> str | None:
+    """One sentence when the two periods' sentiment came from different models (an upgrade), so
+    the report compares no sentiment across them; None otherwise (or for a report without the
+    section)."""
+    models = report.get("sentiment_models")
+    if not models or models["comparable"]:
+        return None
+    return ("Sentiment in these two periods was scored by different models (an upgrade; now "
+            f"{', '.join(m or 'unknown' for m in models['current']) or 'none'}, before "
+            f"{', '.join(m or 'unknown' for m in models['previous']) or 'none'}), so no sentiment figure "
+            "is compared with the previous period.")
+
+
 def other_places(report: dict[str, Any]) -> str:
     reg = report["regions"]
     n = reg["other_mentions"]

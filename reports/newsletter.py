@@ -359,10 +359,43 @@ def build_report(
         "checks": (_mart_check(con, ctx.tables, ctx.cur, counts.now) if ctx.topic is None
                    else _topic_mart_check(con, topic_section, ctx.cur)),
     }
+    report["sentiment_models"] = _section_sentiment_models(ctx)
+    if not report["sentiment_models"]["comparable"]:
+        _drop_sentiment_comparisons(report)
     from reports.summary import build_summary
 
     report["summary"] = build_summary(report)
     return report
+
+
+def _section_sentiment_models(ctx: _Ctx) -> dict[str, Any]:
+    """Which sentiment models scored the two periods' documents, and whether their sentiment
+    compares (``comparable``): per kind of model (lexicon, embedding) one id across both periods,
+    and no document of unknown model (loaded before migration 012) beside a known one.
+
+    Why: a model upgrade moves every score a little; "down from +0.20" across it would report the
+    upgrade as a change of opinion. The alerts compare like with like the same way
+    (warehouse.alerts.sentiment_shifts)."""
+    by_day = q.sentiment_models(ctx.con, ctx.both)
+    cur = sorted({m for d, ms in by_day.items() if ctx.cur.start <= d <= ctx.cur.end for m in ms})
+    prev = sorted({m for d, ms in by_day.items() if ctx.prev.start <= d <= ctx.prev.end for m in ms})
+    ids = set(cur) | set(prev)
+    kinds = [m.split("-", 1)[0] for m in ids if m]
+    comparable = ("" not in ids or ids == {""}) and len(kinds) == len(set(kinds))
+    return {"current": cur, "previous": prev, "comparable": comparable}
+
+
+def _drop_sentiment_comparisons(report: dict[str, Any]) -> None:
+    """Leave out every previous-period sentiment figure and change (the periods' models differ):
+    the renderers say why (reports.fmt.sentiment_models_note), nothing compares across models."""
+    report["headline"]["mean_sentiment"].update(previous=None, change=None)
+    for row in report["top_entities"]:
+        row.update(previous_mean_sentiment=None, sentiment_change=None)
+    report["sentiment_movers"] = []
+    for row in (report.get("topics") or {}).get("rows", []):
+        row.update(previous_mean_sentiment=None, sentiment_change=None)
+    if report.get("topic") is not None:
+        report["topic"]["mean_sentiment"].update(previous=None, change=None)
 
 
 def _doc_totals(doc_rows: list[dict[str, Any]], p: Period) -> dict[str, Any]:

@@ -194,6 +194,8 @@ def render_html(report: dict[str, Any], generated_at: str, charts: dict[str, byt
     parts.append(_table(["", "This period", "Previous", "Change"], "lrrr", [[h(c) for c in r] for r in rows]))
     if fmt.off_topic_note(report):
         parts.append(_p(h(fmt.off_topic_note(report)), S_NOTE))
+    if fmt.sentiment_models_note(report):
+        parts.append(_p(h(fmt.sentiment_models_note(report)), S_NOTE))
     if fmt.syndication_note(report):
         parts.append(_p(h(fmt.syndication_note(report)), S_NOTE))
     if report.get("topic"):
@@ -224,6 +226,8 @@ def render_html(report: dict[str, Any], generated_at: str, charts: dict[str, byt
               h(f"{fmt.num(m['documents'])} / {fmt.num(m['previous_documents'])}")]
              for m in report["sentiment_movers"]],
         ))
+    elif fmt.sentiment_models_note(report):
+        parts.append(_p(h(fmt.sentiment_models_note(report))))
     else:
         rule = report["parameters"]["movers"]
         parts.append(_p(f"No entity's sentiment moved by {rule['min_change']:g} or more (with "

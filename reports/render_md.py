@@ -55,6 +55,8 @@ def render_markdown(report: dict[str, Any], generated_at: str, chart_files: list
     out += _table(["", "This period", "Previous", "Change"], "lrrr", [[md_text(r[0]), *r[1:]] for r in rows])
     if fmt.off_topic_note(report):
         out += [f"_{md_text(fmt.off_topic_note(report))}_", ""]
+    if fmt.sentiment_models_note(report):
+        out += [f"_{md_text(fmt.sentiment_models_note(report))}_", ""]
     if fmt.syndication_note(report):
         out += [f"_{md_text(fmt.syndication_note(report))}_", ""]
     if report.get("topic"):
@@ -86,6 +88,8 @@ def render_markdown(report: dict[str, Any], generated_at: str, chart_files: list
               f"{fmt.num(m['documents'])} / {fmt.num(m['previous_documents'])}"]
              for m in report["sentiment_movers"]],
         )
+    elif fmt.sentiment_models_note(report):
+        out += [md_text(fmt.sentiment_models_note(report)), ""]
     else:
         rule = report["parameters"]["movers"]
         out += [f"No entity's sentiment moved by {rule['min_change']:g} or more (with "

@@ -52,7 +52,11 @@ def build_summary(report: dict[str, Any]) -> str:
     ]
     sent = head["mean_sentiment"]
     if sent["current"] is not None:
-        if sent["previous"] is None:
+        upgraded = not (report.get("sentiment_models") or {"comparable": True})["comparable"]
+        if sent["previous"] is None and upgraded:
+            parts.append(f"Average document sentiment was {_sent(sent['current'])} (not compared with the "
+                         "previous period: the sentiment model changed).")
+        elif sent["previous"] is None:
             parts.append(f"Average document sentiment was {_sent(sent['current'])}.")
         else:
             delta = sent["change"] or 0.0

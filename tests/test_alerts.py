@@ -48,8 +48,12 @@ CURRENT = _days(END - timedelta(days=N - 1), N)
 PREVIOUS = _days(END - timedelta(days=2 * N - 1), N)
 
 
-def build(path: Path) -> duckdb.DuckDBPyConnection:
-    """The story of the module docstring, in a migrated warehouse (marts refreshed)."""
+def build(path: Path, upgrade: date | None = None, before: str | None = None) -> duckdb.DuckDBPyConnection:
+    """The story of the module docstring, in a migrated warehouse (marts refreshed).
+
+    ``upgrade``: documents of that day and later were scored by sentiment model "embedding-new",
+    earlier ones by ``before`` (None: loaded before migration 012); without it every document has
+    no model id, as a warehouse loaded before migration 012."""
     con = duckdb.connect(str(path))
     con.execute("SET TimeZone = 'UTC'")
     migrate(con)
@@ -61,9 +65,10 @@ def build(path: Path) -> duckdb.DuckDBPyConnection:
     def doc(doc_id: str, day: date, channel: str, sentiment: float, entity: str, topic: str,
             score: int) -> None:
         published = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+        model = None if upgrade is None else "embedding-new" if day >= upgrade else before
         docs.append([doc_id, "reddit", "post", channel, f"https://www.reddit.com/r/{channel}/{doc_id}",
                      None, None, f"title {doc_id}", "body", "someone", published, published, score, 0,
-                     "en", doc_id, False, sentiment, [], None, "r1", day, 1.0, True])
+                     "en", doc_id, False, sentiment, [], None, "r1", day, 1.0, True, model])
         sentiments.append([doc_id, entity, 1, sentiment, day])
         topics.append([doc_id, topic, day])
 
@@ -75,7 +80,7 @@ def build(path: Path) -> duckdb.DuckDBPyConnection:
         for i in range(3):
             doc(f"t_{day:%m%d}_{i}", day, "TikTokShop", 0.2 if (day.day + i) % 2 else 0.4,
                 "platform/tiktok-shop", "steady", i)
-    con.executemany("INSERT INTO core.documents VALUES (" + ", ".join("?" * 24) + ")", docs)
+    con.executemany("INSERT INTO core.documents VALUES (" + ", ".join("?" * 25) + ")", docs)
     con.executemany("INSERT INTO core.entity_sentiment VALUES (?, ?, ?, ?, ?)", sentiments)
     con.executemany("INSERT INTO core.document_topics VALUES (?, ?, ?)", topics)
     refresh_marts(con, None)
@@ -95,6 +100,65 @@ def settings(tmp_path: Path, **alerts: Any) -> Settings:
 
 
 # --- detection -----------------------------------------------------------------------------------
+def _kinds(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> set[tuple[str, str, str]]:
+    found, errors = wa.detect(con, END, settings(tmp_path).alerts)
+    assert errors == {}
+    return {(a.kind, a.subject_type, a.subject_id) for a in found}
+
+
+@pytest.mark.parametrize("before", [None, "embedding-old"])
+def test_a_sentiment_model_upgrade_is_not_a_swing_in_opinion(tmp_path, before):
+    """The same story, but the sentiment model changed on the first day of the current period
+    (from one without an id, loaded before migration 012, or from another model): the volume alerts
+    stand, the sentiment ones wait until the new model has scored a baseline."""
+    con = build(tmp_path / "w.duckdb", upgrade=CURRENT[0], before=before)
+    try:
+        assert _kinds(con, tmp_path) == {("volume", "entity", "platform/whatnot"),
+                                         ("volume", "topic", "payouts")}
+        assert wa.current_sentiment_models(con, END) == ["embedding-new"]
+    finally:
+        con.close()
+
+
+def test_an_upgrade_before_both_periods_changes_nothing(tmp_path, con):
+    """Both periods scored by the new model (upgrade before the baseline): the same four alerts as
+    a warehouse whose documents carry no model id."""
+    upgraded = build(tmp_path / "u.duckdb", upgrade=PREVIOUS[0], before="embedding-old")
+    try:
+        assert _kinds(upgraded, tmp_path) == _kinds(con, tmp_path)
+        assert len(_kinds(con, tmp_path)) == 4
+    finally:
+        upgraded.close()
+
+
+def test_the_baseline_counts_only_the_current_model(tmp_path):
+    """Upgrade in the middle of the baseline period: the baseline is its new-model half (4
+    documents, one a day), enough support with a threshold of 4, and the alert says so."""
+    con = build(tmp_path / "w.duckdb", upgrade=PREVIOUS[3], before="embedding-old")
+    try:
+        found, _ = wa.detect(con, END, settings(tmp_path, sentiment_min_baseline_documents=4).alerts)
+        sent = [a for a in found if a.kind == "sentiment" and a.subject_type == "entity"]
+        assert len(sent) == 1 and sent[0].baseline == pytest.approx(0.5)
+        assert "against +0.50 over 4 documents in the 7 days before" in sent[0].reason
+    finally:
+        con.close()
+
+
+def test_documents_quoted_for_a_sentiment_alert_are_the_current_models(tmp_path):
+    """Upgrade inside the current period: the documents an alert quotes are only the ones the
+    night's model scored (the others were not part of the comparison)."""
+    con = build(tmp_path / "w.duckdb", upgrade=CURRENT[4], before="embedding-old")
+    try:
+        alert = wa.Alert(END, "sentiment", "entity", "platform/whatnot", "Whatnot", "down", -0.4, 0.5,
+                         -3.0, 12, 3, "why", N)
+        docs = wa.top_documents(con, alert, settings(tmp_path, top_documents=50).alerts)
+        models = {con.execute("SELECT sentiment_model FROM core.documents WHERE doc_id = ?",
+                              [d["doc_id"]]).fetchone()[0] for d in docs}
+        assert len(docs) == 3 * 4 and models == {"embedding-new"}
+    finally:
+        con.close()
+
+
 def test_detection_is_explainable(con, tmp_path):
     cfg = settings(tmp_path).alerts
     found, errors = wa.detect(con, END, cfg)

@@ -322,3 +322,52 @@ def test_every_notable_item_has_title_source_and_link(report: dict) -> None:
     assert engagement == sorted(engagement, reverse=True)
     positive = [d["sentiment"] for d in report["notable"]["most_positive"]]
     assert positive == sorted(positive, reverse=True) and all(v > 0 for v in positive)
+
+
+def _with_models(tmp_path: Path, before: str | None, after: str) -> duckdb.DuckDBPyConnection:
+    """The fixture warehouse, its documents scored by ``before`` up to the end of the previous
+    period and by ``after`` from the current period on (migration 012's column)."""
+    from test_reports_fixture import CURRENT
+
+    path = tmp_path / "w.duckdb"
+    make_warehouse(path)
+    c = duckdb.connect(str(path))
+    c.execute("UPDATE core.documents SET sentiment_model = CASE WHEN "
+              "CAST(timezone('UTC', published_at) AS DATE) >= ? THEN ? ELSE ? END",
+              [CURRENT[0], after, before])
+    return c
+
+
+@pytest.mark.parametrize("before", [None, "embedding-old"])
+def test_a_sentiment_model_upgrade_compares_no_sentiment_across_it(tmp_path: Path,
+                                                                    before: str | None) -> None:
+    """The model changed when the current period began: every figure stays, but no previous-period
+    sentiment, no change and no mover is reported, and each rendering says why."""
+    from reports.render_html import render_html
+    from reports.render_md import render_markdown
+
+    c = _with_models(tmp_path, before, "embedding-new")
+    rep = build_report(c, END_DAY)
+    assert rep["sentiment_models"] == {"current": ["embedding-new"], "previous": [before or ""],
+                                       "comparable": False}
+    assert rep["headline"]["mean_sentiment"]["previous"] is None
+    assert rep["headline"]["mean_sentiment"]["current"] is not None
+    assert rep["sentiment_movers"] == []
+    assert all(t["sentiment_change"] is None and t["previous_mean_sentiment"] is None
+               for t in rep["top_entities"])
+    assert all(r["sentiment_change"] is None for r in rep["topics"]["rows"])
+    assert rep["headline"]["documents"]["previous"] > 0  # volumes still compare
+    assert "not compared with the previous period: the sentiment model changed" in rep["summary"]
+    for text in (render_markdown(rep, "now"), render_html(rep, "now")):
+        assert "scored by different models" in text and "No entity's sentiment moved" not in text
+
+
+def test_one_model_throughout_compares_as_before(tmp_path: Path, report: dict) -> None:
+    """The same model (and a lexicon beside it, for another source) in both periods: the report is
+    the one a warehouse without model ids gives."""
+    c = _with_models(tmp_path, "embedding-new", "embedding-new")
+    c.execute("UPDATE core.documents SET sentiment_model = 'lexicon-x' WHERE source = 'news'")
+    rep = build_report(c, END_DAY)
+    assert rep["sentiment_models"]["comparable"] is True
+    assert rep["sentiment_movers"] == report["sentiment_movers"] != []
+    assert rep["headline"]["mean_sentiment"] == report["headline"]["mean_sentiment"]

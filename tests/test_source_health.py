@@ -44,7 +44,7 @@ def build(path: Path) -> duckdb.DuckDBPyConnection:
                     ts.isoformat(), ts.isoformat(), night.isoformat(), "r", None, 1, 0, "en", doc_id, False,
                     extra, ts])
         core.append([doc_id, source, kind, channel, url, None, None, f"t {doc_id}", "b", "a", ts, ts, 1, 0,
-                     "en", doc_id, False, 0.0, [], None, "r", night, 1.0, True])
+                     "en", doc_id, False, 0.0, [], None, "r", night, 1.0, True, None])
 
     for n, night in enumerate(NIGHTS, start=1):
         for source in ("reddit", "news"):
@@ -74,7 +74,7 @@ def build(path: Path) -> duckdb.DuckDBPyConnection:
         errors.append([f"run{n}", night, "news", f"https://a.test/page{n}", "fetch", "timeout", None,
                        datetime(2026, 11, 1, tzinfo=UTC)])
     con.executemany("INSERT INTO raw.documents VALUES (" + ", ".join("?" * 23) + ")", raw)
-    con.executemany("INSERT INTO core.documents VALUES (" + ", ".join("?" * 24) + ")", core)
+    con.executemany("INSERT INTO core.documents VALUES (" + ", ".join("?" * 25) + ")", core)
     con.executemany("INSERT INTO ops.source_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", runs)
     con.executemany("INSERT INTO ops.watermarks VALUES (?, ?, ?, ?, ?, ?, ?)", marks)
     con.executemany("INSERT INTO ops.errors VALUES (?, ?, ?, ?, ?, ?, ?, ?)", errors)

@@ -121,7 +121,9 @@ def test_source_scores_the_document_as_the_nightly_would(enricher: Enricher) -> 
     news = enricher.enrich_text(text, source="news")
     other = enricher.enrich_text(text, source="forum")
     assert "sentiment_model" not in plain
-    assert (news["sentiment_model"], other["sentiment_model"]) == ("embedding", "lexicon")
+    ids = enricher.sentiment_router.model_ids()  # what core.documents.sentiment_model stores (migration 012)
+    assert (news["sentiment_model"], other["sentiment_model"]) == (ids["embedding"], ids["lexicon"])
+    assert ids["embedding"].startswith("embedding-") and ids["lexicon"].startswith("lexicon-")
     assert other["sentiment"] == plain["sentiment"]
     sentences = next(enricher.analyze_texts([text]))["sentences"]
     expected = enricher.sentiment_router.score_analyses([text], [sentences])
@@ -201,6 +203,9 @@ def test_enrich_night_writes_three_files_and_reruns(enricher: Enricher, tmp_path
     out = ctx.work_dir / "enriched"
     docs = list(read_jsonl(out / "documents.jsonl"))
     assert {d["doc_id"] for d in docs} == {"t3_a", "t3_b", "news_1"}
+    models = {d["doc_id"]: (d.get("extra") or {}).get("sentiment_model") for d in docs}
+    ids = e2.sentiment_router.model_ids()  # routed (news, Reddit): the embedding model; a tombstone: none
+    assert models == {"t3_a": ids["embedding"], "t3_b": None, "news_1": ids["embedding"]}
     assert summary["rejected_rows"] == 1
     mentions = list(read_jsonl(out / "mentions.jsonl"))
     entities = list(read_jsonl(out / "entities.jsonl"))
@@ -270,7 +275,7 @@ def test_cli_enrich_jsonl_stdin(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert {"language", "sentiment", "themes", "entities"} <= set(out) and out["language"] == "en"
-    assert out["sentiment_model"] == "embedding"  # --source news, the default: the nightly's news model
+    assert out["sentiment_model"].startswith("embedding-")  # --source news, the default: the nightly's
     proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "enrich", "--source", "none", str(page)],
                           capture_output=True, text=True, cwd=root, timeout=300, env=_cli_env(tmp_path))
     assert proc.returncode == 0, proc.stderr

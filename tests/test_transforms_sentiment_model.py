@@ -13,7 +13,7 @@ import pytest
 
 from bench.split import half_of
 from bench.train_sentiment import Features, RatedSet, fold_of, halves, load_rated, run_protocol
-from transforms.sentiment import SentimentScorer, vader_compound
+from transforms.sentiment import SentimentScorer, sentiment_model_ids, vader_compound
 from transforms.sentiment_model import (
     DEFAULT_EMBED_MODEL,
     DEFAULT_MODEL,
@@ -315,3 +315,27 @@ def test_phrase_rewrites_keep_the_rest_of_the_sentence() -> None:
     assert vader_input("My payout is on hold again.") == "My payout is withheld again."
     assert vader_input("Quick question about combined shipping.") == "question about combined shipping."
     assert SentimentScorer(model=None).score("Quick question about combined shipping.") == 0
+
+
+def test_model_ids_name_what_moves_a_score(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """core.documents.sentiment_model (migration 012): the same files and settings give the same id
+    in every process; another lexicon model file, another token cap or mention routing gives
+    another id, so the alerts and reports never compare scores across them."""
+    import transforms.sentiment_model as sm
+
+    ids = sentiment_model_ids()
+    assert ids == sentiment_model_ids(0, True)
+    assert ids["lexicon"].startswith("lexicon-") and ids["embedding"].startswith("embedding-")
+    assert len({ids["lexicon"], ids["embedding"]}) == 2
+    assert sentiment_model_ids(128)["embedding"] != ids["embedding"]
+    assert sentiment_model_ids(0, False)["embedding"] != ids["embedding"]
+    assert sentiment_model_ids(128)["lexicon"] == ids["lexicon"]  # the token cap is the encoder's
+    other = tmp_path / "model.json"
+    other.write_text(sm.DEFAULT_MODEL.read_text(encoding="utf-8") + " ", encoding="utf-8")
+    monkeypatch.setattr(sm, "DEFAULT_MODEL", other)
+    sentiment_model_ids.cache_clear()
+    try:
+        changed = sentiment_model_ids()
+        assert changed["lexicon"] != ids["lexicon"] and changed["embedding"] != ids["embedding"]
+    finally:
+        sentiment_model_ids.cache_clear()

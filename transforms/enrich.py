@@ -307,6 +307,7 @@ class Enricher:
         routed: list[tuple[int, int, list[dict[str, Any]]]] = []  # issue 11: (row, doc, sentences)
         routed_mentions: list[int] = []  # issue 11: indices into result.mentions of routed documents
         mentions_embedded = 0
+        model_ids = self.sentiment_router.model_ids()
         embedding = BesideSpacy(self.sentiment_router, doc_list,
                                 enabled=self.settings.nlp.n_process == 1)
         try:
@@ -323,6 +324,8 @@ class Enricher:
                     row = doc.to_dict()
                     row["language"] = a["language"]
                     row["sentiment"] = None if a["sentiment"] is None else round(a["sentiment"], 4)
+                    if row["sentiment"] is not None:  # which model scored it (warehouse.alerts)
+                        row["extra"] = {**(row.get("extra") or {}), "sentiment_model": model_ids["lexicon"]}
                     row["themes"] = list(a["themes"])
                     counts["documents"] += 1
                     if a["skipped"] == "empty":
@@ -385,6 +388,8 @@ class Enricher:
                                                               embedding.vectors(docs_routed))
                 for (i, _, _), score in zip(routed, scores, strict=True):
                     result.documents[i]["sentiment"] = round(score, 4)
+                    result.documents[i]["extra"] = {**(result.documents[i].get("extra") or {}),
+                                                    "sentiment_model": model_ids["embedding"]}
                 # A one-sentence document's mention sentence is its text: no second embedding.
                 known = {doc_list[k].text.strip(): score
                          for (_, k, sents), score in zip(routed, scores, strict=True) if len(sents) == 1}
@@ -417,12 +422,14 @@ class Enricher:
 
         ``source``: score each text's *document* sentiment as the nightly would for a document of
         that source (the fine-tuned embedding model when ``[nlp] sentiment_embed_sources`` routes
-        it, else the lexicon model) and say which model in ``sentiment_model``. A routed text's
+        it, else the lexicon model) and say which model in ``sentiment_model`` (its id, as the
+        warehouse stores it: transforms.sentiment.sentiment_model_ids). A routed text's
         entities get the embedding model's mention scores too, as in the nightly
         (DocumentSentimentRouter.rescore_mentions), and its sentences the embedding model's score
         of each sentence (the nightly stores no sentence scores). None keeps the lexicon model."""
         out = []
         texts = list(texts)
+        model_ids = self.sentiment_router.model_ids()  # as core.documents.sentiment_model stores them
         analyses = list(self.analyze_texts(texts))
         routed = [k for k, (t, a) in enumerate(zip(texts, analyses, strict=True))
                   if source is not None and not a.get("error") and a.get("skipped") is None
@@ -464,8 +471,8 @@ class Enricher:
             sentiment = document_scores.get(k, a["sentiment"])
             capped = {"nlp_capped_from": a["capped_from"]} if a.get("capped_from") else {}
             model = {} if source is None else {  # None: no model scored it (empty or not English)
-                "sentiment_model": None if sentiment is None else "embedding" if k in document_scores
-                else "lexicon"}
+                "sentiment_model": None if sentiment is None else model_ids["embedding"]
+                if k in document_scores else model_ids["lexicon"]}
             out.append({
                 **capped,
                 "language": a["language"],

@@ -235,6 +235,53 @@ def mean_or_none(values: Iterable[float]) -> float | None:
     return sum(vals) / len(vals) if vals else None
 
 
+# ---------------------------------------------------------------- which model scored a document
+#: Bump when a change to the scoring *rules* here (idioms, contrast splitting, document pooling)
+#: moves scores; model files, the VADER release and the lexicon extension are hashed by themselves.
+RULES_VERSION = 1
+
+
+@lru_cache(maxsize=4)
+def sentiment_model_ids(max_tokens: int = 0, mentions: bool = True) -> dict[str, str]:
+    """The identity of each document scorer, as stored with every document
+    (``core.documents.sentiment_model``): ``{"lexicon": "lexicon-<12 hex>", "embedding":
+    "embedding-<12 hex>"}``.
+
+    Why: a document's score only compares with scores from the same model. When a release changes
+    a model, the alerts compare a subject's recent documents only with earlier documents scored by
+    the same model (warehouse.alerts), so an upgrade does not read as a swing in opinion. The
+    lexicon id covers its model file, the VADER release, the lexicon extension and idioms
+    (transforms.news_lexicon) and RULES_VERSION;
+    the embedding id covers the encoder (its pinned digests), its head, the lexicon id (mentions
+    in contrast sentences keep lexicon scores) and the two routing settings that change a routed
+    document's scores (RoutingConfig ``max_tokens`` and ``mentions``; which sources are routed
+    changes which id a document gets, not what the id means). Cheap: hashes two small JSON files,
+    no model loads.
+    """
+    import hashlib
+    import json
+    from importlib.metadata import version
+
+    from transforms import encoder_adapter as ea
+    from transforms import news_lexicon as nl
+    from transforms.sentiment_model import DEFAULT_EMBED_MODEL, DEFAULT_MODEL
+
+    def digest(*parts: bytes) -> str:
+        h = hashlib.sha256()
+        for part in parts:
+            h.update(hashlib.sha256(part).digest())
+        return h.hexdigest()[:12]
+
+    extension = json.dumps([sorted(nl.NEWS_LEXICON.items()), sorted(nl.DISCOURSE_MARKERS), nl.IDIOM_REWRITES,
+                            nl.OUTSIDE_CONDITION_REWRITES, nl.CONDITION_WORDS]).encode()
+    lexicon = "lexicon-" + digest(DEFAULT_MODEL.read_bytes(), version("vaderSentiment").encode(),
+                                  extension, str(RULES_VERSION).encode())
+    encoder = ea.model_digest(ea.ADAPTER_SHA256).encode()
+    routing = f"max_tokens={max_tokens};mentions={mentions}".encode()
+    embedding = "embedding-" + digest(encoder, DEFAULT_EMBED_MODEL.read_bytes(), lexicon.encode(), routing)
+    return {"lexicon": lexicon, "embedding": embedding}
+
+
 # ---------------------------------------------------------------- document routing (embedding model)
 #: Defaults of the routing settings (read from ``settings.nlp`` when present; see RoutingConfig).
 DEFAULT_EMBED_SOURCES: tuple[str, ...] = ("news", "reddit")
@@ -316,6 +363,10 @@ class DocumentSentimentRouter:
             self._embedder = shared_embedder(self.config.threads or None,
                                              self.config.max_tokens or self.model.max_tokens)
         return self._embedder
+
+    def model_ids(self) -> dict[str, str]:
+        """:func:`sentiment_model_ids` under this router's settings (what each document records)."""
+        return sentiment_model_ids(self.config.max_tokens, self.config.mentions)
 
     def routes(self, source: str | None, text: str | None) -> bool:
         """True when a document of this source and text gets the embedding model."""

@@ -323,7 +323,8 @@ def _load(con: duckdb.DuckDBPyConnection, ctx: RunContext, runs: list[SourceRun]
                    CAST(published_at AS TIMESTAMPTZ), CAST(fetched_at AS TIMESTAMPTZ),
                    CAST(score AS INTEGER), CAST(num_comments AS INTEGER), language, content_hash,
                    coalesce(is_deleted, false), sentiment, coalesce(themes, []), raw_ref,
-                   coalesce(run_id, ?), ?, relevance, on_topic
+                   coalesce(run_id, ?), ?, relevance, on_topic,
+                   json_extract_string(extra, '$.sentiment_model')
             FROM b_win""", [ctx.run_id, night])
         con.execute("""
             INSERT INTO core.mentions
