@@ -530,3 +530,83 @@ def test_place_list_is_small_and_holds_no_given_name_of_the_gazetteer() -> None:
     assert (REPO / "transforms" / "places.txt").stat().st_size < 200_000
     assert places.isdisjoint(load_gazetteer(REPO / "config" / "gazetteer.toml").given_names)
     assert places.isdisjoint({"Lincoln", "Columbia", "Orange", "Victoria", "Jordan", "Toyota", "Liverpool"})
+
+
+# ------------------------------------------------------------------ session 13: names in mixed case
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Starship from SpaceX flew again.", ("ner/org/spacex", "ORG")),
+    ("The coworking firm WeWork cut leases.", ("ner/org/wework", "ORG")),
+    ("Budget carrier easyJet added routes.", ("ner/org/easyjet", "ORG")),
+    ("Refurbished iPhone 7 units sold out.", ("ner/product/iphone-7", "PRODUCT")),
+    ("My AirPods Pro 2 keep disconnecting.", ("ner/product/airpods-pro-2", "PRODUCT")),
+    ("I updated iOS last night.", ("ner/product/ios", "PRODUCT")),
+    ("WeWork is headquartered in New York City.", ("ner/org/wework", "ORG")),  # opens the sentence
+])
+def test_mixed_case_names_the_model_misses_are_found(nlp: Any, text: str, expected: tuple[str, str]) -> None:
+    assert expected in {(m["entity_id"], m["label"]) for m in mentions(nlp, text)}
+
+
+def test_a_mixed_case_name_is_a_product_wherever_the_document_writes_it_as_one(nlp: Any) -> None:
+    ids = {m["entity_id"] for m in mentions(nlp, "Charges AirPods Pro or AirPods with a case.")}
+    assert {"ner/product/airpods-pro", "ner/product/airpods"} <= ids and "ner/org/airpods" not in ids
+
+
+@pytest.mark.parametrize("text", [
+    "Posted on r/AsianBeauty about fakes.",        # a subreddit
+    "Thanks @ShopGirl for the tip.",               # a handle
+    "See www.ShopLive.com/deals for more.",        # a web address
+    "My little SaaS needs webhooks.",              # a common word
+    "Every YouTuber says the same.",               # a role
+    "A 7 kWh battery, a 5000 mAh cell, sRGB.",     # units
+])
+def test_mixed_case_words_that_are_not_names_stay_out(nlp: Any, text: str) -> None:
+    from transforms.nlp import _MIXED_CASE, _mixed_case_word
+
+    assert not [m.group(1) for m in _MIXED_CASE.finditer(text) if _mixed_case_word(m.group(1))]
+    assert not [m for m in mentions(nlp, text) if m["origin"] == "ner" and not m["name"][:1].islower()
+                and any(c.isupper() for c in m["name"][1:]) and m["name"] != m["name"].upper()]
+
+
+def test_prefixed_surnames_are_left_to_the_model() -> None:
+    from transforms.nlp import _mixed_case_word
+
+    assert not any(_mixed_case_word(w) for w in ("McCarthy", "DeSantis", "LeBron", "MacKenzie", "DiCaprio"))
+    assert all(_mixed_case_word(w) for w in ("SpaceX", "iPhone", "easyJet", "GadgetGalaxy88", "eBay"))
+
+
+# ------------------------------------------------------------------ session 13: institutions named head first
+@pytest.mark.parametrize(("text", "expected"), [
+    ("The Chinese Center for Disease Control and Prevention said it had investigated.",
+     "ner/org/chinese-center-for-disease-control-and-prevention"),
+    ("The U.S. Attorney’s Office for the Western District of New York said in a statement.",
+     "ner/org/us-attorney-s-office-for-the-western-district-of-new-york"),
+    ("She testified before the U.S. House Intelligence Committee on Friday.",
+     "ner/org/us-house-intelligence-committee"),
+    ("The bill is under consideration by the US Senate on Monday.", "ner/org/us-senate"),
+    ("He led the Department of Health and Human Services in 2019.",
+     "ner/org/department-of-health-and-human-services"),
+    ("Analysts at Bank of America said so.", "ner/org/bank-of-america"),
+])
+def test_institutions_named_head_first_are_one_organisation(nlp: Any, text: str, expected: str) -> None:
+    found = {m["entity_id"]: m["label"] for m in mentions(nlp, text)}
+    assert found.get(expected) == "ORG", found
+    assert "place/united-states" not in found  # the place inside the name is part of it
+
+
+def test_two_institutions_joined_by_and_stay_two(nlp: Any) -> None:
+    ids = {m["entity_id"] for m in mentions(nlp, "Shares of Bank of America and Wells Fargo fell.")}
+    assert {"ner/org/bank-of-america", "ner/org/wells-fargo"} <= ids
+    assert not any("and" in i.split("/")[-1].split("-") for i in ids)
+
+
+def test_a_possessive_never_opens_an_institution(nlp: Any) -> None:
+    ids = {m["entity_id"] for m in mentions(nlp, "Officials said the city's Administration for Market "
+                                                  "Regulation fined the agency.")}
+    assert "ner/org/administration-for-market-regulation" in ids
+
+
+def test_institution_names_may_be_long_and_hold_an_and() -> None:
+    name = "Centers for Disease Control and Prevention"
+    assert junk_reason(name, "ORG") is None
+    assert junk_reason("Apple and Google", "ORG") == "several entities run together"
+    assert junk_reason("Alpha Beta Gamma Delta Epsilon Zeta Eta", "ORG") == "too long"
