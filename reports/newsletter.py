@@ -21,6 +21,7 @@ from reports import queries as q
 from reports.queries import Period, ReportError, Scope
 from reports.safety import one_line, safe_url
 from reports.scoring import RisingRule, pct_change, rnd
+from warehouse.sentiment_models import compare as compare_models
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -370,32 +371,35 @@ def build_report(
 
 def _section_sentiment_models(ctx: _Ctx) -> dict[str, Any]:
     """Which sentiment models scored the two periods' documents, and whether their sentiment
-    compares (``comparable``): per kind of model (lexicon, embedding) one id across both periods,
-    and no document of unknown model (loaded before migration 012) beside a known one.
+    compares (``comparable``; warehouse.sentiment_models, the rule the sentiment alerts follow).
 
     Why: a model upgrade moves every score a little; "down from +0.20" across it would report the
-    upgrade as a change of opinion. The alerts compare like with like the same way
-    (warehouse.alerts.sentiment_shifts)."""
-    by_day = q.sentiment_models(ctx.con, ctx.both)
-    cur = sorted({m for d, ms in by_day.items() if ctx.cur.start <= d <= ctx.cur.end for m in ms})
-    prev = sorted({m for d, ms in by_day.items() if ctx.prev.start <= d <= ctx.prev.end for m in ms})
-    ids = set(cur) | set(prev)
-    kinds = [m.split("-", 1)[0] for m in ids if m]
-    comparable = ("" not in ids or ids == {""}) and len(kinds) == len(set(kinds))
-    return {"current": cur, "previous": prev, "comparable": comparable}
+    upgrade as a change of opinion."""
+    return compare_models(ctx.con, (ctx.prev.start, ctx.prev.end), (ctx.cur.start, ctx.cur.end)).to_dict()
 
 
 def _drop_sentiment_comparisons(report: dict[str, Any]) -> None:
     """Leave out every previous-period sentiment figure and change (the periods' models differ):
-    the renderers say why (reports.fmt.sentiment_models_note), nothing compares across models."""
+    the renderers say why (reports.fmt.sentiment_models_note), nothing compares across models,
+    and the sentiment chart draws only the current period."""
     report["headline"]["mean_sentiment"].update(previous=None, change=None)
     for row in report["top_entities"]:
         row.update(previous_mean_sentiment=None, sentiment_change=None)
     report["sentiment_movers"] = []
     for row in (report.get("topics") or {}).get("rows", []):
         row.update(previous_mean_sentiment=None, sentiment_change=None)
-    if report.get("topic") is not None:
-        report["topic"]["mean_sentiment"].update(previous=None, change=None)
+    daily = report["daily"]
+    previous_days = [k for k, d in enumerate(daily["days"]) if d < daily["current_start"]]
+    for series in [daily, *daily["entities"].values()]:
+        for k in previous_days:
+            series["mean_sentiment"][k] = None
+    topic = report.get("topic")
+    if topic is not None:
+        topic["mean_sentiment"].update(previous=None, change=None)
+        for key in ("positive", "negative"):
+            topic[key]["previous"] = None
+        for row in topic["daily"]["previous"]:
+            row["mean_sentiment"] = None
 
 
 def _doc_totals(doc_rows: list[dict[str, Any]], p: Period) -> dict[str, Any]:

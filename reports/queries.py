@@ -310,24 +310,6 @@ def off_topic_documents(con: duckdb.DuckDBPyConnection, span: Period) -> int:
         "AND NOT coalesce(d.on_topic, true)", [lo, hi]).fetchone()[0])
 
 
-def sentiment_models(con: duckdb.DuckDBPyConnection, span: Period) -> dict[date, set[str]]:
-    """The sentiment model ids (migration 012) of the documents published on each day of ``span``
-    that have a sentiment; '' for documents loaded before the column existed (or a warehouse not
-    yet migrated to it, which a read-only report cannot migrate)."""
-    lo, hi = span.bounds()
-    has_column = con.execute(
-        "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'core' "
-        "AND table_name = 'documents' AND column_name = 'sentiment_model'").fetchone()[0]
-    model = "coalesce(d.sentiment_model, '')" if has_column else "''"
-    out: dict[date, set[str]] = {}
-    for day, m in con.execute(
-            f"SELECT DISTINCT {_DAY} AS day, {model} FROM core.documents d WHERE d.published_at >= ? "
-            "AND d.published_at < ? AND d.sentiment IS NOT NULL AND NOT coalesce(d.is_deleted, false)",
-            [lo, hi]).fetchall():
-        out.setdefault(day, set()).add(m)
-    return out
-
-
 def entity_channels(con: duckdb.DuckDBPyConnection, span: Period, entity_ids: list[str],
                     scope: Scope | bool = True) -> dict[str, int]:
     """Distinct channels (subreddits, sites) whose documents mention each entity over ``span``."""

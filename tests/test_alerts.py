@@ -115,7 +115,6 @@ def test_a_sentiment_model_upgrade_is_not_a_swing_in_opinion(tmp_path, before):
     try:
         assert _kinds(con, tmp_path) == {("volume", "entity", "platform/whatnot"),
                                          ("volume", "topic", "payouts")}
-        assert wa.current_sentiment_models(con, END) == ["embedding-new"]
     finally:
         con.close()
 
@@ -131,30 +130,26 @@ def test_an_upgrade_before_both_periods_changes_nothing(tmp_path, con):
         upgraded.close()
 
 
-def test_the_baseline_counts_only_the_current_model(tmp_path):
-    """Upgrade in the middle of the baseline period: the baseline is its new-model half (4
-    documents, one a day), enough support with a threshold of 4, and the alert says so."""
+def test_alerts_pause_until_both_periods_were_scored_alike(tmp_path):
+    """Upgrade in the middle of the baseline period: the baseline mixes two models, so no sentiment
+    alert yet (the newsletter shows no comparison either); a week later both periods are new."""
     con = build(tmp_path / "w.duckdb", upgrade=PREVIOUS[3], before="embedding-old")
     try:
-        found, _ = wa.detect(con, END, settings(tmp_path, sentiment_min_baseline_documents=4).alerts)
-        sent = [a for a in found if a.kind == "sentiment" and a.subject_type == "entity"]
-        assert len(sent) == 1 and sent[0].baseline == pytest.approx(0.5)
-        assert "against +0.50 over 4 documents in the 7 days before" in sent[0].reason
+        kinds = _kinds(con, tmp_path)
+        assert not any(k[0] == "sentiment" for k in kinds)
+        assert ("volume", "entity", "platform/whatnot") in kinds
     finally:
         con.close()
 
 
-def test_documents_quoted_for_a_sentiment_alert_are_the_current_models(tmp_path):
-    """Upgrade inside the current period: the documents an alert quotes are only the ones the
-    night's model scored (the others were not part of the comparison)."""
-    con = build(tmp_path / "w.duckdb", upgrade=CURRENT[4], before="embedding-old")
+def test_a_source_moved_to_the_other_model_pauses_sentiment_alerts(tmp_path):
+    """Same ids throughout, but the source went from the embedding model to the lexicon one when
+    the current period began (``[nlp] sentiment_embed_sources``): not like for like either."""
+    con = build(tmp_path / "w.duckdb", upgrade=CURRENT[0], before="embedding-x")
+    con.execute("UPDATE core.documents SET sentiment_model = 'lexicon-y' "
+                "WHERE sentiment_model = 'embedding-new'")
     try:
-        alert = wa.Alert(END, "sentiment", "entity", "platform/whatnot", "Whatnot", "down", -0.4, 0.5,
-                         -3.0, 12, 3, "why", N)
-        docs = wa.top_documents(con, alert, settings(tmp_path, top_documents=50).alerts)
-        models = {con.execute("SELECT sentiment_model FROM core.documents WHERE doc_id = ?",
-                              [d["doc_id"]]).fetchone()[0] for d in docs}
-        assert len(docs) == 3 * 4 and models == {"embedding-new"}
+        assert not any(k[0] == "sentiment" for k in _kinds(con, tmp_path))
     finally:
         con.close()
 

@@ -358,8 +358,15 @@ def test_a_sentiment_model_upgrade_compares_no_sentiment_across_it(tmp_path: Pat
     assert all(r["sentiment_change"] is None for r in rep["topics"]["rows"])
     assert rep["headline"]["documents"]["previous"] > 0  # volumes still compare
     assert "not compared with the previous period: the sentiment model changed" in rep["summary"]
+    daily = rep["daily"]  # the sentiment chart draws the current period only
+    previous_days = [k for k, d in enumerate(daily["days"]) if d < daily["current_start"]]
+    assert previous_days and all(daily["mean_sentiment"][k] is None for k in previous_days)
+    assert any(v is not None for v in daily["mean_sentiment"])
     for text in (render_markdown(rep, "now"), render_html(rep, "now")):
         assert "scored by different models" in text and "No entity's sentiment moved" not in text
+    topic = build_report(c, END_DAY, topic="payout-complaints")["topic"]
+    assert topic["mean_sentiment"]["previous"] is None and topic["negative"]["previous"] is None
+    assert all(r["mean_sentiment"] is None for r in topic["daily"]["previous"])
 
 
 def test_one_model_throughout_compares_as_before(tmp_path: Path, report: dict) -> None:

@@ -106,6 +106,30 @@ INSTITUTION_HEADS = frozenset({
     "center", "centre", "centers", "centres", "department", "office", "ministry", "bureau", "institute",
     "university", "college", "commission", "committee", "council", "agency", "administration", "board",
     "court", "academy", "bank", "federation", "association", "society"})
+# What an appositive noun says a name is ("Pocket Parlor, a shop in Quezon City"; "Streamstack, a
+# scheduling tool"; "Matthijs Verhoeven, a spokesperson"): the small model often files invented
+# shop and product names as people. Only unambiguous nouns: "seller", "developer", "service" and
+# "platform" name people, firms and products alike and are left out.
+APPOSITIVE_TYPES: dict[str, str] = {
+    **dict.fromkeys((
+        "company", "startup", "start-up", "shop", "store", "agency", "firm", "brand", "label", "band",
+        "group", "house", "cooperative", "collective", "retailer", "maker", "manufacturer", "boutique",
+        "bakery", "publisher", "chain", "bank", "lender", "insurer", "nonprofit", "charity", "outfitter",
+        "distributor", "wholesaler", "supplier", "studio", "consultancy", "marketplace"), "ORG"),
+    **dict.fromkeys((
+        "analyst", "host", "president", "spokesperson", "spokesman", "spokeswoman", "official",
+        "founder", "cofounder", "co-founder", "ceo", "manager", "friend", "brother", "sister", "mother",
+        "father", "wife", "husband", "son", "daughter", "creator", "streamer", "influencer", "designer",
+        "owner", "lyricist", "singer", "rapper", "actor", "actress", "director", "editor", "reporter",
+        "professor", "researcher", "economist", "lawyer", "attorney", "chef", "vlogger", "grandmother",
+        "grandfather", "aunt", "uncle", "cousin", "mom", "dad", "employee", "executive", "veteran"),
+        "PERSON"),
+    **dict.fromkeys((
+        "tool", "app", "application", "assistant", "treatment", "vaccine", "injection", "drug",
+        "medication", "serum", "lamp", "device", "phone", "smartphone", "console", "game", "headset",
+        "software", "plugin", "extension", "cream", "moisturizer", "supplement", "gadget", "blender",
+        "fryer", "tote", "sneaker", "jacket", "kit", "camera", "laptop", "tablet", "speaker"), "PRODUCT"),
+}
 # Last words of the shops, agencies and talent firms live sellers name ("Northlight Talent",
 # "Kitemark Digital", "Glowwave Official Store"); kept apart so that they still count as model
 # words in brand_product_names (a listed brand's product line may end in one of them).

@@ -23,6 +23,7 @@ from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 
 from transforms.canonical import (
+    APPOSITIVE_TYPES,
     COMMERCE_TERMS,
     CREATOR_ROLE_WORDS,
     EVENT_SUFFIXES,
@@ -36,6 +37,7 @@ from transforms.canonical import (
     canonical_key,
     event_suffix,
     facility_suffix,
+    institution_name,
     junk_reason,
     model_number_name,
     ner_entity_id,
@@ -178,6 +180,7 @@ class PulseAnalyzer:
         ents = merge_adjacent_names(doc, ents, self.given_names)
         ents = split_title_and_name(doc, ents, self.given_names)
         ents = relabel_names(doc, ents, self.given_names)
+        ents = type_by_apposition(ents)
         return grow_people(doc, ents, self.given_names)
 
     @staticmethod
@@ -385,20 +388,20 @@ def brand_product_names(doc: Doc, ents: list[Span]) -> list[Span]:
 _MIXED_CASE = re.compile(r"(?<![\w/@#.\-])((?:[A-Z][a-z]+|[a-z]+)[A-Z][A-Za-z0-9]*)(?![\w@/]|\.\w)")
 # Mixed-case words that are not names: surnames with a prefix are left to the model (McCarthy,
 # DeSantis, MacKenzie are people; McDonald's is a company), and a few common words and roles.
-_MIXED_CASE_PREFIXES = ("Mc", "Mac", "De", "Di", "Da", "Du", "La", "Le", "Van", "Von", "Fitz", "O")
+_MIXED_CASE_PREFIXES = ("Mc", "Mac", "De", "Di", "Da", "Du", "La", "Le", "Van", "Von", "Fitz", "O",
+                        "Mr", "Ms", "Mrs", "Dr")
 _MIXED_CASE_WORDS = FORUM_WORDS | COMMERCE_TERMS | {
     "phd", "phds", "devops", "ebook", "ebooks", "email", "emails", "ecommerce", "eshop", "ipo", "ipos",
     "tvs", "gif", "gifs", "diy", "faqs",
     # units and materials written in mixed case ("7 kWh", "5000 mAh", "sRGB", "GaN charger")
     "kw", "kwh", "mw", "mwh", "gw", "gwh", "twh", "kb", "mb", "gb", "tb", "kbps", "mbps", "gbps", "khz",
-    "mhz", "ghz", "mah", "db", "ph", "srgb", "gan", "nm", "ml", "kg", "mg", "mm", "cm"}
-# Its first letters a lower-case "i" or "e" before a capital: Apple's and others' product naming
-# (iPhone, iPad, iOS, eReader); a mixed-case company is written with a capital first (SpaceX).
-_PRODUCT_HEAD = re.compile(r"^[ie][A-Z]")
+    "mhz", "ghz", "mah", "db", "ph", "srgb", "gan", "nm", "ml", "kg", "mg", "mm", "cm", "mmhg", "kda"}
 
 
 def _mixed_case_word(word: str) -> bool:
-    if word.lower() in _MIXED_CASE_WORDS or word.isupper():
+    """A mixed-case word that can be a name: at least three lower-case letters, so that formulas,
+    abbreviations and short coinages are not (mRNA, NiMH, LiFePO4, MoM, GenZ, GenAI)."""
+    if word.lower() in _MIXED_CASE_WORDS or word.isupper() or sum(c.islower() for c in word) < 3:
         return False
     for prefix in _MIXED_CASE_PREFIXES:  # "McCarthy", "DeSantis", "O'Neil"-like: left to the model
         rest = word[len(prefix):]
@@ -414,9 +417,10 @@ def add_mixed_case_names(doc: Doc, ents: list[Span], text: str) -> list[Span]:
     Why: the small model never tags many of them (on the tune side, 31 of 35 uncovered mixed-case
     words were gold names), and brands in live commerce are written this way (LiveMe, ShopLive).
     The word is an organisation, or a product when a model word or number follows it ("AirPods
-    Pro", "iPhone 15"), when it starts "i"/"e" + capital ("iOS"), or when the same document writes
-    it as a product elsewhere ("AirPods Pro ... or AirPods"). Only words in no entity span, found
-    by one regex pass over the text (no per-token Python).
+    Pro", "iPhone 15"; not a count: "3 nights") or when the same document writes it as a product
+    elsewhere ("AirPods Pro ... or AirPods"). A word starting in lower case ("iPhone", "eBike",
+    "iGaming") is taken only as such a product: alone it is as often a common noun. Only words in
+    no entity span, found by one regex pass over the text (no per-token Python).
     """
     hits = [(m.start(1), m.end(1)) for m in _MIXED_CASE.finditer(text) if _mixed_case_word(m.group(1))]
     if not hits:
@@ -441,13 +445,18 @@ def add_mixed_case_names(doc: Doc, ents: list[Span], text: str) -> list[Span]:
                 end += 1
             else:
                 break
-        product = end > span.end or bool(_PRODUCT_HEAD.match(span.text))
+        if end > span.end and _counts_something(doc, end):  # "LiveMe 3 nights": a count
+            end = span.end
+        product = end > span.end
         found.append((span.start, end, "PRODUCT" if product else "ORG", span.text))
         taken.update((i, span) for i in range(span.start, end))
     products = {head for _, _, label, head in found if label == "PRODUCT"}
-    out = [e for e in ents if e not in absorbed]
+    # The model's own one-word name for such a product is the product too ("iPhone 15 ... the iPhone").
+    out = [Span(doc, e.start, e.end, label="PRODUCT", kb_id=e.kb_id_)
+           if len(e) == 1 and not e.id_ and e.text in products and e.label_ in ("ORG", "PERSON", "GPE") else e
+           for e in ents if e not in absorbed]
     out += [Span(doc, start, end, label="PRODUCT" if head in products else label, kb_id=MIXED_CASE_NAME)
-            for start, end, label, head in found]
+            for start, end, label, head in found if head in products or head[:1].isupper()]
     out.sort(key=lambda e: e.start)
     return out
 
@@ -456,6 +465,19 @@ _MODEL_LABELS = frozenset({"CARDINAL", "ORDINAL", "PRODUCT"})
 # Product-line words the tagger often calls common nouns ("AirPods Pro 2"): capitalised, they
 # continue a product name.
 _PRODUCT_LINE_WORDS = frozenset({"Pro", "Max", "Mini", "Ultra", "Plus", "Air", "Lite", "SE", "Neo", "Go"})
+
+
+# Nouns a bare number counts ("LiveMe 3 nights", "2 sellers"): then the number is no model number.
+_COUNTED_NOUNS = frozenset({
+    "night", "nights", "day", "days", "week", "weeks", "month", "months", "year", "years", "hour",
+    "hours", "minute", "minutes", "time", "times", "session", "sessions", "stream", "streams", "show",
+    "shows", "episode", "episodes", "seller", "sellers", "buyer", "buyers", "people", "viewers",
+    "followers", "orders", "streamers", "hosts"})
+
+
+def _counts_something(doc: Doc, end: int) -> bool:
+    """The name's last word is a bare number before a counted noun: a count, not a model number."""
+    return doc[end - 1].text.isdigit() and end < len(doc) and doc[end].lower_ in _COUNTED_NOUNS
 
 
 def _model_number(token: Any) -> bool:
@@ -481,7 +503,12 @@ def add_org_suffix_names(doc: Doc, ents: list[Span], matches: list[Span]) -> lis
         while start >= 2 and doc[start - 1].text == "-" and not doc[start - 2].whitespace_ \
                 and not doc[start - 1].whitespace_ and _is_name_token(doc[start - 2].text):
             start -= 2  # "Take-Two Interactive": the tagger calls "Take" a verb
+        label = m.label_
         m = doc[start:m.end]
+        if label == "INSTITUTION":
+            m = _trim_institution(m, out)
+            if m is None:
+                continue
         overlap = [e for e in out if e.start < m.end and m.start < e.end]
         cut = _joining_coordinator(m, overlap)
         if cut is not None:  # "Bank of America and Wells Fargo": two names; keep the first
@@ -496,6 +523,32 @@ def add_org_suffix_names(doc: Doc, ents: list[Span], matches: list[Span]) -> lis
         out.append(Span(doc, m.start, m.end, label="ORG"))
     out.sort(key=lambda e: e.start)
     return out
+
+
+def _trim_institution(match: Span, ents: list[Span]) -> Span | None:
+    """An institution match without what only follows or precedes it: a title and a person after
+    it ("Department of Homeland Security Secretary Kristi Noem", "Bank of England Governor"), and
+    a place before its possessive ("China's Ministry of Commerce": China is a place of its own).
+    None when nothing of an institution is left."""
+    doc = match.doc
+    start, end = match.start, match.end
+    for token in match:
+        if token.tag_ == "POS" and any(e.start <= token.i - 1 < e.end and (
+                e.id_.startswith("place/") or e.label_ in ("GPE", "LOC")) for e in ents):
+            start = token.i + 1
+    heads = [t.i for t in doc[start:end] if t.lower_ in INSTITUTION_HEADS]
+    if not heads:
+        return None
+    for token in doc[heads[0] + 1:end]:
+        person = any(e.start == token.i and e.label_ == "PERSON" and not e.id_ for e in ents)
+        if token.lower_.rstrip(".") in ROLE_WORDS or token.lower_.rstrip(".") in TITLE_WORDS or person:
+            end = token.i
+            break
+    while end > start and doc[end - 1].lower_ in ("of", "for", "the", "and", "&"):
+        end -= 1
+    span = doc[start:end]
+    words = [t.lower_ for t in span]
+    return span if institution_name(words) else None
 
 
 def _joining_coordinator(match: Span, overlap: list[Span]) -> int | None:
@@ -541,9 +594,11 @@ def grow_people(doc: Doc, ents: list[Span], given_names: AbstractSet[str]) -> li
 
 
 def _drop_titles(doc: Doc, ent: Span) -> Span:
-    """ "Lt Col Alexander Vindman" -> "Alexander Vindman": titles are not part of a name."""
+    """ "Lt Col Alexander Vindman" -> "Alexander Vindman", "Spokesperson Mao Ning" -> "Mao Ning":
+    titles and job words are not part of a name."""
     start = ent.start
-    while start < ent.end - 1 and (doc[start].lower_.rstrip(".") in TITLE_WORDS or doc[start].text == "."):
+    while start < ent.end - 1 and (doc[start].lower_.rstrip(".") in TITLE_WORDS
+                                   or doc[start].lower_.rstrip(".") in ROLE_WORDS or doc[start].text == "."):
         start += 1
     return ent if start == ent.start else Span(doc, start, ent.end, label=ent.label_)
 
@@ -593,6 +648,50 @@ def split_title_and_name(doc: Doc, ents: list[Span], given_names: AbstractSet[st
             out.append(Span(doc, head.start, head.end, label=ent.label_))
         out.append(Span(doc, ent.start + cut, ent.end, label="PERSON"))
     return out
+
+
+# Labels an appositive noun may correct: the name-like ones the small model confuses.
+_APPOSITION_LABELS = frozenset({"PERSON", "ORG", "PRODUCT", "NORP", "GPE", "WORK_OF_ART"})
+
+
+def type_by_apposition(ents: list[Span]) -> list[Span]:
+    """Retype a statistical name by the common noun in apposition to it ("Pocket Parlor, a shop
+    in Quezon City" is an organisation; "Streamstack, a scheduling tool", a product;
+    "Matthijs Verhoeven-Dlamini, a spokesperson", a person): canonical.APPOSITIVE_TYPES.
+
+    Why: the writer says what the name is, and the small model, which has never seen the invented
+    name, guesses from its shape. Only a noun the parser attaches as an apposition to the name's
+    head (after it, or the noun before it: "the startup Reelstitch"); never a listed place ("Cambridge
+    startup ..." stays the city) or a gazetteer name.
+    """
+    out = []
+    for ent in ents:
+        label = _appositive_label(ent)
+        if label is not None and label != ent.label_:
+            ent = Span(ent.doc, ent.start, ent.end, label=label, kb_id=ent.kb_id_)
+        out.append(ent)
+    return out
+
+
+def _appositive_label(ent: Span) -> str | None:
+    if ent.id_ or ent.label_ not in _APPOSITION_LABELS or ent.text in place_names():
+        return None
+    doc, root = ent.doc, ent.root
+    if ent.start > 0 and doc[ent.start - 1].lower_ in ("the", "a", "an"):
+        return None  # a modifier inside a longer phrase: "the Cambridge, Massachusetts-based startup"
+    # The noun follows the name's comma with only its own modifiers between ("X, a family
+    # kitchenware shop"; not "A of X, a shop", where it describes X), or comes right before it.
+    nouns = [t for t in root.children if t.dep_ == "appos" and t.pos_ == "NOUN" and t.i > ent.end
+             and doc[ent.end].text == "," and not any(w.pos_ in ("ADP", "VERB") or w.text == ","
+                                                      for w in doc[ent.end + 1:t.i])]
+    head = root.head
+    if root.dep_ == "appos" and head.pos_ == "NOUN" and (head.i == ent.start - 1 or (
+            head.i == ent.start - 2 and doc[ent.start - 1].text == ",")):  # "her shop, Baihao Family Tea"
+        nouns.append(head)
+    nouns = [t for t in nouns if doc[t.i - 1].text != "-"]  # "co-host" is not a host
+    labels = {APPOSITIVE_TYPES.get(t.lower_) or APPOSITIVE_TYPES.get(t.lemma_.lower()) for t in nouns}
+    labels.discard(None)
+    return labels.pop() if len(labels) == 1 else None
 
 
 def relabel_names(doc: Doc, ents: list[Span], given_names: AbstractSet[str]) -> list[Span]:

@@ -365,8 +365,9 @@ class DocumentSentimentRouter:
         return self._embedder
 
     def model_ids(self) -> dict[str, str]:
-        """:func:`sentiment_model_ids` under this router's settings (what each document records)."""
-        return sentiment_model_ids(self.config.max_tokens, self.config.mentions)
+        """:func:`sentiment_model_ids` under this router's settings (what each document records);
+        a token cap of 0 means the model's own, so both spell one id."""
+        return sentiment_model_ids(self.config.max_tokens or self.model.max_tokens, self.config.mentions)
 
     def routes(self, source: str | None, text: str | None) -> bool:
         """True when a document of this source and text gets the embedding model."""

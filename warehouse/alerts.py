@@ -12,9 +12,9 @@ newsletter does instead of recomputing in Python. Four rule families, each expla
   period; ``z = (mean - baseline mean) / (sd * sqrt(1/n + 1/n_baseline))`` with the baseline sd
   floored at :data:`SENTIMENT_SD_FLOOR`, so a handful of documents that all agree cannot look
   infinitely certain. It needs minimum support on both sides and an absolute shift of at least
-  ``sentiment_min_shift``. Both directions alert (a drop is usually the one that matters). Both
-  periods count only documents scored by the sentiment models of the night itself (migration
-  012), so a model upgrade is not mistaken for a change of opinion.
+  ``sentiment_min_shift``. Both directions alert (a drop is usually the one that matters). They
+  pause while the two periods were scored by different sentiment models (warehouse.
+  sentiment_models), so a model upgrade is not mistaken for a change of opinion.
 * **source_drop** (subreddit, feed): ``marts.source_health_at`` (migration 006) says ``silent`` or
   ``dropped`` for the night.
 
@@ -27,16 +27,20 @@ module only says what to send and records what happened.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from warehouse.marts import topic_filter
+from warehouse.sentiment_models import compare as compare_models
 
 if TYPE_CHECKING:
     import duckdb
 
     from common.config import AlertsSettings
+
+log = logging.getLogger(__name__)
 
 #: Floor of the per-document sentiment sd in the sentiment z (sentiment is in -1..1).
 SENTIMENT_SD_FLOOR = 0.15
@@ -174,49 +178,36 @@ def _volume_alert(night: date, cfg: AlertsSettings, subject_type: str, subject_i
 
 
 def _sentiment_docs(subject_type: str, on_topic_only: bool) -> str:
-    """Per document and subject: (subject_id, name, day, doc_id, sentiment, model); the marts'
-    filters. ``model`` is the document's sentiment model id, '' when unknown (before migration 012)."""
+    """Per document and subject: (subject_id, name, day, doc_id, sentiment); the marts' filters."""
     if subject_type == "entity":
         topic = topic_filter(on_topic_only, "d", count_copies_once=True)  # the marts' one filter
         return f"""
-            SELECT es.entity_id AS subject_id, e.name AS name, {_DAY} AS day, d.doc_id, es.sentiment,
-                   coalesce(d.sentiment_model, '') AS model
+            SELECT es.entity_id AS subject_id, e.name AS name, {_DAY} AS day, d.doc_id, es.sentiment
             FROM core.entity_sentiment es
             JOIN core.documents d ON d.doc_id = es.doc_id AND d.night = es.night
             LEFT JOIN core.entities e ON e.entity_id = es.entity_id
             WHERE es.sentiment IS NOT NULL AND NOT d.is_deleted AND {topic}"""
     return f"""
-        SELECT t.topic AS subject_id, t.topic AS name, {_DAY} AS day, d.doc_id, d.sentiment,
-               coalesce(d.sentiment_model, '') AS model
+        SELECT t.topic AS subject_id, t.topic AS name, {_DAY} AS day, d.doc_id, d.sentiment
         FROM core.document_topics t JOIN core.documents d ON d.doc_id = t.doc_id
         WHERE d.sentiment IS NOT NULL AND NOT d.is_deleted"""
-
-
-def current_sentiment_models(con: duckdb.DuckDBPyConnection, night: date) -> list[str]:
-    """The sentiment models the pipeline scored with on ``night`` (or, when that night loaded no
-    scored document, on the latest night before it that did): ids of
-    transforms.sentiment.sentiment_model_ids, '' for documents loaded before migration 012."""
-    rows = con.execute("""
-        SELECT DISTINCT coalesce(sentiment_model, '') FROM core.documents
-        WHERE sentiment IS NOT NULL AND night = (SELECT max(night) FROM core.documents
-                                                 WHERE sentiment IS NOT NULL AND night <= ?)
-        ORDER BY 1""", [night]).fetchall()
-    return [r[0] for r in rows]
 
 
 def sentiment_shifts(con: duckdb.DuckDBPyConnection, night: date, cfg: AlertsSettings,
                      subject_type: str, on_topic_only: bool = True) -> list[Alert]:
     """Entities or topics whose mean document sentiment moved away from the baseline period.
 
-    Like is compared with like: both periods count only documents scored by the models the night
-    itself used (:func:`current_sentiment_models`). After a model upgrade the baseline refills with
-    the new model's scores (``sentiment_min_baseline_documents`` of them) before a subject can
-    alert, instead of reading the change of model as a change of opinion."""
+    None while the two periods were scored by different sentiment models
+    (warehouse.sentiment_models: an upgrade, or a source moved to the other model): a change of
+    model is not a change of opinion. The newsletter follows the same rule."""
     n = cfg.period_days
-    models = current_sentiment_models(con, night)
+    models = compare_models(con, (night - timedelta(days=2 * n - 1), night - timedelta(days=n)),
+                            (night - timedelta(days=n - 1), night))
+    if not models.comparable:
+        log.info("alerts: %s sentiment alerts paused for %s: %s", subject_type, night, models.reason)
+        return []
     rows = con.execute(f"""
-        WITH docs AS (SELECT * FROM ({_sentiment_docs(subject_type, on_topic_only)})
-                      WHERE list_contains(?, model)),
+        WITH docs AS ({_sentiment_docs(subject_type, on_topic_only)}),
         per AS (
             SELECT subject_id, any_value(name) AS name,
                    count(*) FILTER (WHERE day > ?) AS n_cur,
@@ -233,7 +224,7 @@ def sentiment_shifts(con: duckdb.DuckDBPyConnection, night: date, cfg: AlertsSet
         )
         SELECT subject_id, name, n_cur, m_cur, m_base, n_base, z FROM scored
         WHERE abs(z) >= ? AND abs(m_cur - m_base) >= ? ORDER BY abs(z) DESC, subject_id""",
-                       [models] + [night - timedelta(days=n)] * 2 + [night - timedelta(days=n)] * 3
+                       [night - timedelta(days=n)] * 2 + [night - timedelta(days=n)] * 3
                        + [night - timedelta(days=2 * n), night, SENTIMENT_SD_FLOOR,
                           cfg.sentiment_min_documents, cfg.sentiment_min_baseline_documents,
                           cfg.sentiment_min_z, cfg.sentiment_min_shift]).fetchall()
@@ -305,9 +296,7 @@ def top_documents(con: duckdb.DuckDBPyConnection, alert: Alert, cfg: AlertsSetti
         cols = cols.replace("d.sentiment", f"{sentiment} AS sentiment")
         where = f"{member} AND NOT d.is_deleted AND {_DAY} > ? AND {_DAY} <= ?"
         params = [alert.subject_id, alert.night - timedelta(days=n), alert.night]
-        if alert.kind == "sentiment":  # the documents the shift was computed from (same models)
-            where += " AND list_contains(?, coalesce(d.sentiment_model, ''))"
-            params.append(current_sentiment_models(con, alert.night))
+        if alert.kind == "sentiment":
             order = f"{sentiment} {'DESC' if alert.direction == 'up' else 'ASC'} NULLS LAST, d.doc_id"
         else:
             order = "coalesce(d.score, 0) + coalesce(d.num_comments, 0) DESC, d.published_at DESC, d.doc_id"
