@@ -7,6 +7,7 @@ each row's source decides the half. Rules were tuned on the tune half only.
 Measured 2026-12-01 on the test half (67 paragraphs, 202 gold entities), scope REAL_SCOPE:
 precision 0.760, recall 0.738 (gazetteer P 0.862 / R 1.000, statistical NER P 0.743 / R 0.701);
 2026-12-02 (session 12, place list and name-shape rules): P 0.764, R 0.738 (NER P 0.747);
+session 13 (mixed-case names, institutions, apposition): P 0.765, R 0.743 (NER P 0.749, R 0.706);
 raw en_core_web_sm NER alone gets P 0.626 / R 0.639 on the same texts.
 The issue's target (P >= 0.95, R >= 0.90) is NOT met: the floors below pin what was measured,
 a little under it, so a regression fails while the honest shortfall stays visible in bench.entities.
@@ -92,9 +93,10 @@ def test_bench_refuses_without_the_shared_data(tmp_path: Path, monkeypatch: pyte
 # them P 0.827, R 0.772). Second probe (entities_probe2_live_commerce.jsonl, ids lc2h.., all held
 # out), scored once on arrival, 2026-12-02: P 0.789, R 0.748; gazetteer P 0.886 R 0.989. With
 # session 12's rules (from a third probe's tune rows, narrowed after a review): first probe
-# P 0.866 R 0.819, second probe P 0.796 R 0.754. Needs no shared data, so it runs in every clone.
+# P 0.866 R 0.819, second probe P 0.796 R 0.754. Session 13's rules: first probe P 0.879 R 0.831,
+# second probe P 0.791 R 0.757. Needs no shared data, so it runs in every clone.
 PROBE_FLOORS = {
-    "lch": {("all", "precision"): 0.85, ("all", "recall"): 0.80, ("gazetteer", "recall"): 0.99},
+    "lch": {("all", "precision"): 0.87, ("all", "recall"): 0.82, ("gazetteer", "recall"): 0.99},
     "lc2h": {("all", "precision"): 0.78, ("all", "recall"): 0.74, ("gazetteer", "recall"): 0.98},
 }
 
