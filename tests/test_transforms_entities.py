@@ -671,3 +671,21 @@ def test_an_apposition_is_read_only_where_it_describes_the_name(nlp: Any) -> Non
     assert all(_appositive_label(e) is None for e in doc.ents if e.text == "Cambridge")
     doc = nlp("Tallyhost released Tallyhost Pilot, an AI co-host that reads live chat.")
     assert all(_appositive_label(e) != "PERSON" for e in doc.ents)
+
+
+def test_a_listed_place_before_based_is_the_place() -> None:
+    import spacy
+    from spacy.tokens import Doc, Span
+
+    from transforms.nlp import _based_in
+
+    doc = Doc(spacy.blank("en").vocab, words=["an", "Amritsar", "-", "based", "agent"],
+              spaces=[True, False, False, True, False])
+    assert _based_in(doc, Span(doc, 1, 2, label="ORG"), "Amritsar")
+    assert not _based_in(doc, Span(doc, 1, 2, label="ORG"), "Glowwave")  # not a listed place
+
+
+def test_a_place_noun_in_apposition_types_a_place(nlp: Any) -> None:
+    found = {m["name"]: m["label"] for m in mentions(nlp, "Orders came from Curuzu, a small town in "
+                                                          "Argentina, last year.")}
+    assert found.get("Curuzu") == "GPE", found  # the model alone files it as an organisation

@@ -129,6 +129,9 @@ APPOSITIVE_TYPES: dict[str, str] = {
         "medication", "serum", "lamp", "device", "phone", "smartphone", "console", "game", "headset",
         "software", "plugin", "extension", "cream", "moisturizer", "supplement", "gadget", "blender",
         "fryer", "tote", "sneaker", "jacket", "kit", "camera", "laptop", "tablet", "speaker"), "PRODUCT"),
+    **dict.fromkeys((
+        "village", "town", "city", "suburb", "county", "province", "region", "district", "neighborhood",
+        "neighbourhood", "island", "municipality", "borough", "hamlet", "capital"), "GPE"),
 }
 # Last words of the shops, agencies and talent firms live sellers name ("Northlight Talent",
 # "Kitemark Digital", "Glowwave Official Store"); kept apart so that they still count as model

@@ -719,7 +719,7 @@ def relabel_names(doc: Doc, ents: list[Span], given_names: AbstractSet[str]) -> 
         words = _name_words(ent)
         names = bool(words) and all(_is_name_token(w) for w in words)
         name = " ".join(words)
-        if _misfiled_place(doc, ent, label, words, name):
+        if _misfiled_place(doc, ent, label, words, name) or _based_in(doc, ent, name):
             label = "GPE"
         elif len(words) >= 2 and event_suffix(name):
             label = "EVENT"
@@ -742,6 +742,14 @@ def relabel_names(doc: Doc, ents: list[Span], given_names: AbstractSet[str]) -> 
             label = "ORG"
         out.append(ent if label == ent.label_ else Span(doc, ent.start, ent.end, label=label))
     return out
+
+
+def _based_in(doc: Doc, ent: Span, name: str) -> bool:
+    """A listed place written before "-based" ("an Amritsar-based agent", "a Shenzhen-based
+    seller"): the place, whatever the model filed it as."""
+    end = ent.end
+    return (end + 1 < len(doc) and doc[end].text == "-" and doc[end + 1].lower_ == "based"
+            and not doc[end - 1].whitespace_ and name in place_names())
 
 
 def _coordinated_with(doc: Doc, ents: list[Span], i: int, label: str) -> bool:
