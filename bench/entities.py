@@ -44,10 +44,15 @@ PROBE2_GOLD = REPO / "tests" / "fixtures" / "entities_probe2_live_commerce.jsonl
 #: A third SYNTHETIC probe (2026-12-02, session 12), written as tune data by another independent
 #: helper: every row ("lc3t..") is tune side; that session's rules came from its errors.
 PROBE3_GOLD = REPO / "tests" / "fixtures" / "entities_probe3_live_commerce.jsonl"
+#: A fourth SYNTHETIC probe (2026-12-02, session 13), by another independent helper given hard
+#: cases on purpose (shops named like people, institutions, mixed-case brands, "X-based" places),
+#: ten genres and ten regions: every row ("lc4h..") is held out, scored once on arrival.
+PROBE4_GOLD = REPO / "tests" / "fixtures" / "entities_probe4_live_commerce.jsonl"
 #: (label, gold file, {half: id prefix}) of the probes; their "held-out" halves are summary rows.
 PROBES = (("live-commerce probe", PROBE_GOLD, {"tune": "lct", "held-out": "lch"}),
           ("second live-commerce probe", PROBE2_GOLD, {"held-out": "lc2h"}),
-          ("third live-commerce probe", PROBE3_GOLD, {"tune": "lc3t"}))
+          ("third live-commerce probe", PROBE3_GOLD, {"tune": "lc3t"}),
+          ("fourth live-commerce probe", PROBE4_GOLD, {"held-out": "lc4h"}))
 TARGET_PRECISION = 0.95
 TARGET_RECALL = 0.90
 ANCHOR = "spaCy en_core_web_sm NER alone (no gazetteer, no rules)"

@@ -94,24 +94,29 @@ def test_bench_refuses_without_the_shared_data(tmp_path: Path, monkeypatch: pyte
 # out), scored once on arrival, 2026-12-02: P 0.789, R 0.748; gazetteer P 0.886 R 0.989. With
 # session 12's rules (from a third probe's tune rows, narrowed after a review): first probe
 # P 0.866 R 0.819, second probe P 0.796 R 0.754. Session 13's rules: first probe P 0.879 R 0.831,
-# second probe P 0.791 R 0.757. Needs no shared data, so it runs in every clone.
+# second probe P 0.791 R 0.757. Fourth probe (entities_probe4_live_commerce.jsonl, ids lc4h.., all
+# held out, hard cases on purpose), scored once on arrival 2026-12-02: P 0.695, R 0.648; gazetteer
+# P 0.906 R 0.975 (the code at the start of that session: P 0.671, R 0.625). Needs no shared data,
+# so it runs in every clone.
 PROBE_FLOORS = {
     "lch": {("all", "precision"): 0.87, ("all", "recall"): 0.82, ("gazetteer", "recall"): 0.99},
     "lc2h": {("all", "precision"): 0.78, ("all", "recall"): 0.74, ("gazetteer", "recall"): 0.98},
+    "lc4h": {("all", "precision"): 0.68, ("all", "recall"): 0.63, ("gazetteer", "recall"): 0.96},
 }
 
 
-@pytest.mark.parametrize(("prefix", "rows_expected", "spans_min"), [("lch", 30, 150), ("lc2h", 40, 300)])
+@pytest.mark.parametrize(("prefix", "rows_expected", "spans_min"),
+                         [("lch", 30, 150), ("lc2h", 40, 300), ("lc4h", 40, 420)])
 def test_entity_floors_on_the_live_commerce_probes_held_out(prefix: str, rows_expected: int,
                                                              spans_min: int) -> None:
-    from bench.entities import PROBE2_GOLD, PROBE_GOLD
+    from bench.entities import PROBE2_GOLD, PROBE4_GOLD, PROBE_GOLD
     from common.config import NlpSettings
     from transforms.entity_eval import REAL_SCOPE, predict_pipeline, score
     from transforms.gazetteer import load_gazetteer
     from transforms.nlp import build_pipeline
 
     gazetteer = load_gazetteer(REPO / "config" / "gazetteer.toml")
-    gold = PROBE_GOLD if prefix == "lch" else PROBE2_GOLD
+    gold = {"lch": PROBE_GOLD, "lc2h": PROBE2_GOLD, "lc4h": PROBE4_GOLD}[prefix]
     rows = [r for r in load_gold(gold, gazetteer) if r.id.startswith(prefix)]
     assert len(rows) == rows_expected and sum(len(r.entities) for r in rows) >= spans_min
     nlp = build_pipeline(NlpSettings().spacy_model, REPO / "config" / "gazetteer.toml",
