@@ -689,3 +689,10 @@ def test_a_place_noun_in_apposition_types_a_place(nlp: Any) -> None:
     found = {m["name"]: m["label"] for m in mentions(nlp, "Orders came from Curuzu, a small town in "
                                                           "Argentina, last year.")}
     assert found.get("Curuzu") == "GPE", found  # the model alone files it as an organisation
+
+
+def test_gazetteer_names_made_of_common_words_match_only_as_written(nlp: Any) -> None:
+    ids = {m["entity_id"] for m in mentions(nlp, "I paid with a cash app and sent it by royal mail.")}
+    assert not {"company/cash-app", "company/royal-mail"} & ids
+    ids = {m["entity_id"] for m in mentions(nlp, "I paid with Cash App and sent it by Royal Mail.")}
+    assert {"company/cash-app", "company/royal-mail"} <= ids
