@@ -88,10 +88,9 @@ def sentiment_models_note(report: dict[str, Any]) -> str | None:
     models = report.get("sentiment_models")
     if not models or models["comparable"]:
         return None
-    return ("Sentiment in these two periods was scored by different models (an upgrade; now "
-            f"{', '.join(m or 'unknown' for m in models['current']) or 'none'}, before "
-            f"{', '.join(m or 'unknown' for m in models['previous']) or 'none'}), so no sentiment figure "
-            "is compared with the previous period.")
+    why = models.get("reason") or "the sentiment model changed"
+    return (f"Sentiment in these two periods was scored by different models ({why}), so no "
+            "sentiment figure is compared with the previous period.")
 
 
 def other_places(report: dict[str, Any]) -> str:

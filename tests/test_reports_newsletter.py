@@ -348,8 +348,10 @@ def test_a_sentiment_model_upgrade_compares_no_sentiment_across_it(tmp_path: Pat
 
     c = _with_models(tmp_path, before, "embedding-new")
     rep = build_report(c, END_DAY)
-    assert rep["sentiment_models"] == {"current": ["embedding-new"], "previous": [before or ""],
-                                       "comparable": False}
+    models = rep["sentiment_models"]
+    assert (models["current"], models["previous"]) == (["embedding-new"], [before or ""])
+    assert models["comparable"] is False
+    assert models["reason"]  # and the note quotes it
     assert rep["headline"]["mean_sentiment"]["previous"] is None
     assert rep["headline"]["mean_sentiment"]["current"] is not None
     assert rep["sentiment_movers"] == []

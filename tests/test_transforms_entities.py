@@ -645,7 +645,7 @@ def test_institution_names_may_be_long_and_hold_an_and() -> None:
 @pytest.mark.parametrize(("text", "name", "label"), [
     ("Notable: Pocket Parlor, a two-person trading card shop in Tucson, hit $310k.", "Pocket Parlor", "ORG"),
     ("Calzado Montoya, a third-generation family firm, says live sessions help.", "Calzado Montoya", "ORG"),
-    ("The company said Copilot, its AI assistant, will come preinstalled.", "Copilot", "PRODUCT"),
+    ("The company said Copilot, its AI tool, will come preinstalled.", "Copilot", "PRODUCT"),
     ("We plan streams with Streamstack, a scheduling tool, every week.", "Streamstack", "PRODUCT"),
 ])
 def test_an_appositive_noun_types_the_name(nlp: Any, text: str, name: str, label: str) -> None:
@@ -696,3 +696,20 @@ def test_gazetteer_names_made_of_common_words_match_only_as_written(nlp: Any) ->
     assert not {"company/cash-app", "company/royal-mail"} & ids
     ids = {m["entity_id"] for m in mentions(nlp, "I paid with Cash App and sent it by Royal Mail.")}
     assert {"company/cash-app", "company/royal-mail"} <= ids
+
+
+@pytest.mark.parametrize(("text", "name", "label"), [
+    ("Nancy Pelosi, the former House speaker, criticized the bill.", "Nancy Pelosi", "PERSON"),
+    ("I hired an assistant, Carla Mendes, to run the chat.", "Carla Mendes", "PERSON"),
+    ("BlackRock, the world's largest asset manager, cut its stake.", "BlackRock", "ORG"),
+])
+def test_nouns_that_name_people_and_things_alike_type_nothing(nlp: Any, text: str, name: str,
+                                                              label: str) -> None:
+    assert {m["name"]: m["label"] for m in mentions(nlp, text)}.get(name) == label
+
+
+@pytest.mark.parametrize("text", ["A coalition of 17 media organisations signed a letter.",
+                                  "Sellers offer up bundles on weekends.",
+                                  "Idle fish often signal poor water quality."])
+def test_gazetteer_aliases_never_match_ordinary_phrases(nlp: Any, text: str) -> None:
+    assert not [m for m in mentions(nlp, text) if m["origin"] == "gazetteer"]

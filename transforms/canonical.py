@@ -108,8 +108,9 @@ INSTITUTION_HEADS = frozenset({
     "court", "academy", "bank", "federation", "association", "society"})
 # What an appositive noun says a name is ("Pocket Parlor, a shop in Quezon City"; "Streamstack, a
 # scheduling tool"; "Matthijs Verhoeven, a spokesperson"): the small model often files invented
-# shop and product names as people. Only unambiguous nouns: "seller", "developer", "service" and
-# "platform" name people, firms and products alike and are left out.
+# shop and product names as people. Only unambiguous nouns: "seller", "developer", "service",
+# "platform", "speaker", "assistant", "manager", "owner", "creator" and "streamer" name people,
+# firms and products alike and are left out.
 APPOSITIVE_TYPES: dict[str, str] = {
     **dict.fromkeys((
         "company", "startup", "start-up", "shop", "store", "agency", "firm", "brand", "label", "band",
@@ -118,17 +119,17 @@ APPOSITIVE_TYPES: dict[str, str] = {
         "distributor", "wholesaler", "supplier", "studio", "consultancy", "marketplace"), "ORG"),
     **dict.fromkeys((
         "analyst", "host", "president", "spokesperson", "spokesman", "spokeswoman", "official",
-        "founder", "cofounder", "co-founder", "ceo", "manager", "friend", "brother", "sister", "mother",
-        "father", "wife", "husband", "son", "daughter", "creator", "streamer", "influencer", "designer",
-        "owner", "lyricist", "singer", "rapper", "actor", "actress", "director", "editor", "reporter",
+        "founder", "cofounder", "co-founder", "ceo", "friend", "brother", "sister", "mother",
+        "father", "wife", "husband", "son", "daughter", "influencer", "designer",
+        "lyricist", "singer", "rapper", "actor", "actress", "director", "editor", "reporter",
         "professor", "researcher", "economist", "lawyer", "attorney", "chef", "vlogger", "grandmother",
         "grandfather", "aunt", "uncle", "cousin", "mom", "dad", "employee", "executive", "veteran"),
         "PERSON"),
     **dict.fromkeys((
-        "tool", "app", "application", "assistant", "treatment", "vaccine", "injection", "drug",
+        "tool", "app", "application", "treatment", "vaccine", "injection", "drug",
         "medication", "serum", "lamp", "device", "phone", "smartphone", "console", "game", "headset",
         "software", "plugin", "extension", "cream", "moisturizer", "supplement", "gadget", "blender",
-        "fryer", "tote", "sneaker", "jacket", "kit", "camera", "laptop", "tablet", "speaker"), "PRODUCT"),
+        "fryer", "tote", "sneaker", "jacket", "kit", "camera", "laptop", "tablet"), "PRODUCT"),
     **dict.fromkeys((
         "village", "town", "city", "suburb", "county", "province", "region", "district", "neighborhood",
         "neighbourhood", "island", "municipality", "borough", "hamlet", "capital"), "GPE"),

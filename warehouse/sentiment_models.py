@@ -38,7 +38,8 @@ class SentimentModels:
     reason: str | None = None  # why not, for a log line or a note
 
     def to_dict(self) -> dict[str, Any]:
-        return {"current": list(self.current), "previous": list(self.previous), "comparable": self.comparable}
+        return {"current": list(self.current), "previous": list(self.previous), "comparable": self.comparable,
+                "reason": self.reason}
 
 
 def _ids_by_source(con: duckdb.DuckDBPyConnection, start: date, end: date) -> dict[str, set[str]]:
