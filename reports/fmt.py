@@ -82,9 +82,9 @@ def off_topic_note(report: dict[str, Any]) -> str | None:
 
 
 def sentiment_models_note(report: dict[str, Any]) -> str | None:
-    """One sentence when the two periods' sentiment came from different models (an upgrade), so
-    the report compares no sentiment across them; None otherwise (or for a report without the
-    section)."""
+    """One sentence when the two periods' sentiment came from different models (an upgrade, a
+    source moved between models; the section's ``reason``), so the report compares no sentiment
+    across them; None otherwise (or for a report without the section)."""
     models = report.get("sentiment_models")
     if not models or models["comparable"]:
         return None

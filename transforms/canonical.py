@@ -108,9 +108,9 @@ INSTITUTION_HEADS = frozenset({
     "court", "academy", "bank", "federation", "association", "society"})
 # What an appositive noun says a name is ("Pocket Parlor, a shop in Quezon City"; "Streamstack, a
 # scheduling tool"; "Matthijs Verhoeven, a spokesperson"): the small model often files invented
-# shop and product names as people. Only unambiguous nouns: "seller", "developer", "service",
-# "platform", "speaker", "assistant", "manager", "owner", "creator" and "streamer" name people,
-# firms and products alike and are left out.
+# shop and product names as people. Only unambiguous nouns are listed; "seller", "developer",
+# "service", "platform", "speaker", "assistant", "manager", "owner", "creator" and "streamer" name
+# people, firms and products alike and are left out.
 APPOSITIVE_TYPES: dict[str, str] = {
     **dict.fromkeys((
         "company", "startup", "start-up", "shop", "store", "agency", "firm", "brand", "label", "band",

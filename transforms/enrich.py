@@ -324,7 +324,7 @@ class Enricher:
                     row = doc.to_dict()
                     row["language"] = a["language"]
                     row["sentiment"] = None if a["sentiment"] is None else round(a["sentiment"], 4)
-                    if row["sentiment"] is not None:  # which model scored it (warehouse.alerts)
+                    if row["sentiment"] is not None:  # which model scored it (warehouse.sentiment_models)
                         row["extra"] = {**(row.get("extra") or {}), "sentiment_model": model_ids["lexicon"]}
                     row["themes"] = list(a["themes"])
                     counts["documents"] += 1

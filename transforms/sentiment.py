@@ -247,9 +247,9 @@ def sentiment_model_ids(max_tokens: int = 0, mentions: bool = True) -> dict[str,
     (``core.documents.sentiment_model``): ``{"lexicon": "lexicon-<12 hex>", "embedding":
     "embedding-<12 hex>"}``.
 
-    Why: a document's score only compares with scores from the same model. When a release changes
-    a model, the alerts compare a subject's recent documents only with earlier documents scored by
-    the same model (warehouse.alerts), so an upgrade does not read as a swing in opinion. The
+    Why: a document's score only compares with scores from the same model. While two periods were
+    scored by different models the sentiment alerts pause and the newsletter compares no sentiment
+    (warehouse.sentiment_models), so an upgrade does not read as a swing in opinion. The
     lexicon id covers its model file, the VADER release, the lexicon extension and idioms
     (transforms.news_lexicon) and RULES_VERSION;
     the embedding id covers the encoder (its pinned digests), its head, the lexicon id (mentions
